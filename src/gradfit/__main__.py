@@ -1,0 +1,7 @@
+"""``python -m gradfit``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,239 @@
+"""``gradfit.fit``: read & validate → design matrix → closed form → engine → result."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .config import FitConfig
+from .data import Problem, as_problem, load_dataset
+from .engines import choose_engine, get_engine
+from .engines.common import DivergenceMonitor, numpy_init
+from .errors import BadDataError, BadOptionError, ConvergenceWarning
+from .result import FitResult, History, Params, TraceEntry
+from .solve import lstsq
+
+
+def fit(
+    x=None,
+    y=None,
+    *,
+    engine: str = "auto",
+    model: str | None = None,
+    optimizer: str = "sgd",
+    lr: float | str = 0.1,
+    epochs: int = 1000,
+    batch_size: int | None = None,
+    seed: int = 42,
+    device: str = "auto",
+    dtype: str | None = None,
+    tol: float = 1e-4,
+    val=None,
+    val_split: float | None = None,
+    intercept: bool = True,
+    init=None,
+    names: list[str] | None = None,
+    dataset: str | None = None,
+) -> FitResult:
+    """Fit ``y ≈ intercept + x @ coef`` by gradient descent and check it against least squares.
+
+    Parameters
+    ----------
+    x, y : array_like, optional
+        ``x`` is ``(n,)`` (one feature) or ``(n, d)``; ``y`` is ``(n,)`` or ``(n, 1)``.
+        Leave both out to fit an embedded dataset (``dataset``, default ``"book"``).
+    engine : {"auto", "numpy", "torch", "exact"}
+    model : {"linear", "manual"}, optional
+        Torch module (default ``manual``, the tutorial's ``nn.Parameter`` b and w).
+    optimizer : {"sgd", "adam"}
+    lr : float or "auto"
+        ``"auto"`` takes ``1/L`` for full batch (L the largest eigenvalue of the loss Hessian
+        ``2/n XᵀX``; ``2/L`` is the stability limit), and the matching bound for mini-batches.
+    epochs : int
+    batch_size : int, optional
+        ``None`` for full batch, ``1`` for stochastic gradient descent.
+    seed : int
+        Seeds the initial values and the mini-batch shuffle.
+    device : str
+        ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (torch engine).
+    dtype : {"float32", "float64"}, optional
+        Default float32 for torch, float64 for numpy and exact.
+    tol : float
+        Converged when the final gradient norm is at most ``tol`` × the initial one.
+    val : tuple (x_val, y_val), optional
+        Validation rows.
+    val_split : float, optional
+        Fraction of rows to hold out for validation (seeded shuffle).
+    intercept : bool
+        Fit an intercept ``b``.
+    init : Params, dict or array_like, optional
+        Starting values ``[b, w1, …]`` instead of the seeded draw.
+    names : list of str, optional
+        Feature names (taken from a DataFrame's columns otherwise).
+    dataset : str, optional
+        An embedded dataset (see ``gradfit datasets``) when ``x`` and ``y`` are left out.
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    BadOptionError, BadDataError
+        Bad options or data (``ValueError`` subclasses).
+    DivergedError
+        The loss became inf/nan or grew without bound.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When ``epochs`` ran out before the convergence tolerance was met.
+
+    Examples
+    --------
+    >>> import gradfit
+    >>> res = gradfit.fit()                       # the book data, exact engine
+    >>> round(res.params.intercept, 6), round(float(res.params.coef[0]), 6)
+    (1.023541, 1.968964)
+    """
+    cfg = FitConfig(engine=engine, model=model, optimizer=optimizer, lr=lr, epochs=epochs,
+                    batch_size=batch_size, seed=seed, device=device, dtype=dtype, tol=tol,
+                    val_split=val_split).validate()
+    problem, dataset_name = _problem(x, y, dataset, cfg, val=val, intercept=intercept, names=names)
+    return fit_problem(problem, cfg, init=init, dataset=dataset_name)
+
+
+def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | None = None) -> FitResult:
+    """Run a validated configuration on a validated problem (what the CLI and ``fit`` share)."""
+    design = problem.design(problem.x_train)  # (n, p)
+    y = problem.y_train  # (n,)
+    n = len(y)
+    param_names = (["intercept"] if problem.intercept else []) + list(problem.names)
+    closed = lstsq(design, y, param_names)
+
+    hessian_max = _largest_hessian_eigenvalue(design)
+    lr_max_stable = 2.0 / hessian_max
+    lr = auto_lr(design, cfg.batch_size, hessian_max) if cfg.lr == "auto" else float(cfg.lr)
+
+    engine_name = choose_engine(cfg, n)
+    dtype = cfg.resolved_dtype(engine_name)
+    device = "cpu"
+    if engine_name == "torch":
+        from .devices import resolve_device
+
+        device = resolve_device(cfg.device)
+    theta0 = _initial_theta(init, problem)
+    if theta0 is None and engine_name != "torch":
+        theta0 = numpy_init(cfg.seed, problem.n_features, problem.intercept)
+
+    run = get_engine(engine_name)(
+        problem, cfg, lr=lr, theta0=theta0, monitor=DivergenceMonitor(lr, lr_max_stable), dtype=dtype,
+        device=device, closed=closed,
+    )
+
+    theta = run.theta
+    initial_grad, grad = _gradient(design, y, run.initial), _gradient(design, y, theta)
+    grad_norm, initial_grad_norm = float(np.linalg.norm(grad)), float(np.linalg.norm(initial_grad))
+    converged = grad_norm <= cfg.tol * initial_grad_norm
+    max_abs_diff = float(np.max(np.abs(theta - closed.theta)))
+    result = FitResult(
+        engine=engine_name, device=run.device, dtype=dtype,
+        model=(cfg.model or "manual") if engine_name == "torch" else None,
+        optimizer=cfg.optimizer, epochs=cfg.epochs, lr=lr, lr_requested=cfg.lr,
+        batch_size=cfg.batch_size, seed=cfg.seed, names=list(problem.names),
+        n_train=n, n_val=0 if problem.y_val is None else len(problem.y_val), updates=run.updates,
+        initial=Params.from_theta(run.initial, problem.intercept),
+        params=Params.from_theta(theta, problem.intercept),
+        closed_form=Params.from_theta(closed.theta, problem.intercept),
+        max_abs_diff=max_abs_diff, train_loss=run.final_train_loss, val_loss=run.final_val_loss,
+        history=History(run.train_loss, run.val_loss), converged=converged, tol=cfg.tol,
+        grad_norm=grad_norm, initial_grad_norm=initial_grad_norm, lr_max_stable=lr_max_stable,
+        trace=[TraceEntry(k, Params.from_theta(t, problem.intercept)) for k, t in run.trace],
+        dataset=dataset,
+    )
+    if not converged:
+        warnings.warn(not_converged_message(result), ConvergenceWarning, stacklevel=3)
+    return result
+
+
+def not_converged_message(result: FitResult) -> str:
+    """Why a run counts as not converged, and what to do about it."""
+    head = (
+        f"gradient descent did not converge in {result.epochs} epochs: the gradient norm is "
+        f"{result.grad_norm:.3g}, above tol × initial = {result.tol:g} × {result.initial_grad_norm:.3g}, "
+        f"and the parameters are up to {result.max_abs_diff:.3g} from the exact solution; "
+    )
+    if result.batch_size is None:
+        return head + (
+            f"raise --epochs, or raise --lr towards the stable limit {result.lr_max_stable:.4g} (--lr auto "
+            "picks half of it)"
+        )
+    return head + (
+        "mini-batch steps with a constant learning rate hover around the minimum: lower --lr, raise "
+        "--batch-size, or leave --batch-size out for full batch"
+    )
+
+
+def auto_lr(design: np.ndarray, batch_size: int | None, hessian_max: float) -> float:
+    """A safe learning rate from the curvature of the MSE loss.
+
+    Full batch: ``1/L`` (``L`` the largest eigenvalue of ``2/n AᵀA``), half the stability limit,
+    which removes the stiffest direction's error in one step. Mini-batches of size ``B`` use the
+    expected-smoothness constant of sampling without replacement (Gower et al., 2019),
+    ``L_B = n(B-1)/(B(n-1)) L + (n-B)/(B(n-1)) L_max``, with ``L_max = max_i 2‖a_i‖²`` the
+    curvature of one row; ``B = 1`` gives ``1/L_max``.
+    """
+    n = len(design)
+    if batch_size is None or batch_size >= n or n == 1:
+        return 1.0 / hessian_max
+    b = batch_size
+    l_max = 2.0 * float(np.max(np.einsum("ij,ij->i", design, design)))
+    l_b = n * (b - 1) / (b * (n - 1)) * hessian_max + (n - b) / (b * (n - 1)) * l_max
+    return 1.0 / l_b
+
+
+def _largest_hessian_eigenvalue(design: np.ndarray) -> float:
+    """Largest eigenvalue of the MSE Hessian ``2/n AᵀA`` (from the singular values of A)."""
+    top = np.linalg.svd(design, compute_uv=False)[0] if design.shape[1] > 0 else 0.0
+    return 2.0 * top ** 2 / len(design)
+
+
+def _gradient(design: np.ndarray, y: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    return (2.0 / len(y)) * (design.T @ (design @ theta - y))
+
+
+def _problem(x, y, dataset, cfg: FitConfig, *, val, intercept: bool, names) -> tuple[Problem, str | None]:
+    if x is None and y is None:
+        data = load_dataset(dataset or "book")
+        if cfg.val_split is None and val is None:
+            return as_problem(data.x_train, data.y_train, val=(data.x_val, data.y_val), intercept=intercept,
+                              names=names or data.feature_names), data.name
+        if val is not None:
+            return as_problem(data.x, data.y, val=val, intercept=intercept,
+                              names=names or data.feature_names), data.name
+        return as_problem(data.x, data.y, val_split=cfg.val_split, seed=cfg.seed, intercept=intercept,
+                          names=names or data.feature_names), data.name
+    if x is None or y is None:
+        raise BadDataError("give both x and y, or neither (for an embedded dataset)")
+    if dataset is not None:
+        raise BadDataError("give either arrays x, y or dataset=, not both")
+    return as_problem(x, y, val=val, val_split=cfg.val_split, seed=cfg.seed, intercept=intercept,
+                      names=names), None
+
+
+def _initial_theta(init, problem: Problem) -> np.ndarray | None:
+    if init is None:
+        return None
+    if isinstance(init, Params):
+        theta = init.theta
+    elif isinstance(init, dict):
+        theta = Params(init.get("intercept"), np.asarray(init.get("coef", []), dtype=np.float64)).theta
+    else:
+        theta = np.asarray(init, dtype=np.float64).reshape(-1)
+    if theta.shape != (problem.n_params,) or not np.all(np.isfinite(theta)):
+        raise BadOptionError(
+            "init", init, f"must hold {problem.n_params} finite values "
+            f"({'intercept, then ' if problem.intercept else ''}{problem.n_features} weight(s))",
+        )
+    return theta

@@ -1,0 +1,205 @@
+"""All input checking for arrays: shapes, values, the split. One place, one style of message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import BadDataError
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Validated training (and validation) data for a linear least-squares model.
+
+    Attributes
+    ----------
+    x_train : numpy.ndarray
+        Shape ``(n, d)``, float64 features (no intercept column).
+    y_train : numpy.ndarray
+        Shape ``(n,)``, float64 targets. Always 1-D, so predictions ``(n,)`` and targets share
+        one shape and the ``(n,)`` vs ``(n, 1)`` broadcasting trap cannot reach a loss.
+    x_val, y_val : numpy.ndarray or None
+        The same for validation rows.
+    intercept : bool
+        Whether the model has an intercept ``b``.
+    names : list of str
+        One name per feature.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray | None
+    y_val: np.ndarray | None
+    intercept: bool
+    names: list[str]
+
+    @property
+    def n_features(self) -> int:
+        return self.x_train.shape[1]
+
+    @property
+    def n_params(self) -> int:
+        return self.n_features + int(self.intercept)
+
+    def design(self, x: np.ndarray) -> np.ndarray:
+        """The design matrix: a column of ones first when there is an intercept. ``(n, p)``."""
+        if not self.intercept:
+            return x
+        return np.column_stack([np.ones(len(x)), x])
+
+
+def as_problem(
+    x,
+    y,
+    *,
+    val=None,
+    val_split: float | None = None,
+    seed: int = 42,
+    intercept: bool = True,
+    names: list[str] | None = None,
+) -> Problem:
+    """Validate arrays and build a :class:`Problem`.
+
+    Parameters
+    ----------
+    x : array_like
+        ``(n,)`` for one feature or ``(n, d)``.
+    y : array_like
+        ``(n,)`` or ``(n, 1)``; both give the same result.
+    val : tuple (x_val, y_val), optional
+        Explicit validation rows (same rules as ``x`` and ``y``).
+    val_split : float, optional
+        Hold out this fraction of the rows for validation, chosen by a shuffle seeded with
+        ``seed``. Not allowed together with ``val``.
+
+    Examples
+    --------
+    >>> p = as_problem([0.0, 1.0, 2.0], [[1.0], [3.0], [5.0]])
+    >>> p.x_train.shape, p.y_train.shape
+    ((3, 1), (3,))
+    """
+    names_from_x = _column_names(x)
+    x = _features(x, "x")
+    y = _targets(y, "y", x)
+    names = list(names or names_from_x or _default_names(x.shape[1]))
+    if len(names) != x.shape[1]:
+        raise BadDataError(f"{len(names)} feature names given for {x.shape[1]} features; give one name per column of x")
+    if val is not None and val_split:
+        raise BadDataError("give either val=(x_val, y_val) or val_split, not both")
+    if val is not None:
+        try:
+            x_val, y_val = val
+        except (TypeError, ValueError):
+            raise BadDataError("val must be a pair (x_val, y_val)") from None
+        x_val = _features(x_val, "x_val")
+        y_val = _targets(y_val, "y_val", x_val)
+        if x_val.shape[1] != x.shape[1]:
+            raise BadDataError(
+                f"x_val has {x_val.shape[1]} features (shape {x_val.shape}) but x has {x.shape[1]} "
+                f"(shape {x.shape}); validation rows need the same columns as training rows"
+            )
+    elif val_split:
+        x, y, x_val, y_val = split(x, y, val_split, seed)
+    else:
+        x_val = y_val = None
+    n_params = x.shape[1] + int(intercept)
+    if len(x) < n_params:
+        raise BadDataError(
+            f"{len(x)} training rows for {n_params} parameters: least squares needs at least as many rows "
+            "as parameters; add rows, drop features, or lower --val-split"
+        )
+    return Problem(x, y, x_val, y_val, intercept, names)
+
+
+def split(x: np.ndarray, y: np.ndarray, val_split: float, seed: int):
+    """Shuffle rows with ``default_rng(seed)``; the first ``n - round(n * val_split)`` train."""
+    n = len(x)
+    n_val = int(round(n * val_split))
+    if n_val == 0 or n_val == n:
+        raise BadDataError(
+            f"val_split={val_split:g} of {n} rows leaves {n - n_val} training and {n_val} validation rows; "
+            "choose a fraction that leaves rows on both sides"
+        )
+    order = np.random.default_rng(seed).permutation(n)
+    train, val = order[: n - n_val], order[n - n_val:]
+    return x[train], y[train], x[val], y[val]
+
+
+def _features(x, label: str) -> np.ndarray:
+    array = _numeric(x, label)
+    if array.ndim == 1:
+        array = array[:, None]  # one feature: (n,) -> (n, 1)
+    elif array.ndim != 2:
+        raise BadDataError(
+            f"{label} has shape {array.shape}: expected (n_samples,) for one feature or (n_samples, n_features)"
+        )
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise BadDataError(f"{label} has shape {array.shape}: it holds no data")
+    _check_finite(array, label)
+    return array
+
+
+def _targets(y, label: str, x: np.ndarray) -> np.ndarray:
+    array = _numeric(y, label)
+    x_label = "x" if label == "y" else "x_val"
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]  # (n, 1) -> (n,): one shape for targets everywhere inside
+    elif array.ndim != 1:
+        raise BadDataError(
+            f"{label} has shape {array.shape}: expected (n_samples,) or (n_samples, 1); "
+            f"for a single target pass {label}.reshape(-1)"
+        )
+    if len(array) != len(x):
+        raise BadDataError(_mismatch_message(x, array, x_label, label))
+    _check_finite(array[:, None], label)
+    return array
+
+
+def _mismatch_message(x: np.ndarray, y: np.ndarray, x_label: str, y_label: str) -> str:
+    n, d = x.shape
+    message = (
+        f"{x_label} has shape {x.shape} ({n} rows) but {y_label} has shape {y.shape} ({len(y)} rows): "
+        "they need one row per sample"
+    )
+    if n == 1 and d == len(y):
+        # The tutorial's trap: a row vector of samples. PyTorch says "mat1 and mat2 shapes cannot
+        # be multiplied (1x80 and 1x1)"; the fix is a transpose.
+        return message + f"; {x_label} looks like {d} samples laid out as one row: pass {x_label}.reshape(-1, 1)"
+    return message + "; check that both come from the same rows (drop or align the extra rows)"
+
+
+def _numeric(values, label: str) -> np.ndarray:
+    if hasattr(values, "detach"):  # a torch tensor, possibly on a GPU or requiring grad
+        values = values.detach().cpu().numpy()
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise BadDataError(f"{label} must be numeric: {exc}") from None
+    return array
+
+
+def _check_finite(array: np.ndarray, label: str) -> None:
+    bad = ~np.isfinite(array)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        what = "missing (NaN)" if np.isnan(array[row, col]) else "infinite"
+        raise BadDataError(
+            f"{label} has {int(bad.sum())} non-finite value(s), the first at row {row}, column {col} ({what}); "
+            "remove or fill those rows before fitting"
+        )
+
+
+def _column_names(x) -> list[str] | None:
+    columns = getattr(x, "columns", None)
+    if columns is not None:
+        return [str(c) for c in columns]
+    name = getattr(x, "name", None)  # a pandas Series
+    if isinstance(name, str) and getattr(x, "ndim", 0) == 1:
+        return [name]
+    return None
+
+
+def _default_names(d: int) -> list[str]:
+    return ["x"] if d == 1 else [f"x{i + 1}" for i in range(d)]

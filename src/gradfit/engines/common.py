@@ -1,0 +1,97 @@
+"""Pieces every engine shares: initial values, mini-batches, the trace schedule, divergence."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import DivergedError
+
+# A loss this many times the first epoch's has left any sensible basin: for full-batch gradient
+# descent below the stable step the loss only falls, so such growth means divergence.
+DIVERGENCE_FACTOR = 1e4
+
+
+@dataclass
+class EngineRun:
+    """What an engine hands back; :func:`gradfit.fit` turns it into a :class:`FitResult`.
+
+    ``theta`` vectors are float64, intercept first.
+    """
+
+    initial: np.ndarray
+    theta: np.ndarray
+    train_loss: list[float]
+    val_loss: list[float]
+    trace: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    updates: int = 0
+    # MSE of the final parameters on all training / validation rows, computed in the run's own
+    # dtype and device (float32 torch reports what float32 torch computes, as the tutorial does).
+    final_train_loss: float = float("nan")
+    final_val_loss: float | None = None
+    device: str = "cpu"
+
+
+def numpy_init(seed: int, n_features: int, intercept: bool) -> np.ndarray:
+    """The tutorial's NumPy start: ``np.random.seed(seed); b = randn(1); w = randn(d)``.
+
+    A private ``RandomState`` draws the same numbers as the legacy global seed without changing
+    global state. Returns ``[b, w1, …, wd]`` (or ``[w1, …, wd]`` without an intercept).
+    """
+    rng = np.random.RandomState(seed)
+    b = rng.randn(1) if intercept else np.empty(0)
+    w = rng.randn(n_features)
+    return np.concatenate([b, w])
+
+
+def shuffler(seed: int) -> np.random.Generator:
+    """The generator that reshuffles mini-batches each epoch (shared by the numpy and torch
+    engines, so both see the same batches in the same order)."""
+    return np.random.default_rng(seed)
+
+
+def epoch_order(n: int, batch_size: int | None, rng: np.random.Generator) -> np.ndarray | None:
+    """This epoch's row order for mini-batches, freshly shuffled; ``None`` for full batch."""
+    if batch_size is None or batch_size >= n:
+        return None
+    return rng.permutation(n)
+
+
+def batch_bounds(n: int, batch_size: int | None) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each mini-batch in an epoch's order; one pair for full batch.
+
+    The last batch holds the remainder when ``batch_size`` does not divide ``n`` (as a
+    DataLoader without ``drop_last`` does).
+    """
+    step = n if batch_size is None else min(batch_size, n)
+    return [(start, min(start + step, n)) for start in range(0, n, step)]
+
+
+def is_traced(update: int) -> bool:
+    """Whether the trace shows the parameters after this update.
+
+    Updates 1–15, then every 100th below 1,000, every 1,000th below 10,000, and so on: for the
+    tutorial's 1,000 epochs that is 1st … 15th, 100th … 900th.
+    """
+    if update <= 15:
+        return True
+    magnitude = 10 ** int(math.log10(update))
+    return magnitude >= 100 and update % magnitude == 0
+
+
+class DivergenceMonitor:
+    """Stops a run the moment its loss is inf/nan or has grown without bound."""
+
+    def __init__(self, lr: float, lr_max_stable: float | None) -> None:
+        self.lr, self.lr_max_stable = lr, lr_max_stable
+        self.first_loss: float | None = None
+
+    def check(self, epoch: int, loss: float) -> None:
+        """Raise :class:`DivergedError` if ``loss`` (epoch ``epoch``, 1-based) shows divergence."""
+        if self.first_loss is None and math.isfinite(loss):
+            self.first_loss = loss
+        limit = DIVERGENCE_FACTOR * max(self.first_loss or 0.0, np.finfo(np.float64).tiny)
+        if not math.isfinite(loss) or loss > limit:
+            raise DivergedError(epoch, loss, self.lr, self.lr_max_stable)

@@ -1,0 +1,88 @@
+"""Errors and warnings that gradfit raises for its users.
+
+Every error a user can cause is a :class:`GradfitError` with a message that says what is wrong,
+where, and how to fix it. The command line prints that message as one line on stderr and exits
+with the error's ``exit_code``; the Python API raises it as is.
+"""
+
+from __future__ import annotations
+
+
+class GradfitError(Exception):
+    """Base class of every error gradfit reports to a user."""
+
+    exit_code = 2
+
+
+class BadOptionError(GradfitError, ValueError):
+    """An option has a value gradfit cannot use.
+
+    Parameters
+    ----------
+    option : str
+        The option's Python name (``"batch_size"``); the command line shows it as
+        ``--batch-size``.
+    value : object
+        What was received.
+    problem : str
+        What is wrong with it, e.g. ``"must be a positive integer"``.
+    fix : str, optional
+        How to put it right.
+    """
+
+    def __init__(self, option: str, value: object, problem: str, fix: str = "") -> None:
+        self.option, self.value, self.problem, self.fix = option, value, problem, fix
+        super().__init__(self.render(cli=False))
+
+    def render(self, cli: bool) -> str:
+        """The message as the command line (``--lr abc: …``) or the API (``lr='abc': …``) says it."""
+        if cli:
+            head = f"--{self.option.replace('_', '-')} {self.value}"
+        else:
+            head = f"{self.option}={self.value!r}"
+        return f"{head}: {self.problem}" + (f"; {self.fix}" if self.fix else "")
+
+
+class BadDataError(GradfitError, ValueError):
+    """The data cannot be fitted as given (shapes, values, files)."""
+
+
+class DivergedError(GradfitError, RuntimeError):
+    """Gradient descent diverged: the loss became inf/nan or grew without bound.
+
+    Attributes
+    ----------
+    epoch : int
+        The epoch (1-based) at which divergence was detected.
+    loss : float
+        The training loss at that epoch.
+    lr : float
+        The learning rate that was used.
+    lr_max_stable : float or None
+        The largest stable full-batch learning rate for this data, ``2 / L``.
+    """
+
+    exit_code = 1
+
+    def __init__(self, epoch: int, loss: float, lr: float, lr_max_stable: float | None) -> None:
+        self.epoch, self.loss, self.lr, self.lr_max_stable = epoch, loss, lr, lr_max_stable
+        message = f"training diverged at epoch {epoch} (train loss {loss:.4g}) with learning rate {lr:g}"
+        if lr_max_stable is not None:
+            message += (
+                f"; the largest stable full-batch learning rate for this data is {lr_max_stable:.4g}"
+                f" (2 / largest eigenvalue of the loss Hessian): try --lr {_round_down(lr_max_stable / 2)}"
+                " or --lr auto"
+            )
+        super().__init__(message)
+
+
+class ConvergenceWarning(UserWarning):
+    """Gradient descent stopped at ``epochs`` before meeting the convergence tolerance."""
+
+
+def _round_down(value: float) -> str:
+    """A short learning rate at or below ``value`` (two significant digits, rounded down)."""
+    from math import floor, log10
+
+    scale = 10 ** (floor(log10(value)) - 1)
+    return f"{floor(value / scale) * scale:.2g}"

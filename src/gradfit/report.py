@@ -1,0 +1,112 @@
+"""Terminal output: the update trace and the result table. Reads a FitResult, computes nothing."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from .result import FitResult, Params
+
+
+def ordinal(k: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th`` … ``11th``, ``12th``, ``13th`` … ``21st`` … ``101st``."""
+    if 10 <= k % 100 <= 20:
+        suffix = "th"
+    else:
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
+def number(value: float) -> str:
+    """Four decimals for ordinary magnitudes (``0.4967``), scientific notation otherwise."""
+    if value == 0 or 1e-3 <= abs(value) < 1e5:
+        return f"{value:.4f}"
+    return f"{value:.4e}"
+
+
+def params_text(params: Params) -> str:
+    """``b = 0.4967, w = -0.1383``; a weight vector in brackets when there are several."""
+    coef = np.asarray(params.coef)
+    w = number(float(coef[0])) if coef.size == 1 else "[" + ", ".join(number(float(c)) for c in coef) + "]"
+    if params.intercept is None:
+        return f"w = {w}"
+    return f"b = {number(params.intercept)}, w = {w}"
+
+
+def trace_lines(result: FitResult) -> list[str]:
+    """``Initial: …``, one line per traced update before the last, then ``Final: …``."""
+    lines = [f"Initial: {params_text(result.initial)}"]
+    lines += [f"{ordinal(e.update)} update: {params_text(e.params)}" for e in result.trace
+              if e.update < result.updates]
+    lines.append(f"Final: {params_text(result.params)}")
+    return lines
+
+
+def header_line(result: FitResult) -> str:
+    """What ran: data, engine, device, dtype, optimizer, schedule."""
+    data = result.dataset + " data" if result.dataset else "data"
+    rows = f"{result.n_train} train" + (f" / {result.n_val} validation" if result.n_val else "") + " rows"
+    batch = "full batch" if result.batch_size is None else (
+        "stochastic (batch size 1)" if result.batch_size == 1 else f"mini-batch {result.batch_size}")
+    lr = f"lr {result.lr:.4g}" + (" (auto)" if result.lr_requested == "auto" else "")
+    engine = f"engine {result.engine}" + (f" ({result.model} model)" if result.model else "")
+    return (f"gradfit fit · {data} ({rows}) · {engine} on {result.device}, {result.dtype} · "
+            f"{result.optimizer} {lr} · {result.epochs} epochs, {batch}")
+
+
+def results_table(result: FitResult):
+    """A Rich table: parameter, gradient-descent value, closed form, gap."""
+    from rich.table import Table
+
+    table = Table(title="Gradient descent vs exact least squares", title_justify="left")
+    table.add_column("parameter")
+    table.add_column("gradient descent", justify="right")
+    table.add_column("closed form", justify="right")
+    table.add_column("|gap|", justify="right")
+    names = (["b (intercept)"] if result.params.intercept is not None else [])
+    names += [f"w ({n})" for n in result.names]
+    for name, gd, exact in zip(names, result.params.theta, result.closed_form.theta):
+        table.add_row(name, f"{gd:.9g}", f"{exact:.9g}", f"{abs(gd - exact):.2e}")
+    return table
+
+
+def footer_lines(result: FitResult) -> list[str]:
+    """Losses, convergence, and the largest gap."""
+    losses = f"train MSE {result.train_loss:.9g}"
+    if result.val_loss is not None:
+        losses += f" · validation MSE {result.val_loss:.9g}"
+    verdict = "yes" if result.converged else "NO"
+    relation = "≤" if result.converged else ">"
+    lines = [
+        losses,
+        f"max |GD − closed form| = {result.max_abs_diff:.3g}",
+        f"converged: {verdict} (gradient norm {result.grad_norm:.3g} {relation} tol {result.tol:g} × initial "
+        f"{result.initial_grad_norm:.3g}, after {result.epochs} epochs / {result.updates} updates)",
+    ]
+    if not result.converged:
+        from .api import not_converged_message
+
+        lines.append("  " + not_converged_message(result))
+    return lines
+
+
+def print_report(result: FitResult, *, quiet: bool = False, file=None) -> None:
+    """The whole terminal report: header, trace (unless ``quiet``), table, footer."""
+    from rich.console import Console
+
+    console = Console(file=file, highlight=False, soft_wrap=True)
+    console.print(header_line(result), markup=False)
+    if not quiet:
+        for line in trace_lines(result):
+            console.print(line, markup=False)
+    console.print(results_table(result))
+    for line in footer_lines(result):
+        console.print(line, markup=False)
+
+
+def summary_text(result: FitResult) -> str:
+    """:func:`print_report` without the trace, as plain text."""
+    buffer = io.StringIO()
+    print_report(result, quiet=True, file=buffer)
+    return buffer.getvalue()

@@ -1,0 +1,166 @@
+"""The one result type every engine returns, and its JSON form."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Params:
+    """Parameters of a linear model: ``y ≈ intercept + x @ coef``.
+
+    Attributes
+    ----------
+    intercept : float or None
+        ``None`` for a model fitted without an intercept.
+    coef : numpy.ndarray
+        Shape ``(d,)``: one weight per feature.
+    """
+
+    intercept: float | None
+    coef: np.ndarray
+
+    @classmethod
+    def from_theta(cls, theta: np.ndarray, intercept: bool) -> "Params":
+        """Split a stacked vector ``[b, w1, …, wd]`` (or ``[w1, …, wd]``) into parameters."""
+        theta = np.asarray(theta, dtype=np.float64)
+        if intercept:
+            return cls(float(theta[0]), theta[1:].copy())
+        return cls(None, theta.copy())
+
+    @property
+    def theta(self) -> np.ndarray:
+        """The stacked vector, intercept first: shape ``(d + 1,)`` or ``(d,)``."""
+        coef = np.asarray(self.coef, dtype=np.float64)
+        if self.intercept is None:
+            return coef.copy()
+        return np.concatenate([[self.intercept], coef])
+
+    def to_dict(self) -> dict:
+        return {"intercept": self.intercept, "coef": [float(c) for c in self.coef]}
+
+
+@dataclass
+class History:
+    """Per-epoch losses.
+
+    ``train_loss[e]`` is the mean squared error over the training rows as seen during epoch
+    ``e + 1`` (each mini-batch's loss before its update, weighted by batch size, as the tutorial
+    computes it); ``val_loss[e]`` is the validation MSE after that epoch's updates (empty without
+    a validation set).
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"train_loss": list(self.train_loss), "val_loss": list(self.val_loss)}
+
+
+@dataclass(frozen=True)
+class TraceEntry:
+    """The parameters after update number ``update`` (1-based; 0 is the initial point)."""
+
+    update: int
+    params: Params
+
+
+@dataclass
+class FitResult:
+    """Everything a fit produced; engines fill it, reports and plots only read it.
+
+    Attributes
+    ----------
+    engine, device, dtype : str
+        What actually ran (``auto`` is resolved).
+    params, initial, closed_form : Params
+        Gradient-descent answer, starting point, exact least-squares answer on the training rows.
+    max_abs_diff : float
+        Largest ``|params - closed_form|`` over all parameters.
+    train_loss, val_loss : float, float or None
+        MSE of ``params`` on the training and validation rows (float64).
+    history : History
+        Per-epoch losses.
+    converged : bool
+        ``grad_norm <= tol * initial_grad_norm``.
+    grad_norm, initial_grad_norm : float
+        Euclidean norm of the full training-loss gradient at ``params`` and at ``initial``.
+    lr_max_stable : float
+        ``2 / L``, L the largest eigenvalue of the loss Hessian ``2/n XᵀX``: full-batch plain
+        gradient descent diverges above it.
+    trace : list of TraceEntry
+        Parameters at the updates the trace shows (see :func:`gradfit.report.trace_updates`).
+    """
+
+    engine: str
+    device: str
+    dtype: str
+    model: str | None
+    optimizer: str
+    epochs: int
+    lr: float
+    lr_requested: float | str
+    batch_size: int | None
+    seed: int
+    names: list[str]
+    n_train: int
+    n_val: int
+    updates: int
+    initial: Params
+    params: Params
+    closed_form: Params
+    max_abs_diff: float
+    train_loss: float
+    val_loss: float | None
+    history: History
+    converged: bool
+    tol: float
+    grad_norm: float
+    initial_grad_norm: float
+    lr_max_stable: float
+    trace: list[TraceEntry] = field(default_factory=list)
+    dataset: str | None = None
+
+    def to_dict(self) -> dict:
+        """The JSON object ``gradfit fit --json`` prints (keys per PRODUCT.md)."""
+        return {
+            "engine": self.engine,
+            "device": self.device,
+            "dtype": self.dtype,
+            "model": self.model,
+            "optimizer": self.optimizer,
+            "dataset": self.dataset,
+            "names": list(self.names),
+            "n_train": self.n_train,
+            "n_val": self.n_val,
+            "epochs": self.epochs,
+            "updates": self.updates,
+            "lr": self.lr,
+            "lr_requested": self.lr_requested,
+            "lr_max_stable": self.lr_max_stable,
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+            "initial": self.initial.to_dict(),
+            "params": self.params.to_dict(),
+            "closed_form": self.closed_form.to_dict(),
+            "max_abs_diff": self.max_abs_diff,
+            "train_loss": self.train_loss,
+            "val_loss": self.val_loss,
+            "history": self.history.to_dict(),
+            "converged": self.converged,
+            "tol": self.tol,
+            "grad_norm": self.grad_norm,
+            "initial_grad_norm": self.initial_grad_norm,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def summary(self) -> str:
+        """The parameter table and losses as plain text (what ``gradfit fit --quiet`` prints)."""
+        from .report import summary_text
+
+        return summary_text(self)
