@@ -28,7 +28,7 @@ class UsageError(GradfitError):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, no usage dump
-        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+        raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,7 +84,7 @@ def run_fit(args: argparse.Namespace) -> int:
     from .data import DATASETS
 
     if args.data not in DATASETS:
-        raise UsageError(_unknown_data_message(args.data))
+        raise UsageError("gradfit fit: error: " + _unknown_data_message(args.data))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         result = fit(
@@ -96,7 +96,7 @@ def run_fit(args: argparse.Namespace) -> int:
         print(result.to_json())
         for warning in caught:  # the report shows it otherwise; under --json stdout is JSON only
             if issubclass(warning.category, ConvergenceWarning):
-                print(f"gradfit: warning: {warning.message}", file=sys.stderr)
+                print(f"gradfit fit: warning: {warning.message}", file=sys.stderr)
     else:
         from .report import print_report
 
@@ -165,20 +165,28 @@ def run_devices(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 diverged, 2 bad input, 130 interrupted)."""
     parser = build_parser()
+    prefix = "gradfit"
     try:
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
         if args.command is None:
-            parser.print_help()
+            parser.print_help(sys.stderr)
             return 2
+        prefix = f"gradfit {args.command}"
+        if extras:
+            raise UsageError(f"gradfit {args.command}: error: unrecognized argument(s) {' '.join(extras)} "
+                             f"(see gradfit {args.command} --help)")
         return args.handler(args)
     except BadOptionError as error:
-        print(f"gradfit: error: {error.render(cli=True)}", file=sys.stderr)
+        print(f"{prefix}: error: {error.render(cli=True)}", file=sys.stderr)
+        return error.exit_code
+    except UsageError as error:
+        print(f"{error}", file=sys.stderr)
         return error.exit_code
     except GradfitError as error:
-        print(f"gradfit: error: {error}", file=sys.stderr)
+        print(f"{prefix}: error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("gradfit: interrupted", file=sys.stderr)
+        print(f"{prefix}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. gradfit fit | head
         devnull = os.open(os.devnull, os.O_WRONLY)

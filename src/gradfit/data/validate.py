@@ -81,8 +81,8 @@ def as_problem(
     ((3, 1), (3,))
     """
     names_from_x = _column_names(x)
-    x = _features(x, "x")
-    y = _targets(y, "y", x)
+    x, x_shape = _features(x, "x")
+    y = _targets(y, "y", x, x_shape)
     names = list(names or names_from_x or _default_names(x.shape[1]))
     if len(names) != x.shape[1]:
         raise BadDataError(f"{len(names)} feature names given for {x.shape[1]} features; give one name per column of x")
@@ -93,8 +93,8 @@ def as_problem(
             x_val, y_val = val
         except (TypeError, ValueError):
             raise BadDataError("val must be a pair (x_val, y_val)") from None
-        x_val = _features(x_val, "x_val")
-        y_val = _targets(y_val, "y_val", x_val)
+        x_val, x_val_shape = _features(x_val, "x_val")
+        y_val = _targets(y_val, "y_val", x_val, x_val_shape)
         if x_val.shape[1] != x.shape[1]:
             raise BadDataError(
                 f"x_val has {x_val.shape[1]} features (shape {x_val.shape}) but x has {x.shape[1]} "
@@ -127,8 +127,10 @@ def split(x: np.ndarray, y: np.ndarray, val_split: float, seed: int):
     return x[train], y[train], x[val], y[val]
 
 
-def _features(x, label: str) -> np.ndarray:
+def _features(x, label: str) -> tuple[np.ndarray, tuple[int, ...]]:
+    """``(n, d)`` float64 features, and the shape as given (for messages)."""
     array = _numeric(x, label)
+    given = array.shape
     if array.ndim == 1:
         array = array[:, None]  # one feature: (n,) -> (n, 1)
     elif array.ndim != 2:
@@ -138,11 +140,12 @@ def _features(x, label: str) -> np.ndarray:
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise BadDataError(f"{label} has shape {array.shape}: it holds no data")
     _check_finite(array, label)
-    return array
+    return array, given
 
 
-def _targets(y, label: str, x: np.ndarray) -> np.ndarray:
+def _targets(y, label: str, x: np.ndarray, x_shape: tuple[int, ...]) -> np.ndarray:
     array = _numeric(y, label)
+    given = array.shape
     x_label = "x" if label == "y" else "x_val"
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]  # (n, 1) -> (n,): one shape for targets everywhere inside
@@ -152,22 +155,27 @@ def _targets(y, label: str, x: np.ndarray) -> np.ndarray:
             f"for a single target pass {label}.reshape(-1)"
         )
     if len(array) != len(x):
-        raise BadDataError(_mismatch_message(x, array, x_label, label))
+        raise BadDataError(_mismatch_message(x_shape, given, x_label, label))
     _check_finite(array[:, None], label)
     return array
 
 
-def _mismatch_message(x: np.ndarray, y: np.ndarray, x_label: str, y_label: str) -> str:
-    n, d = x.shape
+def _mismatch_message(x_shape: tuple[int, ...], y_shape: tuple[int, ...], x_label: str, y_label: str) -> str:
+    n, n_y = x_shape[0], y_shape[0]
     message = (
-        f"{x_label} has shape {x.shape} ({n} rows) but {y_label} has shape {y.shape} ({len(y)} rows): "
+        f"{x_label} has shape {x_shape} ({_rows(n)}) but {y_label} has shape {y_shape} ({_rows(n_y)}): "
         "they need one row per sample"
     )
-    if n == 1 and d == len(y):
+    d = x_shape[1] if len(x_shape) == 2 else 1
+    if n == 1 and d == n_y:
         # The tutorial's trap: a row vector of samples. PyTorch says "mat1 and mat2 shapes cannot
         # be multiplied (1x80 and 1x1)"; the fix is a transpose.
         return message + f"; {x_label} looks like {d} samples laid out as one row: pass {x_label}.reshape(-1, 1)"
     return message + "; check that both come from the same rows (drop or align the extra rows)"
+
+
+def _rows(n: int) -> str:
+    return f"{n} row" + ("" if n == 1 else "s")
 
 
 def _numeric(values, label: str) -> np.ndarray:

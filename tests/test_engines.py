@@ -1,0 +1,175 @@
+"""Every engine against the tutorial's published numbers, and the engines against each other."""
+
+import numpy as np
+import pytest
+
+import gradfit
+from gradfit import ConvergenceWarning
+
+from published import (CLOSED_FORM, LINEAR_START, NUMPY_END, NUMPY_FIRST_GRADS, NUMPY_FIRST_MSE, NUMPY_START,
+                       TORCH_END, TORCH_FINAL_MSE, TORCH_FIRST_GRADS, TORCH_START)
+
+
+def bw(params):
+    return params.intercept, float(params.coef[0])
+
+
+@pytest.mark.parametrize("engine", ["numpy", "exact", "auto"])
+def test_numpy_style_engines_reproduce_the_published_run(engine):
+    res = gradfit.fit(engine=engine)
+    assert res.engine in ("numpy", "exact")
+    np.testing.assert_allclose(bw(res.initial), NUMPY_START, atol=5e-9)
+    np.testing.assert_allclose(bw(res.params), NUMPY_END, atol=5e-9)
+    np.testing.assert_allclose(bw(res.closed_form), CLOSED_FORM, atol=5e-9)
+    assert res.history.train_loss[0] == pytest.approx(NUMPY_FIRST_MSE, rel=1e-13)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "exact"])
+def test_first_update_follows_the_published_gradients(engine):
+    res = gradfit.fit(engine=engine, lr=0.1)
+    first = res.trace[0]
+    assert first.update == 1
+    b0, w0 = bw(res.initial)
+    b1, w1 = bw(first.params)
+    np.testing.assert_allclose(((b0 - b1) / 0.1, (w0 - w1) / 0.1), NUMPY_FIRST_GRADS, atol=5e-7)
+
+
+def test_auto_picks_exact_for_full_batch_sgd():
+    assert gradfit.fit().engine == "exact"
+    assert gradfit.fit(batch_size=16, epochs=50, tol=1).engine == "torch"
+    assert gradfit.fit(optimizer="adam", epochs=50, tol=1).engine == "torch"
+    assert gradfit.fit(model="linear", epochs=50, tol=1).engine == "torch"
+
+
+def test_torch_manual_model_reproduces_the_published_run():
+    res = gradfit.fit(engine="torch", model="manual")
+    assert (res.engine, res.device, res.dtype) == ("torch", "cpu", "float32")
+    np.testing.assert_allclose(bw(res.initial), TORCH_START, atol=5e-5)
+    np.testing.assert_allclose(bw(res.params), TORCH_END, atol=5e-5)
+    assert res.train_loss == pytest.approx(TORCH_FINAL_MSE, abs=5e-10)
+    np.testing.assert_allclose(bw(res.closed_form), CLOSED_FORM, atol=5e-9)
+
+
+def test_torch_first_update_follows_the_published_gradients():
+    res = gradfit.fit(engine="torch", epochs=2, tol=1)
+    b0, w0 = bw(res.initial)
+    b1, w1 = bw(res.trace[0].params)
+    np.testing.assert_allclose(((b0 - b1) / 0.1, (w0 - w1) / 0.1), TORCH_FIRST_GRADS, atol=5e-4)
+
+
+def test_torch_linear_model_starts_where_nn_linear_does():
+    res = gradfit.fit(engine="torch", model="linear")
+    np.testing.assert_allclose(bw(res.initial), LINEAR_START, atol=5e-5)
+    np.testing.assert_allclose(bw(res.params), CLOSED_FORM, atol=2e-5)
+
+
+def test_float64_start_is_the_float32_draw():
+    f32 = gradfit.fit(engine="torch", epochs=1, tol=1)
+    f64 = gradfit.fit(engine="torch", epochs=1, tol=1, dtype="float64")
+    np.testing.assert_array_equal(f32.initial.theta, f64.initial.theta)
+
+
+def test_exact_and_numpy_iterates_agree_epoch_by_epoch():
+    a = gradfit.fit(engine="numpy")
+    b = gradfit.fit(engine="exact")
+    np.testing.assert_allclose(a.history.train_loss, b.history.train_loss, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(a.history.val_loss, b.history.val_loss, rtol=1e-12, atol=1e-15)
+    assert [t.update for t in a.trace] == [t.update for t in b.trace]
+    for ta, tb in zip(a.trace, b.trace):
+        np.testing.assert_allclose(ta.params.theta, tb.params.theta, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(a.params.theta, b.params.theta, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("batch_size", [None, 16, 1])
+def test_numpy_and_torch_float64_agree_epoch_by_epoch(batch_size):
+    start = gradfit.fit(engine="numpy", epochs=1, tol=1).initial
+    kwargs = dict(batch_size=batch_size, epochs=30, tol=1, lr=0.05)
+    a = gradfit.fit(engine="numpy", **kwargs)
+    b = gradfit.fit(engine="torch", dtype="float64", init=start, **kwargs)
+    np.testing.assert_allclose(a.history.train_loss, b.history.train_loss, rtol=1e-10)
+    np.testing.assert_allclose(a.history.val_loss, b.history.val_loss, rtol=1e-10)
+    for ta, tb in zip(a.trace, b.trace):
+        np.testing.assert_allclose(ta.params.theta, tb.params.theta, rtol=1e-10)
+    np.testing.assert_allclose(a.params.theta, b.params.theta, rtol=1e-10)
+
+
+@pytest.mark.parametrize("engine,model,dtype,atol", [
+    ("numpy", None, None, 1e-6), ("exact", None, None, 1e-6), ("torch", "manual", None, 2e-5),
+    ("torch", "linear", None, 2e-5), ("torch", "manual", "float64", 1e-6), ("numpy", None, "float32", 2e-5),
+])
+def test_every_engine_reaches_the_closed_form(engine, model, dtype, atol):
+    res = gradfit.fit(engine=engine, model=model, dtype=dtype)
+    assert res.converged
+    assert res.max_abs_diff < atol
+    assert res.max_abs_diff == pytest.approx(np.max(np.abs(res.params.theta - np.array(CLOSED_FORM))), abs=1e-8)
+
+
+def test_adam_reaches_the_closed_form():
+    res = gradfit.fit(engine="torch", optimizer="adam", lr=0.01, epochs=3000, dtype="float64")
+    np.testing.assert_allclose(res.params.theta, CLOSED_FORM, atol=1e-6)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_stochastic_and_mini_batch_land_near_the_closed_form(engine):
+    for batch_size in (1, 16):
+        with pytest.warns(ConvergenceWarning, match="mini-batch"):
+            res = gradfit.fit(engine=engine, batch_size=batch_size, lr=0.05, epochs=200)
+        assert res.max_abs_diff < 0.05
+        assert res.updates == 200 * int(np.ceil(80 / batch_size))
+
+
+def test_partial_last_batch_is_used():
+    res = gradfit.fit(engine="numpy", batch_size=30, epochs=3, tol=1)
+    assert res.updates == 9  # 30 + 30 + 20 rows each epoch
+
+
+def test_seed_controls_the_start_and_the_shuffle():
+    a = gradfit.fit(engine="numpy", batch_size=8, epochs=5, tol=1, seed=1)
+    b = gradfit.fit(engine="numpy", batch_size=8, epochs=5, tol=1, seed=1)
+    c = gradfit.fit(engine="numpy", batch_size=8, epochs=5, tol=1, seed=2)
+    np.testing.assert_array_equal(a.params.theta, b.params.theta)
+    assert not np.array_equal(a.initial.theta, c.initial.theta)
+
+
+def test_fitting_leaves_global_random_state_alone():
+    import torch
+
+    np_state, torch_state = np.random.get_state()[1].copy(), torch.random.get_rng_state().clone()
+    gradfit.fit(engine="torch", batch_size=8, epochs=2, tol=1)
+    gradfit.fit(engine="numpy", batch_size=8, epochs=2, tol=1)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)
+    assert torch.equal(torch.random.get_rng_state(), torch_state)
+
+
+def test_torch_parameters_are_leaves_on_their_device():
+    import torch
+
+    from gradfit.engines.torch_engine import build_model
+
+    for kind in ("manual", "linear"):
+        model = build_model(kind, 3, True, 0, "cpu", torch.float64, None)
+        for name, p in model.named_parameters():
+            assert p.is_leaf and p.requires_grad and p.dtype == torch.float64, name
+
+
+def test_several_features_match_least_squares():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    y = 0.5 + x @ np.array([1.0, -2.0, 3.0]) + 0.01 * rng.normal(size=200)
+    expected = np.linalg.lstsq(np.column_stack([np.ones(200), x]), y, rcond=None)[0]
+    for engine in ("numpy", "exact", "torch"):
+        res = gradfit.fit(x, y, engine=engine, dtype="float64", lr="auto", epochs=500)
+        np.testing.assert_allclose(res.closed_form.theta, expected, rtol=1e-12)
+        np.testing.assert_allclose(res.params.theta, expected, atol=1e-8)
+        assert res.names == ["x1", "x2", "x3"]
+
+
+def test_no_intercept_fits_through_the_origin():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(1, 2, size=(50, 2))
+    y = x @ np.array([2.0, -1.0]) + 0.01 * rng.normal(size=50)
+    expected = np.linalg.lstsq(x, y, rcond=None)[0]
+    for engine in ("exact", "numpy", "torch"):
+        res = gradfit.fit(x, y, engine=engine, intercept=False, lr="auto", epochs=3000, dtype="float64")
+        assert res.params.intercept is None
+        np.testing.assert_allclose(res.params.coef, expected, atol=1e-8)
