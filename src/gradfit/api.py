@@ -8,6 +8,7 @@ import numpy as np
 
 from .config import FitConfig
 from .data import Problem, as_problem, load_dataset
+from .data.design import Scaling, check_degree, expand_poly
 from .engines import choose_engine, get_engine
 from .engines.common import DivergenceMonitor, numpy_init
 from .errors import BadDataError, BadOptionError, ConvergenceWarning
@@ -35,6 +36,8 @@ def fit(
     init=None,
     names: list[str] | None = None,
     dataset: str | None = None,
+    poly: int | None = None,
+    standardize: bool = False,
 ) -> FitResult:
     """Fit ``y ≈ intercept + x @ coef`` by gradient descent and check it against least squares.
 
@@ -73,6 +76,12 @@ def fit(
         Feature names (taken from a DataFrame's columns otherwise).
     dataset : str, optional
         An embedded dataset (see ``gradfit datasets``) when ``x`` and ``y`` are left out.
+    poly : int, optional
+        Fit the polynomial ``x, x², …, x^poly`` of a single feature.
+    standardize : bool
+        Run gradient descent on centred and scaled data (training-split statistics) and report
+        everything on the original scale. Off by default, so the tutorial's numbers hold; the
+        command line turns it on for data files.
 
     Returns
     -------
@@ -101,20 +110,35 @@ def fit(
                     batch_size=batch_size, seed=seed, device=device, dtype=dtype, tol=tol,
                     val_split=val_split).validate()
     problem, dataset_name = _problem(x, y, dataset, cfg, val=val, intercept=intercept, names=names)
-    return fit_problem(problem, cfg, init=init, dataset=dataset_name)
+    if poly is not None:
+        problem = expand_poly(problem, check_degree(poly))
+    return fit_problem(problem, cfg, init=init, dataset=dataset_name, standardize=bool(standardize))
 
 
-def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | None = None) -> FitResult:
-    """Run a validated configuration on a validated problem (what the CLI and ``fit`` share)."""
-    design = problem.design(problem.x_train)  # (n, p)
-    y = problem.y_train  # (n,)
-    n = len(y)
+def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | None = None,
+                standardize: bool = False) -> FitResult:
+    """Run a validated configuration on a validated problem (what the CLI and ``fit`` share).
+
+    With ``standardize``, gradient descent runs on centred and scaled data (training-split
+    statistics); learning rate, curvature and convergence are judged there, and every
+    parameter, trace entry and loss is mapped back to the original scale.
+    """
+    design = problem.design(problem.x_train)  # (n, p), original scale
     param_names = (["intercept"] if problem.intercept else []) + list(problem.names)
-    closed = lstsq(design, y, param_names)
+    closed = lstsq(design, problem.y_train, param_names)
 
-    hessian_max = _largest_hessian_eigenvalue(design)
+    scaling = Scaling.fit(problem.x_train, problem.y_train, problem.intercept) if standardize else None
+    run_problem = problem if scaling is None else _scaled_problem(problem, scaling)
+    run_design = run_problem.design(run_problem.x_train)  # (n, p), where GD runs
+    y = run_problem.y_train
+    n = len(y)
+
+    def to_original(theta: np.ndarray) -> np.ndarray:
+        return theta if scaling is None else scaling.to_original(theta, problem.intercept)
+
+    hessian_max = _largest_hessian_eigenvalue(run_design)
     lr_max_stable = 2.0 / hessian_max
-    lr = auto_lr(design, cfg.batch_size, hessian_max) if cfg.lr == "auto" else float(cfg.lr)
+    lr = auto_lr(run_design, cfg.batch_size, hessian_max) if cfg.lr == "auto" else float(cfg.lr)
 
     engine_name = choose_engine(cfg, n)
     dtype = cfg.resolved_dtype(engine_name)
@@ -124,37 +148,53 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
 
         device = resolve_device(cfg.device)
     theta0 = _initial_theta(init, problem)
+    if theta0 is not None and scaling is not None:
+        theta0 = scaling.to_scaled(theta0, problem.intercept)
     if theta0 is None and engine_name != "torch":
         theta0 = numpy_init(cfg.seed, problem.n_features, problem.intercept)
+    closed_run = closed.theta if scaling is None else scaling.to_scaled(closed.theta, problem.intercept)
 
     run = get_engine(engine_name)(
-        problem, cfg, lr=lr, theta0=theta0, monitor=DivergenceMonitor(lr, lr_max_stable), dtype=dtype,
-        device=device, closed=closed,
+        run_problem, cfg, lr=lr, theta0=theta0, monitor=DivergenceMonitor(lr, lr_max_stable), dtype=dtype,
+        device=device, closed_theta=closed_run,
     )
 
-    theta = run.theta
-    initial_grad, grad = _gradient(design, y, run.initial), _gradient(design, y, theta)
-    grad_norm, initial_grad_norm = float(np.linalg.norm(grad)), float(np.linalg.norm(initial_grad))
+    # Convergence is judged where GD ran: the original-scale gradient mixes units.
+    grad_norm = float(np.linalg.norm(_gradient(run_design, y, run.theta)))
+    initial_grad_norm = float(np.linalg.norm(_gradient(run_design, y, run.initial)))
     converged = grad_norm <= cfg.tol * initial_grad_norm
-    max_abs_diff = float(np.max(np.abs(theta - closed.theta)))
+    theta = to_original(run.theta)
+    loss_factor = 1.0 if scaling is None else scaling.y_scale ** 2  # MSE back in the target's units
     result = FitResult(
         engine=engine_name, device=run.device, dtype=dtype,
         model=(cfg.model or "manual") if engine_name == "torch" else None,
         optimizer=cfg.optimizer, epochs=cfg.epochs, lr=lr, lr_requested=cfg.lr,
         batch_size=cfg.batch_size, seed=cfg.seed, names=list(problem.names),
         n_train=n, n_val=0 if problem.y_val is None else len(problem.y_val), updates=run.updates,
-        initial=Params.from_theta(run.initial, problem.intercept),
+        initial=Params.from_theta(to_original(run.initial), problem.intercept),
         params=Params.from_theta(theta, problem.intercept),
         closed_form=Params.from_theta(closed.theta, problem.intercept),
-        max_abs_diff=max_abs_diff, train_loss=run.final_train_loss, val_loss=run.final_val_loss,
-        history=History(run.train_loss, run.val_loss), converged=converged, tol=cfg.tol,
-        grad_norm=grad_norm, initial_grad_norm=initial_grad_norm, lr_max_stable=lr_max_stable,
-        trace=[TraceEntry(k, Params.from_theta(t, problem.intercept)) for k, t in run.trace],
-        dataset=dataset,
+        max_abs_diff=float(np.max(np.abs(theta - closed.theta))),
+        train_loss=run.final_train_loss * loss_factor,
+        val_loss=None if run.final_val_loss is None else run.final_val_loss * loss_factor,
+        history=History([v * loss_factor for v in run.train_loss], [v * loss_factor for v in run.val_loss]),
+        converged=converged, tol=cfg.tol, grad_norm=grad_norm, initial_grad_norm=initial_grad_norm,
+        lr_max_stable=lr_max_stable,
+        trace=[TraceEntry(k, Params.from_theta(to_original(t), problem.intercept)) for k, t in run.trace],
+        dataset=dataset, scaling=scaling,
     )
     if not converged:
         warnings.warn(not_converged_message(result), ConvergenceWarning, stacklevel=3)
     return result
+
+
+def _scaled_problem(problem: Problem, scaling: Scaling) -> Problem:
+    has_val = problem.x_val is not None
+    return Problem(
+        x_train=scaling.x(problem.x_train), y_train=scaling.y(problem.y_train),
+        x_val=scaling.x(problem.x_val) if has_val else None, y_val=scaling.y(problem.y_val) if has_val else None,
+        intercept=problem.intercept, names=problem.names,
+    )
 
 
 def not_converged_message(result: FitResult) -> str:
@@ -162,17 +202,25 @@ def not_converged_message(result: FitResult) -> str:
     head = (
         f"gradient descent did not converge in {result.epochs} epochs: the gradient norm is "
         f"{result.grad_norm:.3g}, above tol × initial = {result.tol:g} × {result.initial_grad_norm:.3g}, "
-        f"and the parameters are up to {result.max_abs_diff:.3g} from the exact solution; "
+        f"and the parameters are up to {result.max_abs_diff:.3g} from the exact solution "
+        f"({_relative_gap(result):.2g} relative); "
     )
     if result.batch_size is None:
         return head + (
-            f"raise --epochs, or raise --lr towards the stable limit {result.lr_max_stable:.4g} (--lr auto "
-            "picks half of it)"
+            f"raise --epochs, raise --lr towards the stable limit {result.lr_max_stable:.4g} (--lr auto "
+            "picks half of it), or use gradfit solve for the exact answer"
         )
     return head + (
         "mini-batch steps with a constant learning rate hover around the minimum: lower --lr, raise "
         "--batch-size, or leave --batch-size out for full batch"
     )
+
+
+def _relative_gap(result: FitResult) -> float:
+    """Largest |GD − closed form| / |closed form| over the parameters."""
+    exact = result.closed_form.theta
+    gap = np.abs(result.params.theta - exact)
+    return float(np.max(gap / np.maximum(np.abs(exact), np.finfo(np.float64).tiny)))
 
 
 def auto_lr(design: np.ndarray, batch_size: int | None, hessian_max: float) -> float:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .data.design import Scaling
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,7 @@ class FitResult:
     lr_max_stable: float
     trace: list[TraceEntry] = field(default_factory=list)
     dataset: str | None = None
+    scaling: "Scaling | None" = None
 
     def to_dict(self) -> dict:
         """The JSON object ``gradfit fit --json`` prints (keys per PRODUCT.md)."""
@@ -154,6 +159,8 @@ class FitResult:
             "tol": self.tol,
             "grad_norm": self.grad_norm,
             "initial_grad_norm": self.initial_grad_norm,
+            "standardized": self.scaling is not None,
+            "scaling": None if self.scaling is None else self.scaling.to_dict(),
         }
 
     def to_json(self, indent: int | None = 2) -> str:

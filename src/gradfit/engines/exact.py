@@ -16,7 +16,6 @@ import numpy as np
 
 from ..config import FitConfig
 from ..data import Problem
-from ..solve import LeastSquares
 from .common import DivergenceMonitor, EngineRun, is_traced
 
 
@@ -40,12 +39,15 @@ class Quadratic:
 
 
 def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, monitor: DivergenceMonitor,
-        closed: LeastSquares, **_) -> EngineRun:
-    """Full-batch plain gradient descent, float64, from ``theta0``."""
-    train = Quadratic(problem.design(problem.x_train), problem.y_train, closed.theta)
+        closed_theta: np.ndarray, **_) -> EngineRun:
+    """Full-batch plain gradient descent, float64, from ``theta0``.
+
+    ``closed_theta`` is the least-squares solution of ``problem`` (the expansion point).
+    """
+    train = Quadratic(problem.design(problem.x_train), problem.y_train, closed_theta)
     val = None
     if problem.x_val is not None:
-        val = Quadratic(problem.design(problem.x_val), problem.y_val, closed.theta)
+        val = Quadratic(problem.design(problem.x_val), problem.y_val, closed_theta)
 
     theta = np.array(theta0, dtype=np.float64)  # (p,)
     out = EngineRun(initial=theta.copy(), theta=theta, train_loss=[], val_loss=[])

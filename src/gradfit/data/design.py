@@ -1,0 +1,147 @@
+"""From validated columns to what gradient descent sees: polynomial terms and standardization.
+
+Standardization is fitted on the training rows only and undone on the way out, so coefficients,
+the trace and predictions are always reported on the original scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import BadOptionError
+
+
+def polynomial_features(x: np.ndarray, degree: int, name: str) -> tuple[np.ndarray, list[str]]:
+    """Columns ``x, x², …, x^degree`` of one feature.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(n, 1)``: exactly one feature.
+    degree : int
+        Highest power, at least 1.
+
+    Returns
+    -------
+    columns : numpy.ndarray
+        ``(n, degree)``.
+    names : list of str
+        ``["x", "x^2", …]``.
+
+    Examples
+    --------
+    >>> cols, names = polynomial_features(np.array([[2.0], [3.0]]), 3, "x")
+    >>> cols.tolist(), names
+    ([[2.0, 4.0, 8.0], [3.0, 9.0, 27.0]], ['x', 'x^2', 'x^3'])
+    """
+    if x.ndim != 2 or x.shape[1] != 1:
+        raise BadOptionError(
+            "poly", degree, f"polynomial terms need exactly one feature, got {x.shape[1]}",
+            "choose one with --features",
+        )
+    powers = np.arange(1, degree + 1)
+    return x ** powers, [name] + [f"{name}^{k}" for k in powers[1:]]
+
+
+def check_degree(degree) -> int:
+    """A polynomial degree from the command line or the API: an integer from 1 to 20."""
+    try:
+        value = int(str(degree).strip())
+    except (TypeError, ValueError):
+        raise BadOptionError("poly", degree, "must be an integer degree", "e.g. --poly 2 for x and x^2") from None
+    if not 1 <= value <= 20:
+        raise BadOptionError("poly", degree, "must be between 1 and 20",
+                             "higher powers overflow float64 precision; e.g. --poly 3")
+    return value
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Centre and scale features and target with training-split statistics.
+
+    With an intercept, ``z = (x - x_mean) / x_scale`` and ``t = (y - y_mean) / y_scale``
+    (standard deviations). Without one, centring would change the model, so only the scale is
+    divided out (root mean square) and the means are zero.
+
+    Attributes
+    ----------
+    x_mean, x_scale : numpy.ndarray
+        ``(d,)``.
+    y_mean, y_scale : float
+    """
+
+    x_mean: np.ndarray
+    x_scale: np.ndarray
+    y_mean: float
+    y_scale: float
+
+    @classmethod
+    def fit(cls, x: np.ndarray, y: np.ndarray, intercept: bool) -> "Scaling":
+        if intercept:
+            x_mean, x_scale = x.mean(axis=0), x.std(axis=0)
+            y_mean, y_scale = float(y.mean()), float(y.std())
+        else:
+            x_mean, x_scale = np.zeros(x.shape[1]), np.sqrt(np.mean(x ** 2, axis=0))
+            y_mean, y_scale = 0.0, float(np.sqrt(np.mean(y ** 2)))
+        # A constant column (or target) has nothing to scale; leave it as is.
+        x_scale = np.where(x_scale > 0, x_scale, 1.0)
+        return cls(x_mean, x_scale, y_mean, y_scale if y_scale > 0 else 1.0)
+
+    def x(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.x_mean) / self.x_scale
+
+    def y(self, y: np.ndarray) -> np.ndarray:
+        return (y - self.y_mean) / self.y_scale
+
+    def to_original(self, theta: np.ndarray, intercept: bool) -> np.ndarray:
+        """Parameters fitted on scaled data, ``[a, v…]``, as parameters of the original data.
+
+        ``w_j = y_scale · v_j / x_scale_j`` and ``b = y_mean + y_scale · a − Σ w_j · x_mean_j``.
+        """
+        v = theta[int(intercept):]
+        w = self.y_scale * v / self.x_scale
+        if not intercept:
+            return w
+        b = self.y_mean + self.y_scale * theta[0] - w @ self.x_mean
+        return np.concatenate([[b], w])
+
+    def to_scaled(self, theta: np.ndarray, intercept: bool) -> np.ndarray:
+        """The inverse of :meth:`to_original`."""
+        w = theta[int(intercept):]
+        v = w * self.x_scale / self.y_scale
+        if not intercept:
+            return v
+        a = (theta[0] - self.y_mean + w @ self.x_mean) / self.y_scale
+        return np.concatenate([[a], v])
+
+    def to_dict(self) -> dict:
+        return {"x_mean": self.x_mean.tolist(), "x_scale": self.x_scale.tolist(),
+                "y_mean": self.y_mean, "y_scale": self.y_scale}
+
+
+def expand_poly(problem, degree: int):
+    """The problem with its single feature replaced by ``x, x², …, x^degree`` (both splits)."""
+    from ..errors import BadDataError
+    from .validate import Problem
+
+    name = problem.names[0] if problem.names else "x"
+    if problem.n_features != 1:
+        raise BadOptionError(
+            "poly", degree, f"polynomial terms need exactly one feature, got {problem.n_features} "
+            f"({', '.join(problem.names)})", "choose one with --features",
+        )
+    x_train, names = polynomial_features(problem.x_train, degree, name)
+    x_val = None if problem.x_val is None else polynomial_features(problem.x_val, degree, name)[0]
+    n_params = degree + int(problem.intercept)
+    if len(x_train) < n_params:
+        raise BadDataError(
+            f"{len(x_train)} training rows for {n_params} parameters (degree {degree}): least squares needs "
+            "at least as many rows as parameters; lower --poly or add rows"
+        )
+    for label, block in (("training", x_train), ("validation", x_val)):
+        if block is not None and not np.all(np.isfinite(block)):
+            raise BadOptionError("poly", degree, f"x^{degree} overflows float64 on the {label} rows",
+                                 "lower the degree or rescale x")
+    return Problem(x_train, problem.y_train, x_val, problem.y_val, problem.intercept, names)
