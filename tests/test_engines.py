@@ -36,9 +36,9 @@ def test_first_update_follows_the_published_gradients(engine):
 
 def test_auto_picks_exact_for_full_batch_sgd():
     assert gradfit.fit().engine == "exact"
-    assert gradfit.fit(batch_size=16, epochs=50, tol=1).engine == "torch"
-    assert gradfit.fit(optimizer="adam", epochs=50, tol=1).engine == "torch"
-    assert gradfit.fit(model="linear", epochs=50, tol=1).engine == "torch"
+    assert gradfit.fit(batch_size=16, epochs=50, tol=1e3).engine == "torch"
+    assert gradfit.fit(optimizer="adam", epochs=50, tol=1e3).engine == "torch"
+    assert gradfit.fit(model="linear", epochs=50, tol=1e3).engine == "torch"
 
 
 def test_torch_manual_model_reproduces_the_published_run():
@@ -51,7 +51,7 @@ def test_torch_manual_model_reproduces_the_published_run():
 
 
 def test_torch_first_update_follows_the_published_gradients():
-    res = gradfit.fit(engine="torch", epochs=2, tol=1)
+    res = gradfit.fit(engine="torch", epochs=2, tol=1e3)
     b0, w0 = bw(res.initial)
     b1, w1 = bw(res.trace[0].params)
     np.testing.assert_allclose(((b0 - b1) / 0.1, (w0 - w1) / 0.1), TORCH_FIRST_GRADS, atol=5e-4)
@@ -64,8 +64,8 @@ def test_torch_linear_model_starts_where_nn_linear_does():
 
 
 def test_float64_start_is_the_float32_draw():
-    f32 = gradfit.fit(engine="torch", epochs=1, tol=1)
-    f64 = gradfit.fit(engine="torch", epochs=1, tol=1, dtype="float64")
+    f32 = gradfit.fit(engine="torch", epochs=1, tol=1e3)
+    f64 = gradfit.fit(engine="torch", epochs=1, tol=1e3, dtype="float64")
     np.testing.assert_array_equal(f32.initial.theta, f64.initial.theta)
 
 
@@ -82,8 +82,8 @@ def test_exact_and_numpy_iterates_agree_epoch_by_epoch():
 
 @pytest.mark.parametrize("batch_size", [None, 16, 1])
 def test_numpy_and_torch_float64_agree_epoch_by_epoch(batch_size):
-    start = gradfit.fit(engine="numpy", epochs=1, tol=1).initial
-    kwargs = dict(batch_size=batch_size, epochs=30, tol=1, lr=0.05)
+    start = gradfit.fit(engine="numpy", epochs=1, tol=1e3).initial
+    kwargs = dict(batch_size=batch_size, epochs=30, tol=1e3, lr=0.05)
     a = gradfit.fit(engine="numpy", **kwargs)
     b = gradfit.fit(engine="torch", dtype="float64", init=start, **kwargs)
     np.testing.assert_allclose(a.history.train_loss, b.history.train_loss, rtol=1e-10)
@@ -119,14 +119,14 @@ def test_stochastic_and_mini_batch_land_near_the_closed_form(engine):
 
 
 def test_partial_last_batch_is_used():
-    res = gradfit.fit(engine="numpy", batch_size=30, epochs=3, tol=1)
+    res = gradfit.fit(engine="numpy", batch_size=30, epochs=3, tol=1e3)
     assert res.updates == 9  # 30 + 30 + 20 rows each epoch
 
 
 def test_seed_controls_the_start_and_the_shuffle():
-    a = gradfit.fit(engine="numpy", batch_size=8, epochs=5, tol=1, seed=1)
-    b = gradfit.fit(engine="numpy", batch_size=8, epochs=5, tol=1, seed=1)
-    c = gradfit.fit(engine="numpy", batch_size=8, epochs=5, tol=1, seed=2)
+    a = gradfit.fit(engine="numpy", batch_size=8, epochs=5, tol=1e3, seed=1)
+    b = gradfit.fit(engine="numpy", batch_size=8, epochs=5, tol=1e3, seed=1)
+    c = gradfit.fit(engine="numpy", batch_size=8, epochs=5, tol=1e3, seed=2)
     np.testing.assert_array_equal(a.params.theta, b.params.theta)
     assert not np.array_equal(a.initial.theta, c.initial.theta)
 
@@ -135,8 +135,8 @@ def test_fitting_leaves_global_random_state_alone():
     import torch
 
     np_state, torch_state = np.random.get_state()[1].copy(), torch.random.get_rng_state().clone()
-    gradfit.fit(engine="torch", batch_size=8, epochs=2, tol=1)
-    gradfit.fit(engine="numpy", batch_size=8, epochs=2, tol=1)
+    gradfit.fit(engine="torch", batch_size=8, epochs=2, tol=1e3)
+    gradfit.fit(engine="numpy", batch_size=8, epochs=2, tol=1e3)
     np.testing.assert_array_equal(np.random.get_state()[1], np_state)
     assert torch.equal(torch.random.get_rng_state(), torch_state)
 

@@ -63,7 +63,8 @@ def fit(
     dtype : {"float32", "float64"}, optional
         Default float32 for torch, float64 for numpy and exact.
     tol : float
-        Converged when the final gradient norm is at most ``tol`` × the initial one.
+        Converged when the norm of the scale-free gradient at the end (the MSE gradient with
+        features and target scaled to unit variance, so independent of units) is at most ``tol``.
     val : tuple (x_val, y_val), optional
         Validation rows.
     val_split : float, optional
@@ -127,14 +128,20 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
     param_names = (["intercept"] if problem.intercept else []) + list(problem.names)
     closed = lstsq(design, problem.y_train, param_names)
 
-    scaling = Scaling.fit(problem.x_train, problem.y_train, problem.intercept) if standardize else None
+    # Training-split statistics: they define the scale-free convergence test for every run, and
+    # the space gradient descent runs in when standardizing.
+    stats_scaling = Scaling.fit(problem.x_train, problem.y_train, problem.intercept)
+    scaling = stats_scaling if standardize else None
     run_problem = problem if scaling is None else _scaled_problem(problem, scaling)
     run_design = run_problem.design(run_problem.x_train)  # (n, p), where GD runs
-    y = run_problem.y_train
-    n = len(y)
+    n = len(problem.y_train)
 
     def to_original(theta: np.ndarray) -> np.ndarray:
         return theta if scaling is None else scaling.to_original(theta, problem.intercept)
+
+    def scale_free_gradient_norm(theta: np.ndarray) -> float:
+        gradient = _gradient(design, problem.y_train, theta)
+        return float(np.linalg.norm(stats_scaling.gradient_to_scaled(gradient, problem.intercept)))
 
     hessian_max = _largest_hessian_eigenvalue(run_design)
     lr_max_stable = 2.0 / hessian_max
@@ -159,11 +166,12 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
         device=device, closed_theta=closed_run,
     )
 
-    # Convergence is judged where GD ran: the original-scale gradient mixes units.
-    grad_norm = float(np.linalg.norm(_gradient(run_design, y, run.theta)))
-    initial_grad_norm = float(np.linalg.norm(_gradient(run_design, y, run.initial)))
-    converged = grad_norm <= cfg.tol * initial_grad_norm
     theta = to_original(run.theta)
+    # Judged on the scale-free loss (features and target at unit variance), so the verdict does
+    # not depend on the data's units or on how far away the run started.
+    grad_norm = scale_free_gradient_norm(theta)
+    initial_grad_norm = scale_free_gradient_norm(to_original(run.initial))
+    converged = grad_norm <= cfg.tol
     loss_factor = 1.0 if scaling is None else scaling.y_scale ** 2  # MSE back in the target's units
     result = FitResult(
         engine=engine_name, device=run.device, dtype=dtype,
@@ -201,7 +209,7 @@ def not_converged_message(result: FitResult) -> str:
     """Why a run counts as not converged, and what to do about it."""
     head = (
         f"gradient descent did not converge in {result.epochs} epochs: the gradient norm is "
-        f"{result.grad_norm:.3g}, above tol × initial = {result.tol:g} × {result.initial_grad_norm:.3g}, "
+        f"{result.grad_norm:.3g} (scale-free; {result.initial_grad_norm:.3g} at the start), above tol {result.tol:g}, "
         f"and the parameters are up to {result.max_abs_diff:.3g} from the exact solution "
         f"({_relative_gap(result):.2g} relative); "
     )

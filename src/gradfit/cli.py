@@ -56,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--epochs", default="1000", help="passes over the training rows (default 1000)")
     training.add_argument("--batch-size", help="rows per update: omit for full batch, 1 for stochastic")
     training.add_argument("--seed", default="42", help="seeds initial values and shuffling (default 42)")
-    training.add_argument("--tol", default="1e-4", help="converged when the final gradient norm is at most "
-                          "tol × the initial one (default 1e-4)")
+    training.add_argument("--tol", default="1e-4", help="converged when the final scale-free gradient norm "
+                          "(features and target at unit variance) is at most tol (default 1e-4)")
     data = fit.add_argument_group("data")
     data.add_argument("--val-split", help="hold out this fraction for validation (default: the dataset's "
                       "own split; 0 for none)")

@@ -44,8 +44,8 @@ class FitConfig:
     dtype : {"float32", "float64"} or None
         ``None``: float32 for the torch engine (as in the tutorial), float64 otherwise.
     tol : float
-        Convergence tolerance: converged when the gradient norm at the end is at most
-        ``tol`` times the gradient norm at the start.
+        Convergence tolerance: converged when the norm of the scale-free gradient at the end
+        (the MSE gradient with features and target scaled to unit variance) is at most ``tol``.
     val_split : float or None
         Fraction of the rows held out for validation (``None``: the dataset's own split, or none).
     """

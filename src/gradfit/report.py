@@ -81,8 +81,8 @@ def footer_lines(result: FitResult) -> list[str]:
     lines = [
         losses,
         f"max |GD − closed form| = {result.max_abs_diff:.3g}",
-        f"converged: {verdict} (gradient norm {result.grad_norm:.3g} {relation} tol {result.tol:g} × initial "
-        f"{result.initial_grad_norm:.3g}, after {result.epochs} epochs / {result.updates} updates)",
+        f"converged: {verdict} (scale-free gradient norm {result.grad_norm:.3g} {relation} tol {result.tol:g}; "
+        f"{result.initial_grad_norm:.3g} at the start; {result.epochs} epochs, {result.updates} updates)",
     ]
     if not result.converged:
         from .api import not_converged_message

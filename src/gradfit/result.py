@@ -89,9 +89,10 @@ class FitResult:
     history : History
         Per-epoch losses.
     converged : bool
-        ``grad_norm <= tol * initial_grad_norm``.
+        ``grad_norm <= tol``.
     grad_norm, initial_grad_norm : float
-        Euclidean norm of the full training-loss gradient at ``params`` and at ``initial``.
+        Norm of the scale-free training-loss gradient (features and target at unit variance,
+        training-split statistics) at ``params`` and at ``initial``.
     lr_max_stable : float
         ``2 / L``, L the largest eigenvalue of the loss Hessian ``2/n XᵀX``: full-batch plain
         gradient descent diverges above it.

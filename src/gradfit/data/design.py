@@ -116,6 +116,18 @@ class Scaling:
         a = (theta[0] - self.y_mean + w @ self.x_mean) / self.y_scale
         return np.concatenate([[a], v])
 
+    def gradient_to_scaled(self, gradient: np.ndarray, intercept: bool) -> np.ndarray:
+        """The MSE gradient at θ, ``(p,)``, as the gradient of the scale-free loss ``L / y_scale²``
+        with respect to the scaled parameters (chain rule through :meth:`to_original`)::
+
+            g̃_a = g_b / y_scale,    g̃_j = (g_wj − x_mean_j · g_b) / (x_scale_j · y_scale)
+        """
+        g_w = gradient[int(intercept):]
+        if not intercept:
+            return g_w / (self.x_scale * self.y_scale)
+        g_b = gradient[0]
+        return np.concatenate([[g_b / self.y_scale], (g_w - self.x_mean * g_b) / (self.x_scale * self.y_scale)])
+
     def to_dict(self) -> dict:
         return {"x_mean": self.x_mean.tolist(), "x_scale": self.x_scale.tolist(),
                 "y_mean": self.y_mean, "y_scale": self.y_scale}
