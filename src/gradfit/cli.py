@@ -9,7 +9,9 @@ import sys
 import warnings
 
 from . import __version__
-from .errors import BadOptionError, ConvergenceWarning, GradfitError
+from dataclasses import dataclass
+
+from .errors import BadDataError, BadOptionError, ConvergenceWarning, GradfitError
 
 EPILOG_FIT = """examples:
   gradfit fit                                   the tutorial's data, exact engine, update trace
@@ -41,8 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         "fit", help="train a linear regression by gradient descent",
         description="Train y ≈ b + x·w by gradient descent and compare it with the exact least-squares "
         "answer.", epilog=EPILOG_FIT, formatter_class=argparse.RawDescriptionHelpFormatter)
-    fit.add_argument("data", nargs="?", default="book", metavar="DATA",
-                     help="an embedded dataset (default: book; see gradfit datasets)")
+    _add_data_arguments(fit)
     engine = fit.add_argument_group("engine")
     engine.add_argument("--engine", default="auto", help="auto (default), numpy, torch or exact")
     engine.add_argument("--model", help="torch module: manual (nn.Parameter b and w; default) or linear "
@@ -58,14 +59,30 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--seed", default="42", help="seeds initial values and shuffling (default 42)")
     training.add_argument("--tol", default="1e-4", help="converged when the final scale-free gradient norm "
                           "(features and target at unit variance) is at most tol (default 1e-4)")
-    data = fit.add_argument_group("data")
-    data.add_argument("--val-split", help="hold out this fraction for validation (default: the dataset's "
-                      "own split; 0 for none)")
-    data.add_argument("--no-intercept", action="store_true", help="fit y ≈ x·w without b")
+    training.add_argument("--val-split", help="hold out this fraction for validation (default: the embedded "
+                          "dataset's own split, none for files; 0 for none)")
+    training.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
+                          help="run GD on centred and scaled data, report on the original scale (default: on "
+                          "for data files, off for embedded datasets)")
     output = fit.add_argument_group("output")
     output.add_argument("--json", action="store_true", help="print one JSON object on stdout and nothing else")
     output.add_argument("--quiet", action="store_true", help="hide the update trace")
+    output.add_argument("--save-model", metavar="PATH", help="write the fitted model as JSON (for gradfit predict)")
     fit.set_defaults(handler=run_fit)
+
+    predict = commands.add_parser(
+        "predict", help="predictions from a model saved by gradfit fit --save-model",
+        description="Predict with a saved model. DATA must have the model's feature columns; the output is "
+        "CSV (the features and a prediction column) on stdout or in --out.",
+        epilog="examples:\n  gradfit fit houses.csv --target price --save-model model.json\n"
+        "  gradfit predict model.json new_houses.csv --out predictions.csv\n"
+        "  gradfit predict model.json new_houses.csv --json", formatter_class=argparse.RawDescriptionHelpFormatter)
+    predict.add_argument("model", metavar="MODEL", help="a model file written by --save-model")
+    predict.add_argument("data", metavar="DATA", help="a CSV or Parquet file with the model's feature columns")
+    predict.add_argument("--out", metavar="FILE", help="write the predictions as CSV to FILE (atomically)")
+    predict.add_argument("--json", action="store_true", help='print {"predictions": [...]} on stdout')
+    predict.add_argument("--dropna", action="store_true", help="drop rows with missing values")
+    predict.set_defaults(handler=run_predict)
 
     datasets = commands.add_parser("datasets", help="list the embedded datasets",
                                    description="List the datasets that ship with gradfit.")
@@ -79,19 +96,91 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", nargs="?", default="book", metavar="DATA",
+                        help="a CSV or Parquet file, or an embedded dataset (default: book; see gradfit datasets)")
+    data = parser.add_argument_group("data")
+    data.add_argument("--target", metavar="COL", help="the column to predict (required for data files)")
+    data.add_argument("--features", metavar="A,B,…", help="feature columns (default: every other column)")
+    data.add_argument("--no-intercept", action="store_true", help="fit y ≈ x·w without b")
+    data.add_argument("--poly", metavar="DEG", help="polynomial terms x, x², …, x^DEG of the one feature")
+    data.add_argument("--dropna", action="store_true", help="drop rows with missing values (and say how many)")
+    data.add_argument("--alpha", default="0.05", help="confidence intervals at 1 − alpha (default 0.05: 95%%)")
+
+
+@dataclass
+class _Data:
+    """What DATA names: arrays from a file, or an embedded dataset."""
+
+    x: object = None
+    y: object = None
+    names: list[str] | None = None
+    target: str | None = None
+    dataset: str | None = None
+    source: str | None = None  # the file, for reports
+
+    @property
+    def is_file(self) -> bool:
+        return self.dataset is None
+
+    def arrays(self) -> dict:
+        """Keyword arguments for gradfit.fit / gradfit.solve."""
+        if self.dataset is not None:
+            return {"dataset": self.dataset}
+        return {"x": self.x, "y": self.y, "names": self.names}
+
+
+def _load_data(args: argparse.Namespace) -> _Data:
+    from .data import DATASETS, load_dataset
+
+    features = _feature_list(args.features)
+    if args.data in DATASETS and not os.path.exists(args.data):
+        data = load_dataset(args.data)
+        if args.target not in (None, data.target_name):
+            raise BadOptionError("target", args.target, f"the {data.name} dataset's target is {data.target_name!r}")
+        if features not in (None, data.feature_names):
+            raise BadOptionError("features", args.features,
+                                 f"the {data.name} dataset's features are {', '.join(data.feature_names)}")
+        return _Data(dataset=data.name, target=data.target_name)
+    if not os.path.exists(args.data):
+        raise BadDataError(_unknown_data_message(args.data))
+    from .data.files import read_table
+
+    table = read_table(args.data, target=args.target, features=features, dropna=args.dropna)
+    if table.n_dropped:
+        print(f"gradfit {args.command}: note: dropped {table.n_dropped} row(s) with missing values (--dropna); "
+              f"{len(table.y)} remain", file=sys.stderr)
+    return _Data(table.x, table.y, table.feature_names, table.target_name, source=args.data)
+
+
+def _feature_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise BadOptionError("features", text, "has an empty column name", "separate names with commas: --features a,b")
+    return names
+
+
 def run_fit(args: argparse.Namespace) -> int:
     from .api import fit
-    from .data import DATASETS
 
-    if args.data not in DATASETS:
-        raise UsageError("gradfit fit: error: " + _unknown_data_message(args.data))
+    data = _load_data(args)
+    standardize = data.is_file if args.standardize is None else args.standardize
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         result = fit(
-            dataset=args.data, engine=args.engine, model=args.model, optimizer=args.optimizer, lr=args.lr,
+            **data.arrays(), engine=args.engine, model=args.model, optimizer=args.optimizer, lr=args.lr,
             epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, device=args.device,
             dtype=args.dtype, tol=args.tol, val_split=args.val_split, intercept=not args.no_intercept,
+            poly=args.poly, standardize=standardize,
         )
+    if data.is_file:
+        result.dataset = data.source
+    if args.save_model:
+        from .model_file import save_model
+
+        save_model(result.saved_model(target=data.target), args.save_model)
     if args.json:
         print(result.to_json())
         for warning in caught:  # the report shows it otherwise; under --json stdout is JSON only
@@ -104,14 +193,43 @@ def run_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_predict(args: argparse.Namespace) -> int:
+    from .data.files import read_table
+    from .model_file import load_model
+
+    model = load_model(args.model)
+    if not os.path.exists(args.data):
+        raise BadDataError(f"data file {args.data!r} not found; check the path")
+    table = read_table(args.data, target=None, features=model.features, require_target=False, dropna=args.dropna)
+    predictions = model.predict(table.x)  # (n,)
+    column = f"{model.target}_predicted" if model.target else "prediction"
+    if args.out:
+        from .atomic import atomic_write_text
+
+        atomic_write_text(args.out, _csv_text(table.feature_names + [column], table.x, predictions))
+    if args.json:
+        print(json.dumps({"predictions": predictions.tolist()}))
+    elif not args.out:
+        sys.stdout.write(_csv_text(table.feature_names + [column], table.x, predictions))
+    return 0
+
+
+def _csv_text(header: list[str], x, predictions) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row, value in zip(x.tolist(), predictions.tolist()):
+        writer.writerow([repr(v) for v in row] + [repr(value)])  # repr: shortest exact float text
+    return buffer.getvalue()
+
+
 def _unknown_data_message(data: str) -> str:
     from .data import DATASETS
 
     known = ", ".join(DATASETS)
-    if os.path.isdir(data):
-        return f"{data!r} is a directory; give a data file or an embedded dataset ({known})"
-    if os.path.exists(data):
-        return f"{data!r}: reading data files is not supported yet; use an embedded dataset ({known})"
     return f"data file {data!r} not found, and it is not an embedded dataset ({known}); check the path"
 
 

@@ -45,7 +45,11 @@ def trace_lines(result: FitResult) -> list[str]:
 
 def header_line(result: FitResult) -> str:
     """What ran: data, engine, device, dtype, optimizer, schedule."""
-    data = result.dataset + " data" if result.dataset else "data"
+    from .data import DATASETS
+
+    data = result.dataset or "data"
+    if data in DATASETS:
+        data += " data"  # an embedded dataset; otherwise the file's path
     rows = f"{result.n_train} train" + (f" / {result.n_val} validation" if result.n_val else "") + " rows"
     batch = "full batch" if result.batch_size is None else (
         "stochastic (batch size 1)" if result.batch_size == 1 else f"mini-batch {result.batch_size}")

@@ -129,6 +129,8 @@ class FitResult:
     trace: list[TraceEntry] = field(default_factory=list)
     dataset: str | None = None
     scaling: "Scaling | None" = None
+    poly_degree: int | None = None
+    inputs: list[str] | None = None  # input columns before polynomial expansion (default: names)
 
     def to_dict(self) -> dict:
         """The JSON object ``gradfit fit --json`` prints (keys per PRODUCT.md)."""
@@ -160,9 +162,22 @@ class FitResult:
             "tol": self.tol,
             "grad_norm": self.grad_norm,
             "initial_grad_norm": self.initial_grad_norm,
+            "poly_degree": self.poly_degree,
             "standardized": self.scaling is not None,
             "scaling": None if self.scaling is None else self.scaling.to_dict(),
         }
+
+    def saved_model(self, target: str | None = None):
+        """The fitted parameters as a :class:`gradfit.model_file.SavedModel` (see ``--save-model``)."""
+        from .model_file import SavedModel
+
+        info = {"engine": self.engine, "converged": self.converged, "max_abs_diff": self.max_abs_diff,
+                "train_loss": self.train_loss, "val_loss": self.val_loss, "epochs": self.epochs, "lr": self.lr}
+        return SavedModel(
+            features=list(self.inputs or self.names), target=target, poly_degree=self.poly_degree,
+            intercept=self.params.intercept, coef=np.asarray(self.params.coef, dtype=np.float64),
+            scaling=None if self.scaling is None else self.scaling.to_dict(), fit_info=info,
+        )
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
