@@ -6,15 +6,18 @@
 ('exact', True)
 """
 
-from .api import fit
+from .api import fit, solve
 from .config import FitConfig
-from .errors import BadDataError, BadOptionError, ConvergenceWarning, DivergedError, GradfitError
-from .result import FitResult, History, Params
-from .solve import LeastSquares, lstsq
+from .errors import (BadDataError, BadOptionError, CollinearityWarning, ConvergenceWarning, DivergedError,
+                     GradfitError)
+from .result import FitResult, History, Params, SolveResult
+from .solve import LeastSquares, lstsq, polynomial_design
+from .stats import OLSStats
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "fit", "lstsq", "FitConfig", "FitResult", "History", "Params", "LeastSquares",
-    "GradfitError", "BadDataError", "BadOptionError", "DivergedError", "ConvergenceWarning",
+    "fit", "solve", "lstsq", "polynomial_design", "FitConfig", "FitResult", "SolveResult", "History", "Params",
+    "LeastSquares", "OLSStats", "GradfitError", "BadDataError", "BadOptionError", "DivergedError",
+    "ConvergenceWarning", "CollinearityWarning",
 ]

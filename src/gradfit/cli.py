@@ -9,9 +9,10 @@ import sys
 import warnings
 
 from . import __version__
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .errors import BadDataError, BadOptionError, ConvergenceWarning, GradfitError
+from .errors import BadDataError, BadOptionError, CollinearityWarning, ConvergenceWarning, GradfitError
 
 EPILOG_FIT = """examples:
   gradfit fit                                   the tutorial's data, exact engine, update trace
@@ -69,6 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--quiet", action="store_true", help="hide the update trace")
     output.add_argument("--save-model", metavar="PATH", help="write the fitted model as JSON (for gradfit predict)")
     fit.set_defaults(handler=run_fit)
+
+    solve = commands.add_parser(
+        "solve", help="the exact least-squares fit and its statistics (no gradient descent)",
+        description="Solve least squares exactly (QR, refined in exact arithmetic when ill-conditioned) and "
+        "print statsmodels-style statistics: coefficients, standard errors, t, p, confidence intervals, R², F, "
+        "log-likelihood, AIC, BIC, condition number.",
+        epilog="examples:\n  gradfit solve houses.csv --target price\n"
+        "  gradfit solve filip.csv --target y --poly 10 --json\n  gradfit solve longley.csv --target y --alpha 0.01",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_data_arguments(solve)
+    solve.add_argument("--json", action="store_true", help="print one JSON object on stdout and nothing else")
+    solve.set_defaults(handler=run_solve)
 
     predict = commands.add_parser(
         "predict", help="predictions from a model saved by gradfit fit --save-model",
@@ -167,29 +180,58 @@ def run_fit(args: argparse.Namespace) -> int:
 
     data = _load_data(args)
     standardize = data.is_file if args.standardize is None else args.standardize
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
+    with _warnings_to_stderr(args, shown_in_report=not args.json):
         result = fit(
             **data.arrays(), engine=args.engine, model=args.model, optimizer=args.optimizer, lr=args.lr,
             epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, device=args.device,
             dtype=args.dtype, tol=args.tol, val_split=args.val_split, intercept=not args.no_intercept,
-            poly=args.poly, standardize=standardize,
+            poly=args.poly, standardize=standardize, alpha=args.alpha,
         )
     if data.is_file:
-        result.dataset = data.source
+        result.dataset, result.target = data.source, data.target
     if args.save_model:
         from .model_file import save_model
 
-        save_model(result.saved_model(target=data.target), args.save_model)
+        save_model(result.saved_model(target=result.target), args.save_model)
     if args.json:
         print(result.to_json())
-        for warning in caught:  # the report shows it otherwise; under --json stdout is JSON only
-            if issubclass(warning.category, ConvergenceWarning):
-                print(f"gradfit fit: warning: {warning.message}", file=sys.stderr)
     else:
         from .report import print_report
 
         print_report(result, quiet=args.quiet)
+    return 0
+
+
+@contextmanager
+def _warnings_to_stderr(args: argparse.Namespace, shown_in_report: bool = False):
+    """Collect gradfit's warnings and print each as one line on stderr (stdout may be JSON).
+
+    A ConvergenceWarning is skipped when the terminal report already says it.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        warnings.simplefilter("always", CollinearityWarning)
+        yield
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning) and shown_in_report:
+            continue
+        if issubclass(warning.category, (ConvergenceWarning, CollinearityWarning)):
+            print(f"gradfit {args.command}: warning: {warning.message}", file=sys.stderr)
+
+
+def run_solve(args: argparse.Namespace) -> int:
+    from .api import solve
+
+    data = _load_data(args)
+    with _warnings_to_stderr(args):
+        result = solve(**data.arrays(), intercept=not args.no_intercept, poly=args.poly, alpha=args.alpha,
+                       target=data.target)
+    if data.is_file:
+        result.dataset = data.source
+    if args.json:
+        print(result.to_json())
+    else:
+        print(result.summary())
     return 0
 
 

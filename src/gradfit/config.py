@@ -48,6 +48,8 @@ class FitConfig:
         (the MSE gradient with features and target scaled to unit variance) is at most ``tol``.
     val_split : float or None
         Fraction of the rows held out for validation (``None``: the dataset's own split, or none).
+    alpha : float
+        Confidence intervals are at level ``1 - alpha``.
     """
 
     engine: str = "auto"
@@ -61,6 +63,7 @@ class FitConfig:
     dtype: str | None = None
     tol: float = DEFAULT_TOL
     val_split: float | None = None
+    alpha: float = 0.05
 
     def validate(self) -> "FitConfig":
         """Check every option, converting strings from the command line; return ``self``."""
@@ -87,6 +90,7 @@ class FitConfig:
                     "val_split", self.val_split, "must be at least 0 and below 1",
                     "e.g. --val-split 0.2 holds out 20% of the rows",
                 )
+        self.alpha = check_alpha(self.alpha)
         if not isinstance(self.device, str) or not self.device:
             raise BadOptionError("device", self.device, "must be auto, cpu, cuda or cuda:N")
         self._check_engine_combination()
@@ -126,6 +130,14 @@ class FitConfig:
         if self.dtype is not None:
             return self.dtype
         return "float32" if engine == "torch" else "float64"
+
+
+def check_alpha(value: object) -> float:
+    """A significance level strictly between 0 and 1."""
+    alpha = _float("alpha", value, "a number between 0 and 1")
+    if not 0.0 < alpha < 1.0:
+        raise BadOptionError("alpha", value, "must be strictly between 0 and 1", "e.g. --alpha 0.05 for 95% intervals")
+    return alpha
 
 
 def parse_lr(value: float | str) -> float | str:

@@ -76,6 +76,10 @@ class DivergedError(GradfitError, RuntimeError):
         super().__init__(message)
 
 
+class CollinearityWarning(UserWarning):
+    """The columns are nearly collinear (high condition number on unit-length columns)."""
+
+
 class ConvergenceWarning(UserWarning):
     """Gradient descent stopped at ``epochs`` before meeting the convergence tolerance."""
 

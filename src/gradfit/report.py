@@ -95,6 +95,14 @@ def footer_lines(result: FitResult) -> list[str]:
     return lines
 
 
+def stats_text(result: FitResult) -> str:
+    """The statsmodels-style table, computed at the gradient-descent solution."""
+    title = "Statistics at the gradient-descent solution"
+    if not result.converged:
+        title += " (NOT converged: approximate)"
+    return result.stats.summary(title=title, y_name=result.target or "y")
+
+
 def print_report(result: FitResult, *, quiet: bool = False, file=None) -> None:
     """The whole terminal report: header, trace (unless ``quiet``), table, footer."""
     from rich.console import Console
@@ -107,6 +115,9 @@ def print_report(result: FitResult, *, quiet: bool = False, file=None) -> None:
     console.print(results_table(result))
     for line in footer_lines(result):
         console.print(line, markup=False)
+    if result.stats is not None:
+        console.print()
+        console.print(stats_text(result), markup=False)
 
 
 def summary_text(result: FitResult) -> str:

@@ -10,6 +10,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from .data.design import Scaling
+    from .stats import OLSStats
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,9 @@ class FitResult:
     scaling: "Scaling | None" = None
     poly_degree: int | None = None
     inputs: list[str] | None = None  # input columns before polynomial expansion (default: names)
+    target: str | None = None
+    stats: "OLSStats | None" = None  # statistics at the gradient-descent solution
+    closed_form_std_err: np.ndarray | None = None
 
     def to_dict(self) -> dict:
         """The JSON object ``gradfit fit --json`` prints (keys per PRODUCT.md)."""
@@ -141,6 +145,7 @@ class FitResult:
             "model": self.model,
             "optimizer": self.optimizer,
             "dataset": self.dataset,
+            "target": self.target,
             "names": list(self.names),
             "n_train": self.n_train,
             "n_val": self.n_val,
@@ -153,7 +158,7 @@ class FitResult:
             "seed": self.seed,
             "initial": self.initial.to_dict(),
             "params": self.params.to_dict(),
-            "closed_form": self.closed_form.to_dict(),
+            "closed_form": _with_std_err(self.closed_form, self.closed_form_std_err),
             "max_abs_diff": self.max_abs_diff,
             "train_loss": self.train_loss,
             "val_loss": self.val_loss,
@@ -165,6 +170,8 @@ class FitResult:
             "poly_degree": self.poly_degree,
             "standardized": self.scaling is not None,
             "scaling": None if self.scaling is None else self.scaling.to_dict(),
+            "stats": None if self.stats is None else {
+                **self.stats.to_dict(), "at": "gradient_descent", "converged": self.converged},
         }
 
     def saved_model(self, target: str | None = None):
@@ -187,3 +194,53 @@ class FitResult:
         from .report import summary_text
 
         return summary_text(self)
+
+
+def _with_std_err(params: Params, std_err: np.ndarray | None) -> dict:
+    out = params.to_dict()
+    out["std_err"] = None if std_err is None else [float(v) for v in std_err]
+    return out
+
+
+@dataclass
+class SolveResult:
+    """The exact least-squares fit and its statistics (``gradfit solve``; no gradient descent).
+
+    Attributes
+    ----------
+    closed_form : Params
+    std_err : numpy.ndarray
+        ``(p,)``, intercept first.
+    stats : OLSStats
+        Every statistic, at the closed form.
+    refined : bool
+        Whether float64 QR was not accurate enough and the answer was refined exactly.
+    """
+
+    names: list[str]
+    closed_form: Params
+    std_err: np.ndarray
+    stats: "OLSStats"
+    refined: bool
+    dataset: str | None = None
+    target: str | None = None
+    poly_degree: int | None = None
+
+    @property
+    def condition_number(self) -> float:
+        return self.stats.condition_number
+
+    def to_dict(self) -> dict:
+        return {
+            "dataset": self.dataset, "target": self.target, "names": list(self.names),
+            "poly_degree": self.poly_degree, "closed_form": _with_std_err(self.closed_form, self.std_err),
+            "condition_number": self.condition_number, "refined": self.refined,
+            "stats": {**self.stats.to_dict(), "at": "closed_form"},
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def summary(self) -> str:
+        """A statsmodels-style table: model statistics, then coefficients."""
+        return self.stats.summary(title="gradfit solve: exact least squares", y_name=self.target or "y")

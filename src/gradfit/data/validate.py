@@ -34,6 +34,7 @@ class Problem:
     y_val: np.ndarray | None
     intercept: bool
     names: list[str]
+    x_train_lo: np.ndarray | None = None  # (n, d) rounding errors of computed columns (x**k), or None
 
     @property
     def n_features(self) -> int:
@@ -48,6 +49,16 @@ class Problem:
         if not self.intercept:
             return x
         return np.column_stack([np.ones(len(x)), x])
+
+    def design_lo(self) -> np.ndarray | None:
+        """Rounding errors of the training design's entries (``None``: the entries are exact data).
+
+        The exact design is ``design(x_train) + design_lo()``; the accurate solver uses it.
+        """
+        if self.x_train_lo is None:
+            return None
+        return np.column_stack([np.zeros(len(self.x_train_lo)), self.x_train_lo]) if self.intercept \
+            else self.x_train_lo
 
 
 def as_problem(
