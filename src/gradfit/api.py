@@ -53,8 +53,10 @@ def fit(
         Torch module (default ``manual``, the tutorial's ``nn.Parameter`` b and w).
     optimizer : {"sgd", "adam"}
     lr : float or "auto"
-        ``"auto"`` takes ``1/L`` for full batch (L the largest eigenvalue of the loss Hessian
-        ``2/n XᵀX``; ``2/L`` is the stability limit), and the matching bound for mini-batches.
+        ``"auto"`` derives the step from the curvature of the loss (see :func:`auto_lr`): about
+        the optimal fixed step ``2/(L+μ)`` for full batch (``L``, ``μ`` the extreme eigenvalues of
+        the loss Hessian ``2/n XᵀX``; ``2/L`` is the stability limit), and a bound for sampled
+        mini-batches otherwise.
     epochs : int
     batch_size : int, optional
         ``None`` for full batch, ``1`` for stochastic gradient descent.
@@ -156,9 +158,9 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
         gradient = _gradient(design, problem.y_train, theta)
         return float(np.linalg.norm(stats_scaling.gradient_to_scaled(gradient, problem.intercept)))
 
-    hessian_max = _largest_hessian_eigenvalue(run_design)
+    hessian_max, hessian_min = _hessian_extremes(run_design)
     lr_max_stable = 2.0 / hessian_max
-    lr = auto_lr(run_design, cfg.batch_size, hessian_max) if cfg.lr == "auto" else float(cfg.lr)
+    lr = auto_lr(run_design, cfg.batch_size, hessian_max, hessian_min) if cfg.lr == "auto" else float(cfg.lr)
 
     engine_name = choose_engine(cfg, n)
     dtype = cfg.resolved_dtype(engine_name)
@@ -311,8 +313,8 @@ def not_converged_message(result: FitResult) -> str:
     )
     if result.batch_size is None:
         return head + (
-            f"raise --epochs, raise --lr towards the stable limit {result.lr_max_stable:.4g} (--lr auto "
-            "picks half of it), or use gradfit solve for the exact answer"
+            f"raise --epochs, try --lr auto (the stable limit is {result.lr_max_stable:.4g}), or use "
+            "gradfit solve for the exact answer"
         )
     return head + (
         "mini-batch steps with a constant learning rate hover around the minimum: lower --lr, raise "
@@ -327,28 +329,35 @@ def _relative_gap(result: FitResult) -> float:
     return float(np.max(np.abs(result.params.theta - exact)) / max(np.max(np.abs(exact)), np.finfo(np.float64).tiny))
 
 
-def auto_lr(design: np.ndarray, batch_size: int | None, hessian_max: float) -> float:
+# --lr auto treats the curvature ratio L/μ as at most this (see auto_lr).
+AUTO_LR_CONDITION_CAP = 100.0
+
+
+def auto_lr(design: np.ndarray, batch_size: int | None, hessian_max: float, hessian_min: float = 0.0) -> float:
     """A safe learning rate from the curvature of the MSE loss.
 
-    Full batch: ``1/L`` (``L`` the largest eigenvalue of ``2/n AᵀA``), half the stability limit,
-    which removes the stiffest direction's error in one step. Mini-batches of size ``B`` use the
-    expected-smoothness constant of sampling without replacement (Gower et al., 2019),
-    ``L_B = n(B-1)/(B(n-1)) L + (n-B)/(B(n-1)) L_max``, with ``L_max = max_i 2‖a_i‖²`` the
-    curvature of one row; ``B = 1`` gives ``1/L_max``.
+    Full batch: ``2 / (L + μ')``, where ``L`` and ``μ`` are the largest and smallest eigenvalues
+    of the loss Hessian ``2/n AᵀA`` and ``μ' = max(μ, L / 100)``. For ``L/μ ≤ 100`` that is the
+    optimal fixed step for a quadratic (every direction contracts by ``(L−μ)/(L+μ)`` an epoch);
+    for worse-conditioned data the cap keeps the stiffest direction contracting by at least
+    ``99/101`` an epoch instead of oscillating undamped at the ``2/L`` stability limit.
+    Mini-batches of size ``B`` use ``1/L_B`` with the expected-smoothness constant of sampling
+    without replacement (Gower et al., 2019), ``L_B = n(B-1)/(B(n-1)) L + (n-B)/(B(n-1)) L_max``
+    and ``L_max = max_i 2‖a_i‖²``, the curvature of one row: ``B = 1`` gives ``1/L_max``.
     """
     n = len(design)
     if batch_size is None or batch_size >= n or n == 1:
-        return 1.0 / hessian_max
+        return 2.0 / (hessian_max + max(hessian_min, hessian_max / AUTO_LR_CONDITION_CAP))
     b = batch_size
     l_max = 2.0 * float(np.max(np.einsum("ij,ij->i", design, design)))
     l_b = n * (b - 1) / (b * (n - 1)) * hessian_max + (n - b) / (b * (n - 1)) * l_max
     return 1.0 / l_b
 
 
-def _largest_hessian_eigenvalue(design: np.ndarray) -> float:
-    """Largest eigenvalue of the MSE Hessian ``2/n AᵀA`` (from the singular values of A)."""
-    top = np.linalg.svd(design, compute_uv=False)[0] if design.shape[1] > 0 else 0.0
-    return 2.0 * top ** 2 / len(design)
+def _hessian_extremes(design: np.ndarray) -> tuple[float, float]:
+    """Largest and smallest eigenvalues of the MSE Hessian ``2/n AᵀA`` (from A's singular values)."""
+    singular = np.linalg.svd(design, compute_uv=False)
+    return 2.0 * singular[0] ** 2 / len(design), 2.0 * singular[-1] ** 2 / len(design)
 
 
 def _gradient(design: np.ndarray, y: np.ndarray, theta: np.ndarray) -> np.ndarray:
