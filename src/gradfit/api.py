@@ -312,10 +312,8 @@ def not_converged_message(result: FitResult) -> str:
         f"({_relative_gap(result):.2g} of the largest coefficient); "
     )
     if result.batch_size is None:
-        return head + (
-            f"raise --epochs, try --lr auto (the stable limit is {result.lr_max_stable:.4g}), or use "
-            "gradfit solve for the exact answer"
-        )
+        step = "" if result.lr_requested == "auto" else f"try --lr auto (the stable limit is {result.lr_max_stable:.4g}), "
+        return head + f"raise --epochs, {step}or use gradfit solve for the exact answer"
     return head + (
         "mini-batch steps with a constant learning rate hover around the minimum: lower --lr, raise "
         "--batch-size, or leave --batch-size out for full batch"
