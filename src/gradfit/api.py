@@ -40,6 +40,7 @@ def fit(
     poly: int | None = None,
     standardize: bool = False,
     alpha: float = 0.05,
+    record_path: bool = False,
 ) -> FitResult:
     """Fit ``y ≈ intercept + x @ coef`` by gradient descent and check it against least squares.
 
@@ -90,6 +91,9 @@ def fit(
     alpha : float
         The statistics (``res.stats``, at the gradient-descent solution) give ``1 - alpha``
         confidence intervals.
+    record_path : bool
+        Keep the parameters after every update in ``res.path`` (``(updates + 1, p)``), e.g. to
+        draw the path on the loss surface.
 
     Returns
     -------
@@ -116,7 +120,7 @@ def fit(
     """
     cfg = FitConfig(engine=engine, model=model, optimizer=optimizer, lr=lr, epochs=epochs,
                     batch_size=batch_size, seed=seed, device=device, dtype=dtype, tol=tol,
-                    val_split=val_split, alpha=alpha).validate()
+                    val_split=val_split, alpha=alpha, record_path=record_path).validate()
     problem, dataset_name = _problem(x, y, dataset, cfg, val=val, intercept=intercept, names=names)
     dataset_target = load_dataset(dataset_name).target_name if dataset_name else None
     inputs = list(problem.names)
@@ -176,9 +180,10 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
         theta0 = numpy_init(cfg.seed, problem.n_features, problem.intercept)
     closed_run = closed.theta if scaling is None else scaling.to_scaled(closed.theta, problem.intercept)
 
+    loss_factor = 1.0 if scaling is None else scaling.y_scale ** 2  # MSE back in the target's units
     run = get_engine(engine_name)(
-        run_problem, cfg, lr=lr, theta0=theta0, monitor=DivergenceMonitor(lr, lr_max_stable), dtype=dtype,
-        device=device, closed_theta=closed_run,
+        run_problem, cfg, lr=lr, theta0=theta0, monitor=DivergenceMonitor(lr, lr_max_stable, loss_factor),
+        dtype=dtype, device=device, closed_theta=closed_run,
     )
 
     theta = to_original(run.theta)
@@ -187,7 +192,6 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
     grad_norm = scale_free_gradient_norm(theta)
     initial_grad_norm = scale_free_gradient_norm(to_original(run.initial))
     converged = grad_norm <= cfg.tol
-    loss_factor = 1.0 if scaling is None else scaling.y_scale ** 2  # MSE back in the target's units
     result = FitResult(
         engine=engine_name, device=run.device, dtype=dtype,
         model=(cfg.model or "manual") if engine_name == "torch" else None,
@@ -205,6 +209,7 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
         lr_max_stable=lr_max_stable,
         trace=[TraceEntry(k, Params.from_theta(to_original(t), problem.intercept)) for k, t in run.trace],
         dataset=dataset, scaling=scaling, closed_form_std_err=closed.std_err,
+        path=None if run.path is None else np.array([to_original(t) for t in run.path]),
         stats=OLSStats(design, problem.y_train, theta, param_names, problem.intercept, cfg.alpha, closed=closed,
                        design_lo=problem.design_lo()),
     )

@@ -50,6 +50,8 @@ class FitConfig:
         Fraction of the rows held out for validation (``None``: the dataset's own split, or none).
     alpha : float
         Confidence intervals are at level ``1 - alpha``.
+    record_path : bool
+        Keep the parameters after every update (for plots of the path on the loss surface).
     """
 
     engine: str = "auto"
@@ -64,6 +66,7 @@ class FitConfig:
     tol: float = DEFAULT_TOL
     val_split: float | None = None
     alpha: float = 0.05
+    record_path: bool = False
 
     def validate(self) -> "FitConfig":
         """Check every option, converting strings from the command line; return ``self``."""

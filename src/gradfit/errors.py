@@ -60,12 +60,16 @@ class DivergedError(GradfitError, RuntimeError):
         The learning rate that was used.
     lr_max_stable : float or None
         The largest stable full-batch learning rate for this data, ``2 / L``.
+    history : list of float
+        The training loss of every epoch up to and including the diverging one.
     """
 
     exit_code = 1
 
-    def __init__(self, epoch: int, loss: float, lr: float, lr_max_stable: float | None) -> None:
+    def __init__(self, epoch: int, loss: float, lr: float, lr_max_stable: float | None,
+                 history: list[float] | None = None) -> None:
         self.epoch, self.loss, self.lr, self.lr_max_stable = epoch, loss, lr, lr_max_stable
+        self.history = list(history or [])
         message = f"training diverged at epoch {epoch} (train loss {loss:.4g}) with learning rate {lr:g}"
         if lr_max_stable is not None:
             message += (

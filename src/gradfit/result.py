@@ -134,6 +134,7 @@ class FitResult:
     inputs: list[str] | None = None  # input columns before polynomial expansion (default: names)
     target: str | None = None
     stats: "OLSStats | None" = None  # statistics at the gradient-descent solution
+    path: np.ndarray | None = None  # (updates + 1, p): θ after every update, when recorded
     closed_form_std_err: np.ndarray | None = None
 
     def to_dict(self) -> dict:

@@ -31,6 +31,8 @@ class EngineRun:
     # dtype and device (float32 torch reports what float32 torch computes, as the tutorial does).
     final_train_loss: float = float("nan")
     final_val_loss: float | None = None
+    # θ after every update (row 0: the start), when the run was asked to record its path.
+    path: list[np.ndarray] | None = None
     device: str = "cpu"
 
 
@@ -84,14 +86,18 @@ def is_traced(update: int) -> bool:
 class DivergenceMonitor:
     """Stops a run the moment its loss is inf/nan or has grown without bound."""
 
-    def __init__(self, lr: float, lr_max_stable: float | None) -> None:
+    def __init__(self, lr: float, lr_max_stable: float | None, loss_factor: float = 1.0) -> None:
         self.lr, self.lr_max_stable = lr, lr_max_stable
+        self.loss_factor = loss_factor  # reported losses in the target's units (standardized runs)
         self.first_loss: float | None = None
+        self.losses: list[float] = []  # every epoch's training loss so far, for the error
 
     def check(self, epoch: int, loss: float) -> None:
         """Raise :class:`DivergedError` if ``loss`` (epoch ``epoch``, 1-based) shows divergence."""
+        self.losses.append(loss)
         if self.first_loss is None and math.isfinite(loss):
             self.first_loss = loss
         limit = DIVERGENCE_FACTOR * max(self.first_loss or 0.0, np.finfo(np.float64).tiny)
         if not math.isfinite(loss) or loss > limit:
-            raise DivergedError(epoch, loss, self.lr, self.lr_max_stable)
+            raise DivergedError(epoch, loss * self.loss_factor, self.lr, self.lr_max_stable,
+                                history=[v * self.loss_factor for v in self.losses])

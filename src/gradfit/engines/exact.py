@@ -51,12 +51,15 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
 
     theta = np.array(theta0, dtype=np.float64)  # (p,)
     out = EngineRun(initial=theta.copy(), theta=theta, train_loss=[], val_loss=[])
+    out.path = [theta.copy()] if cfg.record_path else None
     for epoch in range(1, cfg.epochs + 1):
         out.train_loss.append(train.loss(theta))  # loss before this epoch's update, as numpy's
         theta = theta - lr * train.gradient(theta)
         out.updates = epoch
         if is_traced(epoch):
             out.trace.append((epoch, theta.copy()))
+        if out.path is not None:
+            out.path.append(theta.copy())
         monitor.check(epoch, out.train_loss[-1])
         if val is not None:
             out.val_loss.append(val.loss(theta))

@@ -34,6 +34,7 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
         return np.concatenate([[b] if problem.intercept else [], w]).astype(np.float64)
 
     out = EngineRun(initial=theta(), theta=theta(), train_loss=[], val_loss=[])
+    out.path = [theta()] if cfg.record_path else None
     bounds = batch_bounds(n, cfg.batch_size)
     for epoch in range(1, cfg.epochs + 1):
         order = epoch_order(n, cfg.batch_size, rng)
@@ -61,6 +62,8 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
             out.updates += 1
             if is_traced(out.updates):
                 out.trace.append((out.updates, theta()))
+            if out.path is not None:
+                out.path.append(theta())
         out.train_loss.append(epoch_loss / n)
         monitor.check(epoch, out.train_loss[-1])
         if x_val is not None:

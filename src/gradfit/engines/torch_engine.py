@@ -100,6 +100,7 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | Non
 
     out = EngineRun(initial=theta_of(model), theta=theta_of(model), train_loss=[], val_loss=[],
                     device=device)
+    out.path = [out.initial.copy()] if cfg.record_path else None
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         order = epoch_order(n, cfg.batch_size, rng)
@@ -121,6 +122,8 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | Non
             out.updates += 1
             if is_traced(out.updates):
                 out.trace.append((out.updates, theta_of(model)))
+            if out.path is not None:
+                out.path.append(theta_of(model))
         out.train_loss.append(epoch_loss.item() / n)  # one host sync per epoch
         monitor.check(epoch, out.train_loss[-1])
         if has_val:
