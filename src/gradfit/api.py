@@ -320,8 +320,8 @@ def not_converged_message(result: FitResult) -> str:
         step = "" if result.lr_requested == "auto" else f"try --lr auto (the stable limit is {result.lr_max_stable:.4g}), "
         return head + f"raise --epochs, {step}or use gradfit solve for the exact answer"
     return head + (
-        "mini-batch steps with a constant learning rate hover around the minimum: lower --lr, raise "
-        "--batch-size, or leave --batch-size out for full batch"
+        "raise --epochs; mini-batch steps with a constant learning rate also hover around the minimum, so "
+        "lower --lr, raise --batch-size, or leave --batch-size out for full batch"
     )
 
 

@@ -1,0 +1,124 @@
+"""The command line: parse arguments, run a command, turn errors into one line and an exit code.
+
+``options.py`` holds the option table (argparse flags, TOML keys); ``commands.py`` runs each
+command through the Python API and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .. import __version__
+from ..errors import BadOptionError, GradfitError
+from . import commands
+from .options import add_arguments
+
+EPILOG_FIT = """examples:
+  gradfit fit                                   the tutorial's data, exact engine, update trace
+  gradfit fit --engine numpy --json             hand-written NumPy gradients, JSON on stdout
+  gradfit fit --engine torch --model manual     autograd, nn.MSELoss, torch.optim.SGD
+  gradfit fit --engine torch --optimizer adam --lr 0.05 --batch-size 16
+  gradfit fit --lr auto                         step size from the curvature of the loss
+  gradfit fit houses.csv --target price         a data file: standardized GD and statistics
+  gradfit fit --config run.toml --epochs 50     options from a file; flags win
+
+exit codes: 0 success, 1 training diverged, 2 bad input or options, 130 interrupted
+"""
+
+
+class UsageError(GradfitError):
+    """A command line argparse cannot parse."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage dump
+        raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gradfit", description="Regression by gradient descent, checked against exact "
+                     "least squares.")
+    parser.add_argument("--version", action="version", version=f"gradfit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str, handler, help: str, description: str, epilog: str | None = None):
+        p = sub.add_parser(name, help=help, description=description, epilog=epilog,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(handler=handler)
+        return p
+
+    fit = command("fit", commands.run_fit, "train a linear regression by gradient descent",
+                  "Train y ≈ b + x·w by gradient descent and compare it with the exact least-squares answer.",
+                  EPILOG_FIT)
+    add_arguments(fit, "fit")
+
+    config = command("config", commands.run_config, "print the effective fit configuration as TOML",
+                     "Print every fit option as TOML: the defaults, overridden by --config FILE and by the flags "
+                     "given. Save it, edit it, and run gradfit fit --config FILE.",
+                     "examples:\n  gradfit config > run.toml\n  gradfit config --engine torch --lr 0.05 > run.toml\n"
+                     "  gradfit fit --config run.toml")
+    add_arguments(config, "fit")
+
+    solve = command("solve", commands.run_solve, "the exact least-squares fit and its statistics (no gradient "
+                    "descent)", "Solve least squares exactly (QR, refined in exact arithmetic when ill-conditioned) "
+                    "and print statsmodels-style statistics: coefficients, standard errors, t, p, confidence "
+                    "intervals, R², F, log-likelihood, AIC, BIC, condition number.",
+                    "examples:\n  gradfit solve houses.csv --target price\n"
+                    "  gradfit solve filip.csv --target y --poly 10 --json\n"
+                    "  gradfit solve longley.csv --target y --alpha 0.01")
+    add_arguments(solve, "solve")
+
+    predict = command("predict", commands.run_predict, "predictions from a model saved by gradfit fit --save-model",
+                      "Predict with a saved model. DATA must have the model's feature columns; the output is CSV "
+                      "(the features and a prediction column) on stdout or in --out.",
+                      "examples:\n  gradfit fit houses.csv --target price --save-model model.json\n"
+                      "  gradfit predict model.json new_houses.csv --out predictions.csv\n"
+                      "  gradfit predict model.json new_houses.csv --json")
+    predict.add_argument("model", metavar="MODEL", help="a model file written by --save-model")
+    predict.add_argument("data", metavar="DATA", help="a CSV or Parquet file with the model's feature columns")
+    predict.add_argument("--out", metavar="FILE", help="write the predictions as CSV to FILE (atomically)")
+    predict.add_argument("--json", action="store_true", help='print {"predictions": [...]} on stdout')
+    predict.add_argument("--dropna", action="store_true", help="drop rows with missing values")
+
+    datasets = command("datasets", commands.run_datasets, "list the embedded datasets",
+                       "List the datasets that ship with gradfit.")
+    datasets.add_argument("--json", action="store_true", help="print JSON")
+
+    devices = command("devices", commands.run_devices, "CPUs and GPUs torch can use, and what auto picks",
+                      "List the devices torch can see and which one --device auto picks.")
+    devices.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 diverged, 2 bad input, 130 interrupted)."""
+    parser = build_parser()
+    prefix = "gradfit"
+    try:
+        args, extras = parser.parse_known_args(argv)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return 2
+        prefix = f"gradfit {args.command}"
+        if extras:
+            raise UsageError(f"{prefix}: error: unrecognized argument(s) {' '.join(extras)} "
+                             f"(see {prefix} --help)")
+        return args.handler(args)
+    except BadOptionError as error:
+        print(f"{prefix}: error: {error.render(cli=True)}", file=sys.stderr)
+        return error.exit_code
+    except UsageError as error:
+        print(f"{error}", file=sys.stderr)
+        return error.exit_code
+    except GradfitError as error:
+        print(f"{prefix}: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print(f"{prefix}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. gradfit fit | head
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0

@@ -1,0 +1,230 @@
+"""What each command does: options → data → API call → report. No argument parsing here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from ..errors import BadDataError, BadOptionError, CollinearityWarning, ConvergenceWarning
+from .options import dump_config, effective_options
+
+
+def options_namespace(cli_args: argparse.Namespace, command: str) -> argparse.Namespace:
+    """The effective options (defaults ← --config file ← flags) as attributes."""
+    return argparse.Namespace(command=command, **effective_options(cli_args, command))
+
+
+def run_config(cli_args: argparse.Namespace) -> int:
+    """Print the effective ``fit`` configuration as TOML."""
+    sys.stdout.write(dump_config(effective_options(cli_args, "fit")))
+    return 0
+
+
+@dataclass
+class _Data:
+    """What DATA names: arrays from a file, or an embedded dataset."""
+
+    x: object = None
+    y: object = None
+    names: list[str] | None = None
+    target: str | None = None
+    dataset: str | None = None
+    source: str | None = None  # the file, for reports
+
+    @property
+    def is_file(self) -> bool:
+        return self.dataset is None
+
+    def arrays(self) -> dict:
+        """Keyword arguments for gradfit.fit / gradfit.solve."""
+        if self.dataset is not None:
+            return {"dataset": self.dataset}
+        return {"x": self.x, "y": self.y, "names": self.names}
+
+
+def _load_data(args: argparse.Namespace) -> _Data:
+    from ..data import DATASETS, load_dataset
+
+    features = _feature_list(args.features)
+    if args.data in DATASETS and not os.path.exists(args.data):
+        data = load_dataset(args.data)
+        if args.target not in (None, data.target_name):
+            raise BadOptionError("target", args.target, f"the {data.name} dataset's target is {data.target_name!r}")
+        if features not in (None, data.feature_names):
+            raise BadOptionError("features", args.features,
+                                 f"the {data.name} dataset's features are {', '.join(data.feature_names)}")
+        return _Data(dataset=data.name, target=data.target_name)
+    if not os.path.exists(args.data):
+        raise BadDataError(_unknown_data_message(args.data))
+    from ..data.files import read_table
+
+    table = read_table(args.data, target=args.target, features=features, dropna=args.dropna)
+    if table.n_dropped:
+        print(f"gradfit {args.command}: note: dropped {table.n_dropped} row(s) with missing values (--dropna); "
+              f"{len(table.y)} remain", file=sys.stderr)
+    return _Data(table.x, table.y, table.feature_names, table.target_name, source=args.data)
+
+
+def _feature_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise BadOptionError("features", text, "has an empty column name", "separate names with commas: --features a,b")
+    return names
+
+
+def run_fit(cli_args: argparse.Namespace) -> int:
+    from ..api import fit
+
+    args = options_namespace(cli_args, "fit")
+    data = _load_data(args)
+    standardize = data.is_file if args.standardize is None else args.standardize
+    with _warnings_to_stderr(args, shown_in_report=not args.json):
+        result = fit(
+            **data.arrays(), engine=args.engine, model=args.model, optimizer=args.optimizer, lr=args.lr,
+            epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, device=args.device,
+            dtype=args.dtype, tol=args.tol, val_split=args.val_split, intercept=args.intercept,
+            poly=args.poly, standardize=standardize, alpha=args.alpha,
+        )
+    if data.is_file:
+        result.dataset, result.target = data.source, data.target
+    if args.save_model:
+        from ..model_file import save_model
+
+        save_model(result.saved_model(target=result.target), args.save_model)
+    if args.json:
+        print(result.to_json())
+    else:
+        from ..report import print_report
+
+        print_report(result, quiet=args.quiet)
+    return 0
+
+
+@contextmanager
+def _warnings_to_stderr(args: argparse.Namespace, shown_in_report: bool = False):
+    """Collect gradfit's warnings and print each as one line on stderr (stdout may be JSON).
+
+    A ConvergenceWarning is skipped when the terminal report already says it.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        warnings.simplefilter("always", CollinearityWarning)
+        yield
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning) and shown_in_report:
+            continue
+        if issubclass(warning.category, (ConvergenceWarning, CollinearityWarning)):
+            print(f"gradfit {args.command}: warning: {warning.message}", file=sys.stderr)
+
+
+def run_solve(cli_args: argparse.Namespace) -> int:
+    from ..api import solve
+
+    args = options_namespace(cli_args, "solve")
+    data = _load_data(args)
+    with _warnings_to_stderr(args):
+        result = solve(**data.arrays(), intercept=args.intercept, poly=args.poly, alpha=args.alpha,
+                       target=data.target)
+    if data.is_file:
+        result.dataset = data.source
+    if args.json:
+        print(result.to_json())
+    else:
+        print(result.summary())
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from ..data.files import read_table
+    from ..model_file import load_model
+
+    model = load_model(args.model)
+    if not os.path.exists(args.data):
+        raise BadDataError(f"data file {args.data!r} not found; check the path")
+    table = read_table(args.data, target=None, features=model.features, require_target=False, dropna=args.dropna)
+    predictions = model.predict(table.x)  # (n,)
+    column = f"{model.target}_predicted" if model.target else "prediction"
+    if args.out:
+        from ..atomic import atomic_write_text
+
+        atomic_write_text(args.out, _csv_text(table.feature_names + [column], table.x, predictions))
+    if args.json:
+        print(json.dumps({"predictions": predictions.tolist()}))
+    elif not args.out:
+        sys.stdout.write(_csv_text(table.feature_names + [column], table.x, predictions))
+    return 0
+
+
+def _csv_text(header: list[str], x, predictions) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row, value in zip(x.tolist(), predictions.tolist()):
+        writer.writerow([repr(v) for v in row] + [repr(value)])  # repr: shortest exact float text
+    return buffer.getvalue()
+
+
+def _unknown_data_message(data: str) -> str:
+    from ..data import DATASETS
+
+    known = ", ".join(DATASETS)
+    return f"data file {data!r} not found, and it is not an embedded dataset ({known}); check the path"
+
+
+def run_datasets(args: argparse.Namespace) -> int:
+    from ..data import DATASETS
+
+    rows = []
+    for name, make in DATASETS.items():
+        data = make()
+        rows.append({"name": name, "features": data.feature_names, "target": data.target_name,
+                     "n_train": len(data.y_train), "n_val": len(data.y_val), "description": data.description})
+    if args.json:
+        print(json.dumps({"datasets": rows}, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Embedded datasets (use the name as DATA: gradfit fit NAME)", title_justify="left")
+    for column in ("name", "features → target", "train", "validation", "description"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["name"], ", ".join(row["features"]) + " → " + row["target"], str(row["n_train"]),
+                      str(row["n_val"]), row["description"])
+    Console(highlight=False).print(table)
+    return 0
+
+
+def run_devices(args: argparse.Namespace) -> int:
+    from ..devices import auto_device, list_devices
+
+    devices, auto = list_devices(), auto_device()
+    if args.json:
+        print(json.dumps({"devices": [{"name": d.name, "description": d.description,
+                                       "memory_bytes": d.memory_bytes} for d in devices], "auto": auto}, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Devices torch can use", title_justify="left")
+    for column in ("--device", "what", "memory", "auto picks"):
+        table.add_column(column)
+    for d in devices:
+        memory = f"{d.memory_bytes / 2**30:.1f} GiB" if d.memory_bytes else "-"
+        table.add_row(d.name, d.description, memory, "←" if d.name == auto else "")
+    console = Console(highlight=False)
+    console.print(table)
+    console.print(f"--device auto picks {auto} for the torch engine; the numpy and exact engines run on the CPU.")
+    return 0
+
+
