@@ -182,7 +182,7 @@ class FitResult:
         info = {"engine": self.engine, "converged": self.converged, "max_abs_diff": self.max_abs_diff,
                 "train_loss": self.train_loss, "val_loss": self.val_loss, "epochs": self.epochs, "lr": self.lr}
         return SavedModel(
-            features=list(self.inputs or self.names), target=target, poly_degree=self.poly_degree,
+            features=list(self.inputs or self.names), target=target or self.target, poly_degree=self.poly_degree,
             intercept=self.params.intercept, coef=np.asarray(self.params.coef, dtype=np.float64),
             scaling=None if self.scaling is None else self.scaling.to_dict(), fit_info=info,
         )
