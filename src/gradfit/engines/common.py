@@ -83,6 +83,16 @@ def is_traced(update: int) -> bool:
     return magnitude >= 100 and update % magnitude == 0
 
 
+def traced_updates(last: int) -> list[int]:
+    """The updates :func:`is_traced` shows, up to and including ``last``, generated directly."""
+    updates = list(range(1, min(last, 15) + 1))
+    magnitude = 100
+    while magnitude <= last:
+        updates += [m * magnitude for m in range(1, 10) if 15 < m * magnitude <= last]
+        magnitude *= 10
+    return updates
+
+
 class DivergenceMonitor:
     """Stops a run the moment its loss is inf/nan or has grown without bound."""
 
@@ -91,6 +101,22 @@ class DivergenceMonitor:
         self.loss_factor = loss_factor  # reported losses in the target's units (standardized runs)
         self.first_loss: float | None = None
         self.losses: list[float] = []  # every epoch's training loss so far, for the error
+
+    def check_many(self, losses: np.ndarray, first_epoch: int) -> None:
+        """:meth:`check` for consecutive epochs at once (vectorised; same verdict, same error)."""
+        if losses.size == 0:
+            return
+        finite = np.isfinite(losses)
+        if self.first_loss is None and finite.any():
+            self.first_loss = float(losses[np.argmax(finite)])
+        limit = DIVERGENCE_FACTOR * max(self.first_loss or 0.0, np.finfo(np.float64).tiny)
+        bad = ~finite | (losses > limit)
+        if not bad.any():
+            self.losses.extend(losses.tolist())
+            return
+        stop = int(np.argmax(bad))
+        for offset, loss in enumerate(losses[: stop + 1].tolist()):
+            self.check(first_epoch + offset, loss)  # raises at `stop`, with the history so far
 
     def check(self, epoch: int, loss: float) -> None:
         """Raise :class:`DivergedError` if ``loss`` (epoch ``epoch``, 1-based) shows divergence."""

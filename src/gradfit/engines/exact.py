@@ -16,7 +16,8 @@ import numpy as np
 
 from ..config import FitConfig
 from ..data import Problem
-from .common import DivergenceMonitor, EngineRun, is_traced
+from .closed_form_gd import BLOCK, Eigen, components, quadratic_losses, train_losses
+from .common import DivergenceMonitor, EngineRun, traced_updates
 
 
 class Quadratic:
@@ -40,30 +41,41 @@ class Quadratic:
 
 def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, monitor: DivergenceMonitor,
         closed_theta: np.ndarray, **_) -> EngineRun:
-    """Full-batch plain gradient descent, float64, from ``theta0``.
+    """Full-batch plain gradient descent, float64, from ``theta0``, every epoch at once.
 
-    ``closed_theta`` is the least-squares solution of ``problem`` (the expansion point).
+    ``closed_theta`` is the least-squares solution of ``problem`` (the expansion point). The
+    epochs are evaluated in blocks from the eigenbasis of the Hessian
+    (:mod:`gradfit.engines.closed_form_gd`); divergence is caught in the first block it shows.
     """
     train = Quadratic(problem.design(problem.x_train), problem.y_train, closed_theta)
     val = None
     if problem.x_val is not None:
         val = Quadratic(problem.design(problem.x_val), problem.y_val, closed_theta)
+    eigen = Eigen.of(train.hessian, train.c)
+    theta0 = np.array(theta0, dtype=np.float64)  # (p,)
+    z0 = eigen.vectors.T @ (theta0 - closed_theta)  # (p,)
 
-    theta = np.array(theta0, dtype=np.float64)  # (p,)
-    out = EngineRun(initial=theta.copy(), theta=theta, train_loss=[], val_loss=[])
-    out.path = [theta.copy()] if cfg.record_path else None
-    for epoch in range(1, cfg.epochs + 1):
-        out.train_loss.append(train.loss(theta))  # loss before this epoch's update, as numpy's
-        theta = theta - lr * train.gradient(theta)
-        out.updates = epoch
-        if is_traced(epoch):
-            out.trace.append((epoch, theta.copy()))
-        if out.path is not None:
-            out.path.append(theta.copy())
-        monitor.check(epoch, out.train_loss[-1])
+    out = EngineRun(initial=theta0.copy(), theta=theta0.copy(), train_loss=[], val_loss=[])
+    path = [] if cfg.record_path else None
+    traced = set(traced_updates(cfg.epochs))
+    for start in range(0, cfg.epochs + 1, BLOCK):
+        ks = np.arange(start, min(start + BLOCK, cfg.epochs + 1))  # iterate numbers θ_k in this block
+        z = components(eigen, z0, lr, ks)  # (K, p)
+        losses = train_losses(eigen, z, train.min_part)
+        before_update = ks < cfg.epochs  # the loss of θ_k is epoch k+1's loss, seen before its update
+        monitor.check_many(losses[before_update], first_epoch=start + 1)
+        out.train_loss.extend(losses[before_update].tolist())
+        thetas = closed_theta + z @ eigen.vectors.T  # (K, p)
         if val is not None:
-            out.val_loss.append(val.loss(theta))
-    out.theta = theta
-    out.final_train_loss = train.loss(theta)
-    out.final_val_loss = None if val is None else val.loss(theta)
+            after_update = ks >= 1  # validation is measured after each epoch's update
+            val_losses = quadratic_losses(thetas[after_update] - closed_theta, val.hessian, val.c, val.min_part)
+            out.val_loss.extend(val_losses.tolist())
+        out.trace.extend((int(k), thetas[i].copy()) for i, k in enumerate(ks) if k in traced)
+        if path is not None:
+            path.extend(thetas)
+        out.theta = thetas[-1].copy()
+    out.updates = cfg.epochs
+    out.path = path
+    out.final_train_loss = train.loss(out.theta)
+    out.final_val_loss = None if val is None else val.loss(out.theta)
     return out
