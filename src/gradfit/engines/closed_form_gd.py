@@ -38,20 +38,27 @@ class Eigen:
 def components(eigen: Eigen, z0: np.ndarray, lr: float, ks: np.ndarray) -> np.ndarray:
     """``z_k`` for each ``k`` in ``ks``: shape ``(len(ks), p)``."""
     mu = 1.0 - lr * eigen.values  # (p,)
-    with np.errstate(over="ignore", invalid="ignore"):
-        power = mu[None, :] ** ks[:, None].astype(np.float64)  # (K, p); inf when diverging
-        # ĉ (1 − μ^k) / λ, which tends to ĉ·k·lr as λ → 0 (λ = 0 cannot occur: H is full rank).
-        drift = eigen.c_hat * (1.0 - power) / eigen.values
-        return power * z0 + drift
+    if np.all(np.abs(mu) <= 1.0):  # stable: nothing can overflow (np.errstate costs ~0.1 ms a call)
+        return _components(eigen, z0, mu, ks)
+    with np.errstate(over="ignore", invalid="ignore"):  # diverging: inf/nan, caught by the monitor
+        return _components(eigen, z0, mu, ks)
+
+
+def _components(eigen: Eigen, z0: np.ndarray, mu: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    power = mu[None, :] ** ks[:, None].astype(np.float64)  # (K, p)
+    # ĉ (1 − μ^k) / λ, which tends to ĉ·k·lr as λ → 0 (λ = 0 cannot occur: H is full rank).
+    drift = eigen.c_hat * (1.0 - power) / eigen.values
+    return power * z0 + drift
 
 
 def train_losses(eigen: Eigen, z: np.ndarray, min_part: float) -> np.ndarray:
     """``½ δᵀHδ − δᵀc + ‖r*‖²/n`` for each row of ``z``: ``(K,)``."""
+    if np.isfinite(z).all():
+        return 0.5 * (z * z) @ eigen.values - z @ eigen.c_hat + min_part
     with np.errstate(over="ignore", invalid="ignore"):
         return 0.5 * (z * z) @ eigen.values - z @ eigen.c_hat + min_part
 
 
 def quadratic_losses(delta: np.ndarray, hessian: np.ndarray, c: np.ndarray, min_part: float) -> np.ndarray:
     """The same quadratic for rows of ``δ`` in the original basis (validation rows): ``(K,)``."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return 0.5 * np.einsum("kp,pq,kq->k", delta, hessian, delta) - delta @ c + min_part
+    return 0.5 * np.einsum("kp,pq,kq->k", delta, hessian, delta) - delta @ c + min_part

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +43,11 @@ def numpy_init(seed: int, n_features: int, intercept: bool) -> np.ndarray:
     A private ``RandomState`` draws the same numbers as the legacy global seed without changing
     global state. Returns ``[b, w1, …, wd]`` (or ``[w1, …, wd]`` without an intercept).
     """
+    return _numpy_init(seed, n_features, intercept).copy()
+
+
+@lru_cache(maxsize=64)  # a RandomState costs ~0.2 ms to build, more than the book fit itself
+def _numpy_init(seed: int, n_features: int, intercept: bool) -> np.ndarray:
     rng = np.random.RandomState(seed)
     b = rng.randn(1) if intercept else np.empty(0)
     w = rng.randn(n_features)

@@ -57,7 +57,7 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
 
     out = EngineRun(initial=theta0.copy(), theta=theta0.copy(), train_loss=[], val_loss=[])
     path = [] if cfg.record_path else None
-    traced = set(traced_updates(cfg.epochs))
+    traced = np.array(traced_updates(cfg.epochs), dtype=np.int64)
     for start in range(0, cfg.epochs + 1, BLOCK):
         ks = np.arange(start, min(start + BLOCK, cfg.epochs + 1))  # iterate numbers θ_k in this block
         z = components(eigen, z0, lr, ks)  # (K, p)
@@ -70,7 +70,8 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
             after_update = ks >= 1  # validation is measured after each epoch's update
             val_losses = quadratic_losses(thetas[after_update] - closed_theta, val.hessian, val.c, val.min_part)
             out.val_loss.extend(val_losses.tolist())
-        out.trace.extend((int(k), thetas[i].copy()) for i, k in enumerate(ks) if k in traced)
+        in_block = traced[(traced >= ks[0]) & (traced <= ks[-1])]
+        out.trace.extend((int(k), thetas[k - ks[0]].copy()) for k in in_block)
         if path is not None:
             path.extend(thetas)
         out.theta = thetas[-1].copy()
