@@ -89,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     devices = command("devices", commands.run_devices, "CPUs and GPUs torch can use, and what auto picks",
                       "List the devices torch can see and which one --device auto picks.")
     devices.add_argument("--json", action="store_true", help="print JSON")
+    bench = command("bench", commands.run_bench, "speed and memory against hand-written baselines",
+                    "Time gradfit against the tutorial's PyTorch loop, a NumPy loop, a lean mini-batch loop, "
+                    "statsmodels and scikit-learn (where installed), in one run; print a table of ratios (lower is "
+                    "better) with each baseline named, and whether each target is met.",
+                    "examples:\n  gradfit bench --quick\n  gradfit bench --out benchmarks/RESULTS.md\n"
+                    "  gradfit bench --device cuda")
+    bench.add_argument("--quick", action="store_true", help="problems about 10x smaller (about a minute)")
+    bench.add_argument("--device", default="cpu", help="cpu (default) or cuda for the torch rows")
+    bench.add_argument("--json", action="store_true", help="print JSON")
+    bench.add_argument("--out", metavar="FILE", help="also write the table, with the machine, to FILE (Markdown)")
     return parser
 
 

@@ -228,3 +228,27 @@ def run_devices(args: argparse.Namespace) -> int:
     return 0
 
 
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from .. import bench
+    from ..devices import resolve_device
+
+    device = resolve_device(args.device)
+    rows = bench.run(quick=args.quick, device=device)
+    if args.json:
+        print(bench.to_json(rows))
+    else:
+        print(f"Measured on {bench.machine()}\n")
+        print(bench.table(rows))
+    if args.out:
+        from ..atomic import atomic_write_text
+
+        import datetime
+
+        stamp = datetime.date.today().isoformat()
+        size = "quick (10x smaller problems)" if args.quick else "full size"
+        atomic_write_text(args.out, f"# gradfit bench\n\nMeasured {stamp} on {bench.machine()}; {size}; device "
+                          f"{device}. Ratios are gradfit's time over the baseline's, measured in the same run "
+                          f"(lower is better).\n\n{bench.table(rows)}\n")
+    return 0

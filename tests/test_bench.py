@@ -1,0 +1,38 @@
+"""gradfit bench: its rows verify answers beside timings, and the table reports them."""
+
+import numpy as np
+
+from gradfit import bench
+from gradfit.bench_baselines import lean_torch_minibatch, numpy_loop, tutorial_torch_loop
+from gradfit.data import load_dataset
+
+from published import NUMPY_END, NUMPY_START, TORCH_END
+
+
+def test_baselines_reproduce_the_published_runs():
+    data = load_dataset("book")
+    np.testing.assert_allclose(tutorial_torch_loop(data.x_train[:, 0], data.y_train), TORCH_END, atol=5e-5)
+    theta = numpy_loop(data.x_train, data.y_train, np.array(NUMPY_START), epochs=1000, lr=0.1)
+    np.testing.assert_allclose(theta, NUMPY_END, atol=5e-8)
+
+
+def test_lean_minibatch_baseline_learns_the_line():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2000, 2)).astype(np.float32)
+    y = (1 + x @ np.array([2.0, -1.0])).astype(np.float32)
+    theta = lean_torch_minibatch(x, y, batch_size=32, epochs=5, lr=0.05)
+    np.testing.assert_allclose(theta, [1, 2, -1], atol=1e-3)
+
+
+def test_book_rows_check_the_answer_and_report_a_ratio():
+    rows = bench.bench_book("cpu")
+    assert rows[0].ok and rows[0].target == 0.01
+    assert rows[0].ratio == rows[0].seconds / rows[0].baseline_seconds
+    text = bench.table(rows)
+    assert text.count("\n") == len(rows) + 1 and "the tutorial's PyTorch loop" in text
+
+
+def test_memory_row_is_measured_in_a_subprocess():
+    (row,) = bench.bench_memory(20_000, 5)
+    assert row.baseline_seconds == 20_000 * 5 * 8 + 20_000 * 8  # x and y, in bytes
+    assert row.seconds > 0
