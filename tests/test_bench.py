@@ -33,6 +33,6 @@ def test_book_rows_check_the_answer_and_report_a_ratio():
 
 
 def test_memory_row_is_measured_in_a_subprocess():
-    (row,) = bench.bench_memory(20_000, 5)
-    assert row.baseline_seconds == 20_000 * 5 * 8 + 20_000 * 8  # x and y, in bytes
-    assert row.seconds > 0
+    (row,) = bench.bench_memory(200_000, 5)
+    assert row.baseline_seconds == 200_000 * 5 * 8 + 200_000 * 8  # x and y, in bytes
+    assert 0 <= row.ratio < 50 and row.target == 1.5
