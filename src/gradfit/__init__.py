@@ -13,11 +13,12 @@ from .errors import (BadDataError, BadOptionError, CollinearityWarning, Converge
 from .result import FitResult, History, Params, SolveResult
 from .solve import LeastSquares, lstsq, polynomial_design
 from .stats import OLSStats
+from .sweep import SweepRun, sweep
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "fit", "solve", "lstsq", "polynomial_design", "FitConfig", "FitResult", "SolveResult", "History", "Params",
+    "fit", "solve", "sweep", "SweepRun", "lstsq", "polynomial_design", "FitConfig", "FitResult", "SolveResult", "History", "Params",
     "LeastSquares", "OLSStats", "GradfitError", "BadDataError", "BadOptionError", "DivergedError",
     "ConvergenceWarning", "CollinearityWarning",
 ]

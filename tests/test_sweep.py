@@ -1,0 +1,40 @@
+"""gradfit.sweep: one result per learning rate, each identical to its own single run."""
+
+import numpy as np
+import pytest
+
+import gradfit
+from gradfit.sweep import parse_lrs
+
+
+def test_each_full_batch_run_equals_its_own_fit():
+    rates = [0.05, 0.1, 0.5]
+    runs = gradfit.sweep(lr=rates, epochs=300, tol=1e3)
+    assert [run.lr for run in runs] == rates
+    for run in runs:
+        single = gradfit.fit(lr=run.lr, epochs=300, tol=1e3)
+        np.testing.assert_array_equal(run.result.params.theta, single.params.theta)
+        np.testing.assert_array_equal(run.result.history.train_loss, single.history.train_loss)
+
+
+def test_a_diverging_rate_does_not_stop_the_others():
+    runs = gradfit.sweep(lr="0.1,1.1", tol=1e3)
+    assert runs[0].result is not None and runs[1].result is None
+    assert runs[1].diverged.epoch > 0 and runs[1].row()["diverged"] is True
+
+
+def test_mini_batch_runs_equal_their_own_fits():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 2))
+    y = x @ [1.0, -1.0] + 0.5
+    options = dict(engine="numpy", batch_size=32, epochs=5, tol=1e3)
+    runs = gradfit.sweep(x, y, lr=[0.01, 0.05], **options)
+    for run in runs:
+        np.testing.assert_array_equal(run.result.params.theta, gradfit.fit(x, y, lr=run.lr, **options).params.theta)
+
+
+@pytest.mark.parametrize("value, match", [("0.1,,0.2", "empty learning rate"), ("0.1,-1", "positive"),
+                                          ([], "empty learning rate")])
+def test_bad_rate_lists(value, match):
+    with pytest.raises(gradfit.BadOptionError, match=match):
+        parse_lrs(value)
