@@ -124,3 +124,12 @@ def test_console_script_and_module_run_as_processes():
     bad = subprocess.run([sys.executable, "-m", "gradfit", "fit", "--lr", "abc"], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_comma_separated_rates_print_a_sweep_table(capsys):
+    assert main(["fit", "--lr", "0.1,1.1", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["sweep"]
+    assert [row["lr"] for row in rows] == [0.1, 1.1]
+    assert rows[0]["converged"] and not rows[0]["diverged"]
+    assert rows[1]["diverged"] and rows[1]["diverged_at_epoch"] <= 20
+    assert rows[0]["max_abs_diff"] < 1e-6

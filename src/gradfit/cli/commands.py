@@ -85,6 +85,8 @@ def run_fit(cli_args: argparse.Namespace) -> int:
     args = options_namespace(cli_args, "fit")
     data = _load_data(args)
     standardize = data.is_file if args.standardize is None else args.standardize
+    if "," in str(args.lr) or isinstance(args.lr, list):
+        return _run_sweep(args, data, standardize)
     with _warnings_to_stderr(args, shown_in_report=not args.json):
         result = fit(
             **data.arrays(), engine=args.engine, model=args.model, optimizer=args.optimizer, lr=args.lr,
@@ -104,6 +106,43 @@ def run_fit(cli_args: argparse.Namespace) -> int:
         from ..report import print_report
 
         print_report(result, quiet=args.quiet)
+    return 0
+
+
+def _fit_options(args: argparse.Namespace, standardize: bool) -> dict:
+    return dict(engine=args.engine, model=args.model, optimizer=args.optimizer, epochs=args.epochs,
+                batch_size=args.batch_size, seed=args.seed, device=args.device, dtype=args.dtype, tol=args.tol,
+                val_split=args.val_split, intercept=args.intercept, poly=args.poly, standardize=standardize,
+                alpha=args.alpha)
+
+
+def _run_sweep(args: argparse.Namespace, data: "_Data", standardize: bool) -> int:
+    """``--lr 0.01,0.1,0.5``: one run per rate and a comparison table."""
+    from ..sweep import sweep
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the table says converged or not for every rate
+        runs = sweep(**data.arrays(), lr=args.lr, **_fit_options(args, standardize))
+    rows = [run.row() for run in runs]
+    if args.json:
+        print(json.dumps({"sweep": rows}, indent=2, allow_nan=False))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Learning-rate sweep (one full run per rate)", title_justify="left")
+    for column in ("lr", "train MSE", "validation MSE", "max |GD − closed form|", "converged", "diverged"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        fmt = (lambda v: "–" if v is None else f"{v:.6g}")
+        table.add_row(f"{row['lr']:g}", fmt(row["train_loss"]), fmt(row["val_loss"]), fmt(row["max_abs_diff"]),
+                      "yes" if row["converged"] else "no",
+                      f"at epoch {row['diverged_at_epoch']}" if row["diverged"] else "no")
+    console = Console(highlight=False)
+    console.print(table)
+    stable = next((run.result.lr_max_stable for run in runs if run.result is not None), None)
+    if stable is not None:
+        console.print(f"largest stable full-batch learning rate for this data: {stable:.4g}", markup=False)
     return 0
 
 
