@@ -9,10 +9,16 @@ from .errors import BadDataError
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``.
+    """:func:`atomic_write_bytes` of ``text`` in UTF-8."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``.
 
     The rename is atomic on POSIX and Windows, so readers see the old file or the new one,
-    never a mix; on any error the temporary file is removed and ``path`` is untouched.
+    never a mix; on any error the temporary file is removed and ``path`` is untouched. The file
+    gets the usual permissions (``0o666`` less the umask), not ``mkstemp``'s owner-only ``0o600``.
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -25,8 +31,9 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     except OSError as error:
         raise BadDataError(f"cannot write {path!r}: {error.strerror}; choose a writable folder") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -38,3 +45,9 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
         if isinstance(error, OSError):
             raise BadDataError(f"cannot write {path!r}: {error.strerror}") from None
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it is to set it and put it back
+    os.umask(mask)
+    return mask

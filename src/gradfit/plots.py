@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
+from .atomic import atomic_write_bytes
 from .errors import BadDataError, BadOptionError, DivergedError, GradfitError
 
 if TYPE_CHECKING:
@@ -74,41 +75,6 @@ def save_figure(figure: "Figure", path: str | os.PathLike) -> Path:
     figure.savefig(buffer, format=path.suffix[1:].lower() or "png", dpi=DPI)
     atomic_write_bytes(path, buffer.getvalue())
     return path
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``.
-
-    Readers see the old file or the new one, never a part; on any error the temporary file is
-    removed. The file gets the usual permissions (``0o666`` less the umask), not ``mkstemp``'s
-    owner-only ``0o600``.
-    """
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".gradfit-", suffix=".tmp", dir=path.parent)
-    except OSError as error:
-        raise BadDataError(f"cannot write {str(path)!r}: {error.strerror}; choose a writable folder") from None
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException as error:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(error, OSError):
-            raise BadDataError(f"cannot write {str(path)!r}: {error.strerror}") from None
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)  # the only portable way to read it is to set it and put it back
-    os.umask(mask)
-    return mask
 
 
 # --- small helpers ------------------------------------------------------------------------------
