@@ -133,3 +133,23 @@ def test_comma_separated_rates_print_a_sweep_table(capsys):
     assert rows[0]["converged"] and not rows[0]["diverged"]
     assert rows[1]["diverged"] and rows[1]["diverged_at_epoch"] <= 20
     assert rows[0]["max_abs_diff"] < 1e-6
+
+
+def test_plot_writes_the_five_figures(capsys, tmp_path):
+    assert main(["fit", "--quiet", "--plot", str(tmp_path / "pics")]) == 0
+    assert "plots:" in capsys.readouterr().out
+    names = sorted(p.name for p in (tmp_path / "pics").iterdir())
+    assert names == ["fit.png", "losses.png", "lr.png", "modes.png", "path.png"]
+    for name in names:
+        assert (tmp_path / "pics" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_graph_writes_dot(capsys, tmp_path):
+    assert main(["graph", "--out", str(tmp_path)]) == 0
+    dot = (tmp_path / "autograd-manual.dot").read_text()
+    assert "MseLossBackward" in dot and "AccumulateGrad" in dot
+
+
+def test_graph_rejects_an_unknown_model(capsys, tmp_path):
+    assert main(["graph", "--model", "mlp", "--out", str(tmp_path)]) == 2
+    assert "--model mlp: unknown model" in capsys.readouterr().err

@@ -89,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     devices = command("devices", commands.run_devices, "CPUs and GPUs torch can use, and what auto picks",
                       "List the devices torch can see and which one --device auto picks.")
     devices.add_argument("--json", action="store_true", help="print JSON")
+    graph = command("graph", commands.run_graph, "the autograd graph of one training step (Graphviz)",
+                    "Write the computational graph that autograd builds for one training step (forward pass and "
+                    "nn.MSELoss on the book data) as Graphviz DOT via torchviz, and render PNG and SVG when "
+                    "Graphviz's dot program is installed.",
+                    "examples:\n  gradfit graph                       writes graph/autograd-manual.{dot,png,svg}\n"
+                    "  gradfit graph --model linear --out pictures/")
+    graph.add_argument("--model", help="manual (nn.Parameter b and w; default) or linear (nn.Linear)")
+    graph.add_argument("--features", default="1", help="number of features (default 1)")
+    graph.add_argument("--out", default="graph", metavar="PATH", help="a folder (default: graph) or a file name")
+
     bench = command("bench", commands.run_bench, "speed and memory against hand-written baselines",
                     "Time gradfit against the tutorial's PyTorch loop, a NumPy loop, a lean mini-batch loop, "
                     "statsmodels and scikit-learn (where installed), in one run; print a table of ratios (lower is "

@@ -92,7 +92,7 @@ def run_fit(cli_args: argparse.Namespace) -> int:
             **data.arrays(), engine=args.engine, model=args.model, optimizer=args.optimizer, lr=args.lr,
             epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, device=args.device,
             dtype=args.dtype, tol=args.tol, val_split=args.val_split, intercept=args.intercept,
-            poly=args.poly, standardize=standardize, alpha=args.alpha,
+            poly=args.poly, standardize=standardize, alpha=args.alpha, record_path=bool(args.plot),
         )
     if data.is_file:
         result.dataset, result.target = data.source, data.target
@@ -106,7 +106,29 @@ def run_fit(cli_args: argparse.Namespace) -> int:
         from ..report import print_report
 
         print_report(result, quiet=args.quiet)
+    if args.plot:
+        _write_plots(args, data, result, standardize)
     return 0
+
+
+def _write_plots(args: argparse.Namespace, data: "_Data", result, standardize: bool) -> None:
+    """``--plot DIR``: the figures, from the same rows the fit used (on stderr: what was written)."""
+    from ..data import as_problem, load_dataset
+    from ..plots import skipped_plots, write_plots
+
+    if data.dataset is not None and args.val_split is None:
+        book = load_dataset(data.dataset)
+        rows = (book.x_train, book.y_train, book.x_val, book.y_val)
+    else:
+        x, y = (load_dataset(data.dataset).x, load_dataset(data.dataset).y) if data.dataset else (data.x, data.y)
+        problem = as_problem(x, y, val_split=None if args.val_split is None else float(args.val_split),
+                             seed=int(args.seed))
+        rows = (problem.x_train, problem.y_train, problem.x_val, problem.y_val)
+    written = write_plots(result, *rows, args.plot, fit_options=_fit_options(args, standardize))
+    where = sys.stderr if args.json else sys.stdout
+    print(f"plots: {', '.join(str(p) for p in written)}", file=where)
+    for name, reason in skipped_plots(result).items():
+        print(f"plots: {name} skipped: {reason}", file=where)
 
 
 def _fit_options(args: argparse.Namespace, standardize: bool) -> dict:
@@ -290,4 +312,22 @@ def run_bench(args: argparse.Namespace) -> int:
         atomic_write_text(args.out, f"# gradfit bench\n\nMeasured {stamp} on {bench.machine()}; {size}; device "
                           f"{device}. Ratios are gradfit's time over the baseline's, measured in the same run "
                           f"(lower is better).\n\n{bench.table(rows)}\n")
+    return 0
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    from ..graph import write_graph
+
+    model = args.model or "manual"
+    if model not in ("manual", "linear"):
+        raise BadOptionError("model", args.model, "unknown model", "choose manual or linear")
+    try:
+        n_features = int(args.features)
+    except ValueError:
+        raise BadOptionError("features", args.features, "must be a whole number of features") from None
+    written, note = write_graph(args.out, model=model, n_features=n_features)
+    for path in written:
+        print(path)
+    if note:
+        print(f"gradfit graph: note: {note}", file=sys.stderr)
     return 0

@@ -68,6 +68,8 @@ OPTIONS: list[Option] = [
     Option("quiet", "output", False, "hide the update trace", kind="switch"),
     Option("save_model", "output", None, "write the fitted model as JSON (for gradfit predict)", metavar="PATH",
            path=True),
+    Option("plot", "output", None, "write losses.png, fit.png, path.png, modes.png and lr.png into DIR",
+           metavar="DIR", path=True),
 ]
 BY_DEST = {option.dest: option for option in OPTIONS}
 
