@@ -7,9 +7,12 @@
 """
 
 from .api import fit, solve
+from .callbacks import (Callback, CheckpointCallback, EarlyStopping, RichProgressCallback, TensorBoardCallback,
+                        progress_wanted)
+from .checkpoint import clear_stop_request, load_checkpoint, request_stop, save_checkpoint
 from .config import FitConfig
-from .errors import (BadDataError, BadOptionError, CollinearityWarning, ConvergenceWarning, DivergedError,
-                     GradfitError)
+from .errors import (BadDataError, BadModelError, BadOptionError, CollinearityWarning, ConvergenceWarning,
+                     DivergedError, GradfitError, Interrupted, NoGradientWarning)
 from .result import FitResult, History, Params, SolveResult
 from .solve import LeastSquares, lstsq, polynomial_design
 from .stats import OLSStats
@@ -17,8 +20,23 @@ from .sweep import SweepRun, sweep
 
 __version__ = "0.1.0"
 
+# torch-backed names load on first use, so `import gradfit` (and the exact and numpy engines) stay light.
+_LAZY = {"Trainer": ".trainer", "lr_find": ".lr_find", "LRFinderResult": ".lr_find"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'gradfit' has no attribute {name!r}")
+
+
 __all__ = [
     "fit", "solve", "sweep", "SweepRun", "lstsq", "polynomial_design", "FitConfig", "FitResult", "SolveResult", "History", "Params",
     "LeastSquares", "OLSStats", "GradfitError", "BadDataError", "BadOptionError", "DivergedError",
     "ConvergenceWarning", "CollinearityWarning",
+    "Trainer", "lr_find", "LRFinderResult", "Callback", "EarlyStopping", "CheckpointCallback", "TensorBoardCallback",
+    "RichProgressCallback", "progress_wanted", "request_stop", "clear_stop_request", "save_checkpoint",
+    "load_checkpoint", "BadModelError", "Interrupted", "NoGradientWarning",
 ]

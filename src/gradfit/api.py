@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from .checkpoint import clear_stop_request, request_stop  # noqa: F401  (the interrupt API, for the CLI)
 from .config import FitConfig
 from .data import Problem, as_problem, load_dataset
 from .data.design import Scaling, check_degree, expand_poly
@@ -41,6 +42,13 @@ def fit(
     standardize: bool = False,
     alpha: float = 0.05,
     record_path: bool = False,
+    scheduler: str | None = None,
+    patience: int | None = None,
+    checkpoint: str | None = None,
+    checkpoint_every: int | None = None,
+    resume: str | None = None,
+    tensorboard: str | None = None,
+    callbacks: list | None = None,
 ) -> FitResult:
     """Fit ``y ≈ intercept + x @ coef`` by gradient descent and check it against least squares.
 
@@ -94,6 +102,26 @@ def fit(
     record_path : bool
         Keep the parameters after every update in ``res.path`` (``(updates + 1, p)``), e.g. to
         draw the path on the loss surface.
+    scheduler : {"step", "cosine", "plateau"}, optional
+        Torch engine: ``step`` halves the rate every 100 epochs, ``cosine`` anneals it to 0 over
+        ``epochs``, ``plateau`` divides it by 10 after 10 epochs without improvement of the
+        validation loss. ``res.history.lr`` holds each epoch's rate.
+    patience : int, optional
+        Early stopping: stop after ``patience`` epochs without improvement of the validation
+        loss and keep the best epoch's parameters (``res.stopped_epoch``, ``res.best_epoch``).
+    checkpoint : str, optional
+        Write a checkpoint to this file (atomically) every ``checkpoint_every`` epochs (default 1;
+        the exact engine: when it ends), at the end, when stopping early, and when
+        :func:`gradfit.request_stop` interrupts the run.
+    resume : str, optional
+        Continue the run in this checkpoint until ``epochs`` epochs in total (600 done and
+        ``epochs=1000``: 400 more). The numbers are those of the uninterrupted run. Data and the
+        options that shape training must match the saved run (else ``BadDataError`` /
+        ``BadOptionError``). Give ``checkpoint`` too to keep saving (it may be the same file).
+    tensorboard : str, optional
+        Log every epoch (losses, learning rate, parameters) to this folder for TensorBoard.
+    callbacks : list of gradfit.callbacks.Callback, optional
+        Called at every epoch by every engine (e.g. ``RichProgressCallback()``).
 
     Returns
     -------
@@ -105,6 +133,9 @@ def fit(
         Bad options or data (``ValueError`` subclasses).
     DivergedError
         The loss became inf/nan or grew without bound.
+    Interrupted
+        :func:`gradfit.request_stop` was called: the run stopped after an epoch and wrote its
+        checkpoint (``error.checkpoint``).
 
     Warns
     -----
@@ -120,14 +151,17 @@ def fit(
     """
     cfg = FitConfig(engine=engine, model=model, optimizer=optimizer, lr=lr, epochs=epochs,
                     batch_size=batch_size, seed=seed, device=device, dtype=dtype, tol=tol,
-                    val_split=val_split, alpha=alpha, record_path=record_path).validate()
+                    val_split=val_split, alpha=alpha, record_path=record_path, scheduler=scheduler,
+                    patience=patience, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
+                    tensorboard=tensorboard).validate()
     problem, dataset_name = _problem(x, y, dataset, cfg, val=val, intercept=intercept, names=names)
     dataset_target = load_dataset(dataset_name).target_name if dataset_name else None
     inputs = list(problem.names)
     degree = None if poly is None else check_degree(poly)
     if degree is not None:
         problem = expand_poly(problem, degree)
-    result = fit_problem(problem, cfg, init=init, dataset=dataset_name, standardize=bool(standardize))
+    result = fit_problem(problem, cfg, init=init, dataset=dataset_name, standardize=bool(standardize),
+                         callbacks=callbacks)
     result.poly_degree, result.inputs = degree, inputs
     if result.target is None:
         result.target = dataset_target or (y.name if isinstance(getattr(y, "name", None), str) else None)
@@ -135,7 +169,7 @@ def fit(
 
 
 def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | None = None,
-                standardize: bool = False) -> FitResult:
+                standardize: bool = False, callbacks: list | None = None) -> FitResult:
     """Run a validated configuration on a validated problem (what the CLI and ``fit`` share).
 
     With ``standardize``, gradient descent runs on centred and scaled data (training-split
@@ -180,10 +214,26 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
         theta0 = numpy_init(cfg.seed, problem.n_features, problem.intercept)
     closed_run = closed.theta if scaling is None else scaling.to_scaled(closed.theta, problem.intercept)
 
+    control = None
+    if cfg.checkpoint or cfg.resume or cfg.patience or cfg.tensorboard or callbacks:
+        from .checkpoint import fit_fingerprint
+        from .engines.control import Rescale, fit_control
+
+        fingerprint = fit_fingerprint(
+            engine=engine_name, model=(cfg.model or "manual") if engine_name == "torch" else None,
+            optimizer=cfg.optimizer, lr=lr, batch_size=cfg.batch_size, dtype=dtype, seed=cfg.seed,
+            scheduler=cfg.scheduler, patience=cfg.patience, epochs=cfg.epochs, standardize=scaling is not None,
+            problem=run_problem, record_path=cfg.record_path)
+        # Callbacks (TensorBoard, progress, the user's) see what the result will say: the target's units.
+        rescale = None if scaling is None else Rescale(scaling.y_scale ** 2, to_original, param_names)
+        control, theta0 = fit_control(cfg, callbacks=callbacks, fingerprint=fingerprint, theta0=theta0,
+                                      init_given=init is not None, has_val=problem.y_val is not None,
+                                      rescale=rescale)
+
     loss_factor = 1.0 if scaling is None else scaling.y_scale ** 2  # MSE back in the target's units
     run = get_engine(engine_name)(
         run_problem, cfg, lr=lr, theta0=theta0, monitor=DivergenceMonitor(lr, lr_max_stable, loss_factor),
-        dtype=dtype, device=device, closed_theta=closed_run,
+        dtype=dtype, device=device, closed_theta=closed_run, control=control,
     )
 
     theta = to_original(run.theta)
@@ -204,7 +254,8 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
         max_abs_diff=float(np.max(np.abs(theta - closed.theta))),
         train_loss=run.final_train_loss * loss_factor,
         val_loss=None if run.final_val_loss is None else run.final_val_loss * loss_factor,
-        history=History([v * loss_factor for v in run.train_loss], [v * loss_factor for v in run.val_loss]),
+        history=History([v * loss_factor for v in run.train_loss], [v * loss_factor for v in run.val_loss],
+                        run.lr or [lr] * len(run.train_loss)),
         converged=converged, tol=cfg.tol, grad_norm=grad_norm, initial_grad_norm=initial_grad_norm,
         lr_max_stable=lr_max_stable,
         trace=[TraceEntry(k, Params.from_theta(to_original(t), problem.intercept)) for k, t in run.trace],
@@ -212,7 +263,12 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
         path=None if run.path is None else np.array([to_original(t) for t in run.path]),
         stats=OLSStats(design, problem.y_train, theta, param_names, problem.intercept, cfg.alpha, closed=closed,
                        design_lo=problem.design_lo()),
+        scheduler=cfg.scheduler, patience=cfg.patience, checkpoint=cfg.checkpoint, resumed_from=cfg.resume,
+        start_epoch=0 if control is None else control.start_epoch,
     )
+    stopper = None if control is None else control.early_stopping
+    if stopper is not None:
+        result.stopped_epoch, result.best_epoch = stopper.stopped_epoch, stopper.best_epoch
     if not converged:
         warnings.warn(not_converged_message(result), ConvergenceWarning, stacklevel=3)
     return result

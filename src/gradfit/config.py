@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 from .errors import BadOptionError
@@ -11,6 +12,7 @@ ENGINES = ("auto", "numpy", "torch", "exact")
 MODELS = ("linear", "manual")
 OPTIMIZERS = ("sgd", "adam")
 DTYPES = ("float32", "float64")
+SCHEDULERS = ("step", "cosine", "plateau")
 
 DEFAULT_LR = 0.1
 DEFAULT_EPOCHS = 1000
@@ -52,6 +54,25 @@ class FitConfig:
         Confidence intervals are at level ``1 - alpha``.
     record_path : bool
         Keep the parameters after every update (for plots of the path on the loss surface).
+    scheduler : {"step", "cosine", "plateau"} or None
+        Torch engine: change the learning rate once per epoch. ``step`` halves it every 100
+        epochs; ``cosine`` anneals it to 0 over ``epochs``; ``plateau`` divides it by 10 after 10
+        epochs without improvement of the validation loss (the training loss without validation
+        data). ``None``: constant.
+    patience : int or None
+        Early stopping: stop after this many epochs without improvement of the validation loss
+        and keep the best epoch's parameters (needs validation data).
+    checkpoint : str or None
+        Write a checkpoint (atomically) to this file every ``checkpoint_every`` epochs, at the end,
+        when stopping early and when interrupted (:func:`gradfit.request_stop`).
+    checkpoint_every : int or None
+        Epochs between checkpoints (default: every epoch). The exact engine writes its checkpoint
+        when it ends or stops.
+    resume : str or None
+        Continue the run saved in this checkpoint until ``epochs`` epochs in total. The data and
+        the options that shape training must be those of the saved run.
+    tensorboard : str or None
+        Log each epoch (losses, learning rate, parameters of small models) to this folder.
     """
 
     engine: str = "auto"
@@ -67,6 +88,12 @@ class FitConfig:
     val_split: float | None = None
     alpha: float = 0.05
     record_path: bool = False
+    scheduler: str | None = None
+    patience: int | None = None
+    checkpoint: str | None = None
+    checkpoint_every: int | None = None
+    resume: str | None = None
+    tensorboard: str | None = None
 
     def validate(self) -> "FitConfig":
         """Check every option, converting strings from the command line; return ``self``."""
@@ -96,8 +123,27 @@ class FitConfig:
         self.alpha = check_alpha(self.alpha)
         if not isinstance(self.device, str) or not self.device:
             raise BadOptionError("device", self.device, "must be auto, cpu, cuda or cuda:N")
+        self._check_training_control()
         self._check_engine_combination()
         return self
+
+    def _check_training_control(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler = _choice("scheduler", self.scheduler, SCHEDULERS)
+        if self.patience is not None:
+            self.patience = _positive_int("patience", self.patience, "e.g. --patience 20 (needs validation data)")
+        for option in ("checkpoint", "resume", "tensorboard"):
+            value = getattr(self, option)
+            if value is not None:
+                if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+                    raise BadOptionError(option, value, "must be a file or folder path")
+                setattr(self, option, os.fspath(value))
+        if self.checkpoint_every is not None:
+            self.checkpoint_every = _positive_int("checkpoint_every", self.checkpoint_every,
+                                                  "e.g. --checkpoint-every 10")
+            if self.checkpoint is None:
+                raise BadOptionError("checkpoint_every", self.checkpoint_every, "needs a checkpoint file",
+                                     "add --checkpoint PATH")
 
     def _check_engine_combination(self) -> None:
         if self.engine in ("numpy", "exact"):
@@ -117,6 +163,11 @@ class FitConfig:
                     "device", self.device, f"the {self.engine} engine runs on the CPU",
                     "use --engine torch for a GPU",
                 )
+        if self.scheduler is not None and self.engine in ("numpy", "exact"):
+            raise BadOptionError(
+                "scheduler", self.scheduler, f"learning-rate schedulers run on the torch engine, not {self.engine}",
+                "use --engine torch (or auto)",
+            )
         if self.engine == "exact" and self.batch_size is not None:
             raise BadOptionError(
                 "batch_size", self.batch_size, "the exact engine runs full-batch gradient descent only",

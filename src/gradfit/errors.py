@@ -80,12 +80,44 @@ class DivergedError(GradfitError, RuntimeError):
         super().__init__(message)
 
 
+class BadModelError(GradfitError, ValueError):
+    """A model or optimizer handed to :class:`gradfit.Trainer` cannot be trained as given
+    (e.g. a tensor that is not a leaf, so its ``.grad`` stays ``None``)."""
+
+
+class Interrupted(GradfitError):
+    """A run stopped at an epoch boundary because :func:`gradfit.request_stop` asked it to.
+
+    Attributes
+    ----------
+    epoch : int
+        Epochs completed (in total, resumes included) when the run stopped.
+    checkpoint : str or None
+        The checkpoint written at that epoch (resume from it), or ``None`` if the run had none.
+    """
+
+    exit_code = 130  # the shell's code for a run ended by Ctrl-C (128 + SIGINT)
+
+    def __init__(self, epoch: int, checkpoint: str | None = None) -> None:
+        self.epoch, self.checkpoint = epoch, checkpoint
+        if checkpoint is not None:
+            message = (f"interrupted after epoch {epoch}; checkpoint saved to {checkpoint!r}: "
+                       f"continue with --resume {checkpoint}")
+        else:
+            message = f"interrupted after epoch {epoch}; nothing saved (give --checkpoint PATH to be able to resume)"
+        super().__init__(message)
+
+
 class CollinearityWarning(UserWarning):
     """The columns are nearly collinear (high condition number on unit-length columns)."""
 
 
 class ConvergenceWarning(UserWarning):
     """Gradient descent stopped at ``epochs`` before meeting the convergence tolerance."""
+
+
+class NoGradientWarning(UserWarning):
+    """Parameters handed to the optimizer got no gradient from ``backward()``: they never change."""
 
 
 def _round_down(value: float) -> str:

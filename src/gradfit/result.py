@@ -50,19 +50,38 @@ class Params:
 
 @dataclass
 class History:
-    """Per-epoch losses.
+    """Per-epoch losses and learning rates.
 
     ``train_loss[e]`` is the mean squared error over the training rows as seen during epoch
     ``e + 1`` (each mini-batch's loss before its update, weighted by batch size, as the tutorial
     computes it); ``val_loss[e]`` is the validation MSE after that epoch's updates (empty without
-    a validation set).
+    a validation set); ``lr[e]`` is the learning rate at the start of epoch ``e + 1`` (it changes
+    only under a scheduler).
     """
 
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
-        return {"train_loss": list(self.train_loss), "val_loss": list(self.val_loss)}
+    def to_dict(self, include_lr: bool | None = None) -> dict:
+        """JSON form. ``lr`` is included when ``include_lr`` is true, or (``None``) when it
+        changed during the run; a constant rate is the result's ``lr``."""
+        out = {"train_loss": list(self.train_loss), "val_loss": list(self.val_loss)}
+        if include_lr or (include_lr is None and len(set(self.lr)) > 1):
+            out["lr"] = list(self.lr)
+        return out
+
+    def to_state(self) -> dict:
+        """Every list, for checkpoints."""
+        return {"train_loss": list(self.train_loss), "val_loss": list(self.val_loss), "lr": list(self.lr)}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "History":
+        """From :meth:`to_state`, or a checkpoint's float64 tensors of it."""
+        def floats(values) -> list[float]:
+            return values.tolist() if hasattr(values, "tolist") else [float(v) for v in values]
+
+        return cls(floats(state["train_loss"]), floats(state["val_loss"]), floats(state.get("lr", [])))
 
 
 @dataclass(frozen=True)
@@ -99,6 +118,16 @@ class FitResult:
         gradient descent diverges above it.
     trace : list of TraceEntry
         Parameters at the updates the trace shows (see :func:`gradfit.report.trace_updates`).
+    scheduler : str or None
+        The learning-rate scheduler (``history.lr`` holds each epoch's rate).
+    patience : int or None
+        Early stopping's patience; then ``best_epoch`` is the epoch whose parameters ``params``
+        holds, and ``stopped_epoch`` the epoch after which training stopped early (``None`` when
+        it ran all ``epochs``).
+    checkpoint, resumed_from : str or None
+        The checkpoint written, and the one this run continued.
+    start_epoch : int
+        Epochs done before this run (the resumed checkpoint's); ``history`` holds all of them.
     """
 
     engine: str
@@ -136,6 +165,13 @@ class FitResult:
     stats: "OLSStats | None" = None  # statistics at the gradient-descent solution
     path: np.ndarray | None = None  # (updates + 1, p): θ after every update, when recorded
     closed_form_std_err: np.ndarray | None = None
+    scheduler: str | None = None
+    patience: int | None = None
+    stopped_epoch: int | None = None
+    best_epoch: int | None = None
+    checkpoint: str | None = None
+    resumed_from: str | None = None
+    start_epoch: int = 0
 
     def to_dict(self) -> dict:
         """The JSON object ``gradfit fit --json`` prints (keys per PRODUCT.md)."""
@@ -163,7 +199,14 @@ class FitResult:
             "max_abs_diff": self.max_abs_diff,
             "train_loss": self.train_loss,
             "val_loss": self.val_loss,
-            "history": self.history.to_dict(),
+            "history": self.history.to_dict(include_lr=self.scheduler is not None),
+            "scheduler": self.scheduler,
+            "patience": self.patience,
+            "stopped_epoch": self.stopped_epoch,
+            "best_epoch": self.best_epoch,
+            "start_epoch": self.start_epoch,
+            "resumed_from": self.resumed_from,
+            "checkpoint": self.checkpoint,
             "converged": self.converged,
             "tol": self.tol,
             "grad_norm": self.grad_norm,

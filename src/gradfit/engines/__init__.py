@@ -18,14 +18,14 @@ _MODULES = {"numpy": "numpy_engine", "exact": "exact", "torch": "torch_engine"}
 def choose_engine(cfg: FitConfig, n_train: int) -> str:
     """Resolve ``auto``: ``exact`` for full-batch plain GD on the linear MSE model, else ``torch``.
 
-    Anything only the torch engine does (adam, mini-batches, an explicit ``--model``, a GPU)
-    sends ``auto`` to torch.
+    Anything only the torch engine does (adam, mini-batches, an explicit ``--model``, a GPU, a
+    learning-rate scheduler) sends ``auto`` to torch.
     """
     if cfg.engine != "auto":
         return cfg.engine
     full_batch = cfg.batch_size is None or cfg.batch_size >= n_train
     on_cpu = cfg.device in ("auto", "cpu")
-    if full_batch and cfg.optimizer == "sgd" and cfg.model is None and on_cpu:
+    if full_batch and cfg.optimizer == "sgd" and cfg.model is None and on_cpu and cfg.scheduler is None:
         return "exact"
     return "torch"
 

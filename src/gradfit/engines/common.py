@@ -35,6 +35,8 @@ class EngineRun:
     # θ after every update (row 0: the start), when the run was asked to record its path.
     path: list[np.ndarray] | None = None
     device: str = "cpu"
+    # The learning rate of each epoch, when it varies (a scheduler); None: the constant lr.
+    lr: list[float] | None = None
 
 
 def numpy_init(seed: int, n_features: int, intercept: bool) -> np.ndarray:

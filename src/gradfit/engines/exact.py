@@ -18,6 +18,7 @@ from ..config import FitConfig
 from ..data import Problem
 from .closed_form_gd import BLOCK, Eigen, components, quadratic_losses, train_losses
 from .common import DivergenceMonitor, EngineRun, traced_updates
+from .control import RunControl, ThetaLoop
 
 
 class Quadratic:
@@ -40,12 +41,17 @@ class Quadratic:
 
 
 def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, monitor: DivergenceMonitor,
-        closed_theta: np.ndarray, **_) -> EngineRun:
+        closed_theta: np.ndarray, control: RunControl | None = None, **_) -> EngineRun:
     """Full-batch plain gradient descent, float64, from ``theta0``, every epoch at once.
 
     ``closed_theta`` is the least-squares solution of ``problem`` (the expansion point). The
     epochs are evaluated in blocks from the eigenbasis of the Hessian
     (:mod:`gradfit.engines.closed_form_gd`); divergence is caught in the first block it shows.
+
+    ``control`` adds callbacks, early stopping and checkpoints (written when the run ends or
+    stops: a block of epochs takes milliseconds). Since every iterate is a closed-form function of
+    ``theta0`` and its epoch number, a resumed run starts again from the checkpoint's ``theta0``
+    and callbacks stay silent through the checkpoint's epochs: the straight run, by construction.
     """
     train = Quadratic(problem.design(problem.x_train), problem.y_train, closed_theta)
     val = None
@@ -57,7 +63,25 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
 
     out = EngineRun(initial=theta0.copy(), theta=theta0.copy(), train_loss=[], val_loss=[])
     path = [] if cfg.record_path else None
+    out.path = path
     traced = np.array(traced_updates(cfg.epochs), dtype=np.int64)
+    names = (["intercept"] if problem.intercept else []) + list(problem.names)
+    loop = ThetaLoop("exact", control, cfg.epochs, names, lr, out, checkpoint_every=0, replay=True)
+    loop.begin()
+    try:
+        _blocks(loop, cfg, lr, monitor, closed_theta, train, val, eigen, z0, traced, out, path)
+    finally:
+        loop.end()
+    if loop.restored:  # early stopping put back the best epoch's θ
+        out.theta = loop.theta.copy()
+    out.final_train_loss = train.loss(out.theta)
+    out.final_val_loss = None if val is None else val.loss(out.theta)
+    return out
+
+
+def _blocks(loop: ThetaLoop, cfg: FitConfig, lr: float, monitor: DivergenceMonitor, closed_theta: np.ndarray,
+            train: Quadratic, val: Quadratic | None, eigen: Eigen, z0: np.ndarray, traced: np.ndarray,
+            out: EngineRun, path: list | None) -> None:
     for start in range(0, cfg.epochs + 1, BLOCK):
         ks = np.arange(start, min(start + BLOCK, cfg.epochs + 1))  # iterate numbers θ_k in this block
         z = components(eigen, z0, lr, ks)  # (K, p)
@@ -75,8 +99,6 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
         if path is not None:
             path.extend(thetas)
         out.theta = thetas[-1].copy()
-    out.updates = cfg.epochs
-    out.path = path
-    out.final_train_loss = train.loss(out.theta)
-    out.final_val_loss = None if val is None else val.loss(out.theta)
-    return out
+        out.updates = int(ks[-1])
+        if loop.end_block(ks, thetas):
+            return

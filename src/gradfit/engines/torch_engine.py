@@ -4,6 +4,10 @@ Two models: ``manual``, the tutorial's hand-made module with ``nn.Parameter`` b 
 ``linear``, ``nn.Linear``. Initial values are drawn on the CPU from the seed (in float32, as the
 tutorial draws them) and then moved, so every device and dtype starts from the same numbers;
 parameters are created on their device as leaves, never moved after ``requires_grad``.
+
+Training runs on :class:`gradfit.Trainer` (the same loop users get for their own modules), with
+the shuffle of :func:`gradfit.engines.common.shuffler` that the numpy engine uses, so both see
+the same mini-batches in the same order.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ from torch import nn
 
 from ..config import FitConfig
 from ..data import Problem
-from .common import DivergenceMonitor, EngineRun, batch_bounds, epoch_order, is_traced, shuffler
+from ..callbacks import Callback
+from ..trainer import Trainer
+from .common import DivergenceMonitor, EngineRun, is_traced
+from .control import RunControl
 
 
 class ManualLinearRegression(nn.Module):
@@ -78,64 +85,93 @@ def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=lr)
 
 
+# --scheduler: the rate is changed once per epoch. Step and plateau do not depend on --epochs, so
+# a resumed run extended past its first plan follows the same schedule as a straight run.
+STEP_EPOCHS, STEP_GAMMA = 100, 0.5  # step: halve the rate every 100 epochs
+# plateau: torch's defaults (×0.1 after 10 epochs without a relative improvement of 1e-4), on the
+# validation loss (the training loss without validation data); cosine: from lr to 0 over --epochs.
+
+
+def make_scheduler(kind: str | None, epochs: int):
+    """A factory ``optimizer -> scheduler`` for ``--scheduler`` (``None``: constant rate)."""
+    schedulers = torch.optim.lr_scheduler
+    if kind is None:
+        return None
+    if kind == "step":
+        return lambda optimizer: schedulers.StepLR(optimizer, step_size=STEP_EPOCHS, gamma=STEP_GAMMA)
+    if kind == "cosine":
+        return lambda optimizer: schedulers.CosineAnnealingLR(optimizer, T_max=epochs)
+    return lambda optimizer: schedulers.ReduceLROnPlateau(optimizer)
+
+
+class _Divergence(Callback):
+    """Stop at the first epoch whose loss shows divergence (before anything is checkpointed)."""
+
+    order = -100
+
+    def __init__(self, monitor: DivergenceMonitor) -> None:
+        self.monitor = monitor
+
+    def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
+        self.monitor.check(epoch, logs["train_loss"])
+
+
+class _Trace(Callback):
+    """The parameters after the traced updates (and after every update when recording the path)."""
+
+    def __init__(self, initial: np.ndarray, record_path: bool) -> None:
+        self.trace: list[tuple[int, np.ndarray]] = []
+        self.path = [initial.copy()] if record_path else None
+
+    def on_batch_end(self, trainer, step: int, logs: dict) -> None:
+        if is_traced(step):
+            self.trace.append((step, theta_of(trainer.model)))
+        if self.path is not None:
+            self.path.append(theta_of(trainer.model))
+
+    def state_dict(self) -> dict:
+        return {"trace": [(k, t.tolist()) for k, t in self.trace],
+                "path": None if self.path is None else torch.from_numpy(np.array(self.path))}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.trace = [(int(k), np.array(t, dtype=np.float64)) for k, t in state["trace"]]
+        if self.path is not None and state.get("path") is not None:
+            self.path = list(state["path"].numpy())
+
+
 def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | None, monitor: DivergenceMonitor,
-        dtype: str, device: str, **_) -> EngineRun:
-    """Train with autograd; returns float64 parameter vectors and per-epoch losses."""
+        dtype: str, device: str, control: RunControl | None = None, **_) -> EngineRun:
+    """Train with autograd on :class:`gradfit.Trainer`; returns float64 parameter vectors and
+    per-epoch losses. ``control`` adds callbacks, checkpoints, early stopping and resuming."""
+    control = control or RunControl()
     torch_dtype = getattr(torch, dtype)
     model = build_model(cfg.model or "manual", problem.n_features, problem.intercept, cfg.seed, device,
                         torch_dtype, theta0)
-    optimizer = make_optimizer(cfg.optimizer, model.parameters(), lr)
-    loss_fn = nn.MSELoss()
 
     def tensor(a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=torch_dtype, device=device)
 
-    x, y = tensor(problem.x_train), tensor(problem.y_train).view(-1, 1)  # (n, d), (n, 1)
-    has_val = problem.x_val is not None
-    if has_val:
-        x_val, y_val = tensor(problem.x_val), tensor(problem.y_val).view(-1, 1)
-    n = len(problem.y_train)
-    rng = shuffler(cfg.seed)
-    bounds = batch_bounds(n, cfg.batch_size)
+    x, y = tensor(problem.x_train), tensor(problem.y_train).view(-1, 1)  # (n, d), (n, 1): as the model's output
+    val = None
+    if problem.x_val is not None:
+        val = tensor(problem.x_val), tensor(problem.y_val).view(-1, 1)
+    initial = theta_of(model)
+    control.extra["initial"] = initial.tolist()  # a resumed run reports the run's start
+    trace = _Trace(initial, cfg.record_path)
+    trainer = Trainer(model, nn.MSELoss(), lambda params: make_optimizer(cfg.optimizer, params, lr),
+                      train_data=(x, y), val_data=val, batch_size=cfg.batch_size, seed=cfg.seed,
+                      scheduler=make_scheduler(cfg.scheduler, cfg.epochs),
+                      callbacks=[_Divergence(monitor), trace,
+                                 *control.run_callbacks(theta_of=lambda run: theta_of(run.model))])
+    if control.resume is not None:
+        trainer.load_state_dict(control.resume, restore_global_rng=False)  # fit leaves global RNGs alone
+        control.resume_monitor(monitor)
+    trainer.train(cfg.epochs - trainer.epoch)
 
-    out = EngineRun(initial=theta_of(model), theta=theta_of(model), train_loss=[], val_loss=[],
-                    device=device)
-    out.path = [out.initial.copy()] if cfg.record_path else None
-    for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        order = epoch_order(n, cfg.batch_size, rng)
-        if order is not None:
-            order = torch.as_tensor(order, device=device)
-        epoch_loss = torch.zeros((), dtype=torch_dtype, device=device)  # summed on the device
-        for start, stop in bounds:
-            if order is None:
-                xb, yb = x, y
-            else:
-                idx = order[start:stop]
-                xb, yb = x[idx], y[idx]  # (m, d), (m, 1)
-            yhat = model(xb)  # (m, 1): the same shape as yb, so MSELoss cannot broadcast
-            loss = loss_fn(yhat, yb)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()  # the update runs under no_grad inside the optimizer
-            epoch_loss += loss.detach() * (stop - start)
-            out.updates += 1
-            if is_traced(out.updates):
-                out.trace.append((out.updates, theta_of(model)))
-            if out.path is not None:
-                out.path.append(theta_of(model))
-        out.train_loss.append(epoch_loss.item() / n)  # one host sync per epoch
-        monitor.check(epoch, out.train_loss[-1])
-        if has_val:
-            out.val_loss.append(evaluate(model, loss_fn, x_val, y_val))
-    out.theta = theta_of(model)
-    out.final_train_loss = evaluate(model, loss_fn, x, y)
-    out.final_val_loss = evaluate(model, loss_fn, x_val, y_val) if has_val else None
+    history = trainer.history
+    out = EngineRun(initial=initial, theta=theta_of(model), train_loss=list(history.train_loss),
+                    val_loss=list(history.val_loss), trace=trace.trace, updates=trainer.global_step,
+                    path=trace.path, device=device, lr=list(history.lr) if cfg.scheduler else None)
+    out.final_train_loss = trainer.evaluate((x, y))
+    out.final_val_loss = trainer.evaluate() if val is not None else None
     return out
-
-
-def evaluate(model: nn.Module, loss_fn: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Loss on all of ``x``, without building a graph."""
-    model.eval()
-    with torch.no_grad():
-        return loss_fn(model(x), y).item()

@@ -1,0 +1,337 @@
+"""Checkpoints: safe to load, atomic to write, and the request that stops a run cleanly.
+
+A checkpoint is a ``torch.save`` archive of one dict holding only tensors and plain Python
+values (numbers, strings, lists, tuples, dicts), so it loads with ``torch.load(weights_only=True)``:
+a file that would need to import or call anything (a pickle payload with ``__reduce__``) is
+refused, and its code never runs. Writes go to a temporary file in the same folder, are
+fsync'ed, and then renamed over the target, so a crash or a full disk leaves the previous
+checkpoint intact, never a torn one.
+
+Every checkpoint dict has ``format`` (``"gradfit-checkpoint"``), ``version``, ``kind``
+(``"trainer"`` for :class:`gradfit.Trainer` and the torch engine, ``"numpy"`` or ``"exact"``),
+``epoch`` (epochs completed), ``global_step`` (updates), ``history`` and ``rng`` (see
+:func:`rng_state`); the rest depends on the kind.
+
+torch is imported only when a checkpoint is written or read, so this module stays light.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .errors import BadDataError
+
+FORMAT = "gradfit-checkpoint"
+VERSION = 1
+
+# Set by request_stop() (e.g. from a SIGINT handler), read at every epoch boundary. A plain
+# flag, not a threading.Event: Event.set() takes a non-reentrant lock, which a signal handler
+# could try to take while the interrupted main thread holds it in clear().
+_stop = False
+
+
+def request_stop() -> None:
+    """Ask the running fit or :meth:`Trainer.train` to stop at the next epoch boundary.
+
+    The run finishes the epoch in progress, writes its checkpoint (when it has one) and raises
+    :class:`gradfit.errors.Interrupted`, which carries the checkpoint's path. Safe to call from a
+    signal handler or another thread. The request is used up by the run that acts on it.
+
+    Examples
+    --------
+    >>> import signal, gradfit
+    >>> previous = signal.signal(signal.SIGINT, lambda signum, frame: gradfit.request_stop())
+    >>> _ = signal.signal(signal.SIGINT, previous)
+    """
+    global _stop
+    _stop = True
+
+
+def clear_stop_request() -> None:
+    """Withdraw a pending :func:`request_stop`."""
+    global _stop
+    _stop = False
+
+
+def stop_requested() -> bool:
+    """Whether :func:`request_stop` was called and no run has acted on it yet."""
+    return _stop
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
+    """Write ``state`` to ``path`` atomically (temporary file beside it, fsync, rename).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The checkpoint file; its folder must exist.
+    state : dict
+        Tensors and plain Python values only (what ``torch.load(weights_only=True)`` reads back).
+
+    Raises
+    ------
+    BadDataError
+        The file cannot be written (missing folder, no permission, disk full); ``path`` is
+        left as it was.
+    """
+    import tempfile
+
+    import torch
+
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise BadDataError(f"checkpoint {path!r} is a directory; give a file name, e.g. {os.path.join(path, 'run.pt')}")
+    if not os.path.isdir(directory):
+        raise BadDataError(f"cannot write checkpoint {path!r}: the folder {directory!r} does not exist; create it first")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".gradfit-checkpoint-", suffix=".tmp", dir=directory)
+    except OSError as error:
+        raise BadDataError(f"cannot write checkpoint {path!r}: {error.strerror}; choose a writable folder") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(state, handle)
+            handle.flush()
+            os.fsync(handle.fileno())  # the bytes are on disk before the rename makes them visible
+        # The rename is atomic: readers see the old checkpoint or the new one. (The folder is not
+        # fsync'ed: after a power cut the rename may be lost, leaving the previous, whole checkpoint.)
+        os.replace(tmp, path)
+    except BaseException as error:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(error, OSError):
+            raise BadDataError(f"cannot write checkpoint {path!r}: {error.strerror or error}; the previous "
+                               "checkpoint (if any) is unchanged") from None
+        raise
+
+
+def load_checkpoint(path: str | os.PathLike, kind: str | tuple[str, ...] | None = None) -> dict:
+    """Read a checkpoint written by gradfit, without ever running code from the file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    kind : str or tuple of str, optional
+        The kinds accepted (``"trainer"``, ``"numpy"``, ``"exact"``); any if omitted.
+
+    Returns
+    -------
+    dict
+        The state, tensors on the CPU.
+
+    Raises
+    ------
+    BadDataError
+        Missing, damaged, of another kind, not a gradfit checkpoint, or carrying code (a pickle
+        that would import or call something): one line saying what and how to fix it.
+    """
+    import pickle
+    import re
+
+    import torch
+
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise BadDataError(f"checkpoint {path!r} is a directory; give the file written with checkpoint=PATH")
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except FileNotFoundError:
+        raise BadDataError(f"checkpoint {path!r} not found; check the path (a run writes one with "
+                           "--checkpoint PATH)") from None
+    except OSError as error:
+        raise BadDataError(f"cannot read checkpoint {path!r}: {error.strerror}") from None
+    if magic[:1] == b"\x80":
+        # A bare pickle (not torch.save's zip archive): never unpickled, since pickles can run code.
+        raise BadDataError(f"checkpoint {path!r} is a bare pickle, which can run code when loaded, so gradfit "
+                           "refuses it; use a checkpoint written by gradfit (--checkpoint PATH)")
+    if magic != b"PK\x03\x04":
+        raise BadDataError(f"checkpoint {path!r} is not a gradfit checkpoint (not a torch.save archive); use the "
+                           "file written with --checkpoint PATH")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        found = re.search(r"GLOBAL (\S+)", str(error))
+        what = f" ({found.group(1)})" if found else ""
+        raise BadDataError(f"checkpoint {path!r} carries code{what}, which gradfit refuses to run; it was not "
+                           "written by gradfit: use a checkpoint written with --checkpoint PATH") from None
+    except Exception as error:  # a truncated or corrupted archive
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise BadDataError(f"checkpoint {path!r} is damaged ({reason}); resume from an earlier checkpoint or "
+                           "start a new run") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise BadDataError(f"checkpoint {path!r} is a torch.save file but not a gradfit checkpoint (no "
+                           f"'format': '{FORMAT}'); use the file written with --checkpoint PATH")
+    if state.get("version") != VERSION:
+        raise BadDataError(f"checkpoint {path!r} has version {state.get('version')!r}; this gradfit reads version "
+                           f"{VERSION}: start a new run")
+    kinds = (kind,) if isinstance(kind, str) else kind
+    if kinds is not None and state.get("kind") not in kinds:
+        raise BadDataError(f"checkpoint {path!r} was written by a {state.get('kind')!r} run, not "
+                           f"{' or '.join(repr(k) for k in kinds)}; resume it with the engine that wrote it")
+    return state
+
+
+def new_state(kind: str, epoch: int, global_step: int, history) -> dict:
+    """The fields every checkpoint starts with (``history``: a :class:`gradfit.result.History`).
+
+    The history is stored as float64 tensors (exact): pickling long lists of floats would make a
+    checkpoint every epoch cost time that grows with the epoch count.
+    """
+    import torch
+
+    lists = history.to_state()
+    return {"format": FORMAT, "version": VERSION, "kind": kind, "epoch": int(epoch), "global_step": int(global_step),
+            "history": {k: torch.from_numpy(np.array(v, dtype=np.float64)) for k, v in lists.items()}}
+
+
+def rng_state(shuffle: np.random.Generator | None = None, generators=()) -> dict:
+    """Every random state a run can depend on, as plain values and tensors.
+
+    Parameters
+    ----------
+    shuffle : numpy.random.Generator, optional
+        The generator that orders mini-batches.
+    generators : sequence of torch.Generator
+        Private torch generators (e.g. a DataLoader's).
+
+    Returns
+    -------
+    dict
+        ``torch`` (CPU), ``cuda`` (one per device, when CUDA is initialised), ``numpy`` (the
+        global legacy state), ``python`` (:mod:`random`), ``shuffle`` and ``generators``.
+    """
+    import random
+
+    import torch
+
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    version, internal, gauss = random.getstate()
+    # The Mersenne Twister words go in int64 tensors: pickling ~1,250 ints one by one would make
+    # the checkpoint noticeably slower to write.
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else [],
+        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+        "python": {"version": version, "internal": torch.tensor(internal, dtype=torch.int64), "gauss": gauss},
+        "shuffle": None if shuffle is None else shuffle.bit_generator.state,
+        "generators": [g.get_state() for g in generators],
+    }
+
+
+def restore_rng_state(state: dict, shuffle: np.random.Generator | None = None, generators=(),
+                      global_rng: bool = True) -> None:
+    """Put back what :func:`rng_state` captured.
+
+    ``global_rng=False`` restores only the run's own generators (``shuffle``, ``generators``)
+    and leaves torch's, NumPy's and Python's global states alone (what :func:`gradfit.fit` does:
+    its engines draw nothing from them).
+    """
+    import random
+
+    import torch
+
+    if shuffle is not None and state.get("shuffle") is not None:
+        shuffle.bit_generator.state = state["shuffle"]
+    for generator, saved in zip(generators, state.get("generators", [])):
+        generator.set_state(saved)
+    if not global_rng:
+        return
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"][: torch.cuda.device_count()])
+    saved = state["numpy"]
+    np.random.set_state((saved["kind"], saved["keys"].numpy().astype(np.uint32), saved["pos"],
+                         saved["has_gauss"], saved["cached_gaussian"]))
+    saved = state["python"]
+    random.setstate((saved["version"], tuple(saved["internal"].tolist()), saved["gauss"]))
+
+
+# ---------------------------------------------------------------- resuming gradfit.fit
+# Options that shape the iterates: a resumed run must use the saved ones to continue the same run.
+RUN_OPTIONS = ("model", "optimizer", "batch_size", "dtype", "lr", "seed", "intercept", "standardize", "scheduler",
+               "patience")
+
+
+def fit_fingerprint(*, engine: str, model: str | None, optimizer: str, lr: float, batch_size: int | None,
+                    dtype: str, seed: int, scheduler: str | None, patience: int | None, epochs: int,
+                    standardize: bool, problem, record_path: bool = False) -> dict:
+    """What a :func:`gradfit.fit` run was, saved with its checkpoints and checked on resume.
+
+    ``problem`` is the problem gradient descent runs on (scaled when standardizing); its rows
+    are summarised by a SHA-256 digest, so a resume on other data is caught even with the same shape.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    for array in (problem.x_train, problem.y_train, problem.x_val, problem.y_val):
+        if array is not None:
+            array = np.ascontiguousarray(array, dtype=np.float64)
+            digest.update(repr(array.shape).encode())
+            digest.update(array.tobytes())
+    return {"engine": engine, "model": model, "optimizer": optimizer, "lr": float(lr), "batch_size": batch_size,
+            "dtype": dtype, "seed": int(seed), "scheduler": scheduler, "patience": patience, "epochs": int(epochs),
+            "standardize": bool(standardize), "intercept": bool(problem.intercept), "names": list(problem.names),
+            "n_train": int(len(problem.y_train)), "n_val": 0 if problem.y_val is None else int(len(problem.y_val)),
+            "data": digest.hexdigest(), "record_path": bool(record_path)}
+
+
+def check_resume(state: dict, current: dict, epochs: int, path: str) -> None:
+    """Refuse a resume that could not continue the saved run exactly (one clear error).
+
+    Parameters
+    ----------
+    state : dict
+        The loaded checkpoint.
+    current : dict
+        :func:`fit_fingerprint` of the run asked for.
+    epochs : int
+        The total epochs asked for.
+    path : str
+        The checkpoint, for messages.
+    """
+    from .errors import BadOptionError
+
+    saved = (state.get("extra") or {}).get("fit")
+    if saved is None:
+        raise BadDataError(f"checkpoint {path!r} was written by a Trainer, not by gradfit fit; continue it with "
+                           "Trainer.load_checkpoint")
+    if saved["engine"] != current["engine"]:
+        raise BadOptionError("engine", current["engine"], f"checkpoint {path} was written by the {saved['engine']} "
+                             "engine", f"resume with --engine {saved['engine']}")
+    if saved["names"] != current["names"]:
+        raise BadDataError(
+            f"checkpoint {path!r} was trained on {len(saved['names'])} feature(s) ({', '.join(saved['names'])}); this "
+            f"data has {len(current['names'])} ({', '.join(current['names'])}): resume with the data it was "
+            "trained on, or start a new run without --resume")
+    if (saved["n_train"], saved["n_val"], saved["data"]) != (current["n_train"], current["n_val"], current["data"]):
+        raise BadDataError(
+            f"checkpoint {path!r} was trained on other data ({saved['n_train']} training / {saved['n_val']} "
+            f"validation rows; this run has {current['n_train']} / {current['n_val']}, or the values differ): "
+            "resume with the same data, --val-split and --seed, or start a new run without --resume")
+    if current.get("record_path") and not saved.get("record_path"):
+        raise BadOptionError("record_path", True, f"checkpoint {path} was written by a run that did not record its "
+                             "path, so the path before the resume is missing", "leave record_path out when resuming")
+    for option in RUN_OPTIONS:
+        if saved[option] != current[option]:
+            raise BadOptionError(option, current[option], f"checkpoint {path} was written with {option} "
+                                 f"{saved[option]!r}", f"resume with the same {option}, or start a new run "
+                                 "without --resume")
+    done = int(state["epoch"])
+    stopped = ((state.get("callbacks") or {}).get("EarlyStopping") or {}).get("stopped_epoch")
+    if stopped is not None:
+        raise BadOptionError("resume", path, f"the run in it stopped early at epoch {stopped} (no validation "
+                             f"improvement for {saved['patience']} epochs), so there is nothing to continue",
+                             "start a new run, with a larger --patience if needed")
+    if done >= epochs:
+        raise BadOptionError("epochs", epochs, f"checkpoint {path} already holds {done} epochs and --epochs counts "
+                             "the total", f"ask for more, e.g. --epochs {done + epochs}")
+    if saved["scheduler"] == "cosine" and saved["epochs"] != epochs:
+        raise BadOptionError("epochs", epochs, f"the cosine schedule in checkpoint {path} anneals over "
+                             f"{saved['epochs']} epochs and cannot be stretched", f"resume with --epochs "
+                             f"{saved['epochs']}, or use --scheduler step or plateau for runs you extend")

@@ -1,0 +1,206 @@
+"""The learning-rate range test (Smith, 2017): raise the rate exponentially, watch the loss.
+
+From a copy of the model and optimizer, take up to ``steps`` mini-batch updates with the rate
+growing geometrically from ``start_lr`` to ``end_lr``; record the loss of each step, smoothed
+by a bias-corrected exponential moving average. The test stops early once the smoothed loss
+exceeds ``diverge_factor`` times its lowest value (or is inf/nan): the rate has left the stable
+range. The suggested rate is where the smoothed loss falls fastest against ``log(lr)`` (the
+steepest descent, before the minimum): large enough to make progress, still well inside the
+stable range. The trainer, its model, optimizer and random states are left untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import BadDataError, BadOptionError
+
+
+@dataclass
+class LRFinderResult:
+    """What the range test saw.
+
+    Attributes
+    ----------
+    lrs : numpy.ndarray
+        ``(k,)`` the learning rate of each step taken.
+    losses : numpy.ndarray
+        ``(k,)`` the smoothed training loss after each step's batch (before its update).
+    raw_losses : numpy.ndarray
+        ``(k,)`` the unsmoothed batch losses.
+    suggested_lr : float
+        The rate where the smoothed loss falls fastest against ``log10(lr)``, searched from the
+        ``skip_start``-th step up to the lowest loss; if that leaves fewer than 3 points, a tenth
+        of ``min_loss_lr``.
+    min_loss_lr : float
+        The rate at the lowest smoothed loss.
+    diverged : bool
+        The test stopped because the loss exploded (before ``end_lr``).
+    """
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    raw_losses: np.ndarray
+    suggested_lr: float
+    min_loss_lr: float
+    diverged: bool
+
+    def to_dict(self) -> dict:
+        return {"lrs": self.lrs.tolist(), "losses": self.losses.tolist(), "raw_losses": self.raw_losses.tolist(),
+                "suggested_lr": self.suggested_lr, "min_loss_lr": self.min_loss_lr, "diverged": self.diverged}
+
+
+def lr_find(trainer, *, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int = 200, smoothing: float = 0.9,
+            diverge_factor: float = 4.0, skip_start: int = 10, seed: int = 0) -> LRFinderResult:
+    """Run the range test on a copy of ``trainer``'s model and optimizer, on its training data.
+
+    Parameters
+    ----------
+    trainer : gradfit.Trainer
+    start_lr, end_lr : float
+        The rate of the first and of the last step (geometric in between).
+    steps : int
+        Updates at most (batches are drawn in shuffled epochs, as the trainer would).
+    smoothing : float
+        Weight of the past in the moving average of the loss (0: no smoothing). 0.9 remembers
+        about 10 steps, under half a decade of rates at the defaults; fastai's 0.98 (50 steps)
+        lags so far that the loss looks lowest long after the rate has left the stable range.
+    diverge_factor : float
+        Stop once the smoothed loss exceeds this multiple of its lowest value.
+    skip_start : int
+        Steps ignored at the start when looking for the steepest descent (the average is noisy).
+    seed : int
+        Seeds this test's own batch shuffling.
+
+    Returns
+    -------
+    LRFinderResult
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from gradfit import Trainer
+    >>> x = torch.linspace(0, 1, 64).view(-1, 1); y = 1 + 2 * x
+    >>> _ = torch.manual_seed(0)
+    >>> trainer = Trainer(nn.Linear(1, 1), nn.MSELoss(), "sgd", lr=0.1, train_data=(x, y), batch_size=16)
+    >>> found = trainer.lr_find(steps=100)
+    >>> found.diverged, 1e-3 < found.suggested_lr < 1.0
+    (True, True)
+    """
+    import torch
+
+    from .engines.common import batch_bounds, epoch_order, shuffler
+    from .trainer_checks import output_shape_error
+
+    if not (0 < start_lr < end_lr and math.isfinite(end_lr)):
+        raise BadOptionError("start_lr", start_lr, f"must be positive and below end_lr ({end_lr})")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
+        raise BadOptionError("steps", steps, "must be an integer of at least 2", "e.g. steps=200")
+    if not 0 <= smoothing < 1:
+        raise BadOptionError("smoothing", smoothing, "must be at least 0 and below 1")
+    # One deepcopy of both keeps the optimizer pointing at the copied parameters.
+    model, optimizer = copy.deepcopy((trainer.model, trainer.optimizer))
+    rng = shuffler(seed)
+
+    def batches():
+        data = trainer._train
+        while True:
+            if isinstance(data, tuple):
+                x, y = data
+                order = epoch_order(len(x), trainer.batch_size, rng) if trainer.shuffle else None
+                for start, stop in batch_bounds(len(x), trainer.batch_size):
+                    idx = slice(start, stop) if order is None else torch.as_tensor(order[start:stop], device=x.device)
+                    yield x[idx], y[idx]
+            else:
+                empty = True
+                for batch in data:
+                    empty = False
+                    yield trainer._batch(batch)
+                if empty:
+                    raise BadDataError("the training DataLoader yielded no batches; check its dataset and drop_last")
+
+    lrs = start_lr * (end_lr / start_lr) ** (np.arange(steps) / (steps - 1))  # (steps,)
+    raw, smoothed = [], []
+    average, best, diverged = 0.0, math.inf, False
+    devices = [model_device.index] if (model_device := trainer.device).type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):  # dropout and the like must not move the run's RNG
+        model.train()
+        for i, (lr, (xb, yb)) in enumerate(zip(lrs.tolist(), batches())):
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            output = model(xb)
+            if trainer.check_shapes and output.shape != yb.shape:
+                raise output_shape_error(output, yb, trainer.loss_fn)
+            loss = trainer.loss_fn(output, yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            value = loss.item()  # one sync a step: the stopping rule needs the value now
+            average = smoothing * average + (1 - smoothing) * value
+            current = average / (1 - smoothing ** (i + 1))  # bias-corrected: the first steps are not pulled to 0
+            raw.append(value)
+            smoothed.append(current)
+            if not math.isfinite(current) or current > diverge_factor * best:
+                diverged = True
+                break
+            best = min(best, current)
+    return _result(lrs[:len(raw)], np.array(smoothed), np.array(raw), diverged, skip_start)
+
+
+def _result(lrs: np.ndarray, losses: np.ndarray, raw: np.ndarray, diverged: bool, skip_start: int) -> LRFinderResult:
+    finite = np.where(np.isfinite(losses), losses, np.inf)
+    lowest = int(np.argmin(finite))
+    start = min(skip_start, max(lowest - 2, 0))
+    if lowest - start + 1 >= 3:
+        slope = np.gradient(losses[start:lowest + 1], np.log10(lrs[start:lowest + 1]))
+        suggested = float(lrs[start + int(np.argmin(slope))])
+    else:
+        suggested = float(lrs[lowest]) / 10
+    return LRFinderResult(lrs=lrs, losses=losses, raw_losses=raw, suggested_lr=suggested,
+                          min_loss_lr=float(lrs[lowest]), diverged=diverged)
+
+
+def find_lr(x=None, y=None, *, dataset: str | None = None, model: str | None = None, optimizer: str = "sgd",
+            batch_size: int | None = None, seed: int = 42, device: str = "auto", dtype: str | None = None,
+            val_split: float | None = None, intercept: bool = True, names: list[str] | None = None,
+            poly: int | None = None, standardize: bool = False, **options) -> LRFinderResult:
+    """The range test for the linear model :func:`gradfit.fit` would train with the torch engine.
+
+    Takes :func:`gradfit.fit`'s data and model options (the rate found applies to ``fit`` with
+    the same ones, ``standardize`` included) and :func:`lr_find`'s ``options``.
+
+    Examples
+    --------
+    >>> found = find_lr()                       # the book data, full batch, the tutorial's module
+    >>> found.diverged and found.suggested_lr < 0.8055   # below the stability limit 2/L
+    True
+    """
+    import torch
+    from torch import nn
+
+    from .api import _problem, _scaled_problem
+    from .config import FitConfig
+    from .data.design import Scaling, check_degree, expand_poly
+    from .devices import resolve_device
+    from .engines.torch_engine import build_model, make_optimizer
+    from .trainer import Trainer
+
+    cfg = FitConfig(engine="torch", model=model, optimizer=optimizer, batch_size=batch_size, seed=seed,
+                    device=device, dtype=dtype, val_split=val_split).validate()
+    problem, _ = _problem(x, y, dataset, cfg, val=None, intercept=intercept, names=names)
+    if poly is not None:
+        problem = expand_poly(problem, check_degree(poly))
+    if standardize:
+        problem = _scaled_problem(problem, Scaling.fit(problem.x_train, problem.y_train, problem.intercept))
+    torch_dtype, where = getattr(torch, cfg.resolved_dtype("torch")), resolve_device(cfg.device)
+    net = build_model(cfg.model or "manual", problem.n_features, problem.intercept, cfg.seed, where, torch_dtype, None)
+    x_train = torch.as_tensor(problem.x_train, dtype=torch_dtype, device=where)  # (n, d)
+    y_train = torch.as_tensor(problem.y_train, dtype=torch_dtype, device=where).view(-1, 1)  # (n, 1)
+    trainer = Trainer(net, nn.MSELoss(), lambda params: make_optimizer(cfg.optimizer, params, 1e-3),
+                      train_data=(x_train, y_train), batch_size=cfg.batch_size, seed=cfg.seed)
+    return lr_find(trainer, seed=cfg.seed, **options)

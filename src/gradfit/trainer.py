@@ -1,0 +1,385 @@
+"""A training loop for any ``nn.Module``: steps, epochs, history, callbacks, checkpoints.
+
+Layered as ``train`` → epoch → batch → step, each short. Data held in memory is shuffled with a
+seeded permutation and sliced (no DataLoader), and the epoch's loss is summed on the device, so
+an epoch costs one host sync. The tutorial's traps (an output of shape ``(n, 1)`` against targets
+of shape ``(n,)``, parameters that are not leaves, parameters that get no gradient, data on
+another device) are errors or warnings that name the culprit and the fix
+(:mod:`gradfit.trainer_checks`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import checkpoint as ckpt
+from .callbacks import Callback, keyed_callbacks
+from .engines.common import batch_bounds, epoch_order, shuffler
+from .errors import BadDataError, BadOptionError, Interrupted
+from .result import History
+from .trainer_checks import (check_gradients, check_tensor_attributes, make_optimizer, model_device_dtype,
+                             output_shape_error, shape_check_applies, to_model_tensor)
+
+
+class Trainer:
+    """Train ``model`` on ``loss_fn`` with ``optimizer``; keeps counting across ``train`` calls.
+
+    Parameters
+    ----------
+    model : nn.Module
+    loss_fn : callable
+        ``loss_fn(output, target)``, mean over the batch (e.g. ``nn.MSELoss()``).
+    optimizer : torch.optim.Optimizer, callable or {"sgd", "adam"}
+        An optimizer, a factory ``params -> Optimizer`` (``functools.partial(torch.optim.SGD,
+        lr=0.1)``), or a name (then give ``lr``).
+    train_data : (x, y) or DataLoader
+        Arrays or tensors held in memory (``x`` ``(n, …)``, ``y`` ``(n, …)``), or any re-iterable
+        of ``(x, y)`` batches. NumPy float arrays become tensors of the model's dtype on its
+        device; tensors must already be on the model's device.
+    val_data : (x, y) or DataLoader, optional
+        Evaluated after every epoch.
+    batch_size : int, optional
+        In-memory data: rows per update (``None`` = full batch).
+    shuffle : bool
+        In-memory data: reshuffle the rows every epoch.
+    seed : int
+        Seeds the shuffling generator (:func:`gradfit.engines.common.shuffler`).
+    lr : float, optional
+        Learning rate when ``optimizer`` is a name.
+    scheduler : LRScheduler, ReduceLROnPlateau or callable, optional
+        A scheduler, or a factory ``optimizer -> scheduler``; stepped every epoch (after the
+        validation loss, which ``ReduceLROnPlateau`` watches; the training loss without
+        validation data), or every update with ``scheduler_interval="step"``.
+    callbacks : iterable of Callback
+    parameters : iterable of Tensor, optional
+        What the optimizer trains when the Trainer builds it (default ``model.parameters()``).
+    check_shapes : bool, optional
+        Refuse an output whose shape differs from the target's. Default: for element-wise
+        losses (MSE, L1, Huber, BCE …), where such shapes broadcast silently to a wrong loss.
+
+    Attributes
+    ----------
+    epoch : int
+        Epochs completed (also ``total_epochs``); ``global_step``: updates completed.
+    history : History
+        ``train_loss``, ``val_loss`` and ``lr``, one entry per epoch.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> x = torch.linspace(0, 1, 40).view(-1, 1); y = 1 + 2 * x
+    >>> _ = torch.manual_seed(0)
+    >>> trainer = Trainer(nn.Linear(1, 1), nn.MSELoss(), "sgd", lr=0.5, train_data=(x, y), batch_size=8)
+    >>> history = trainer.train(200)
+    >>> trainer.total_epochs, len(history.train_loss), round(history.train_loss[-1], 6)
+    (200, 200, 0.0)
+    """
+
+    def __init__(self, model: nn.Module, loss_fn: Callable, optimizer="sgd", *, train_data, val_data=None,
+                 batch_size: int | None = None, shuffle: bool = True, seed: int = 0, lr: float | None = None,
+                 scheduler=None, scheduler_interval: str = "epoch", callbacks: Iterable[Callback] = (),
+                 parameters=None, check_shapes: bool | None = None) -> None:
+        if not isinstance(model, nn.Module):
+            raise BadOptionError("model", type(model).__name__, "must be a torch.nn.Module")
+        check_tensor_attributes(model)
+        self.model, self.loss_fn = model, loss_fn
+        self.device, self.dtype = model_device_dtype(model)
+        self.optimizer = make_optimizer(optimizer, model, parameters, lr)
+        self.scheduler = scheduler(self.optimizer) if callable(scheduler) else scheduler
+        if scheduler_interval not in ("epoch", "step"):
+            raise BadOptionError("scheduler_interval", scheduler_interval, "must be 'epoch' or 'step'")
+        self.scheduler_interval = scheduler_interval
+        self.callbacks = sorted(callbacks, key=lambda cb: cb.order)  # stable: equal orders keep theirs
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                       or batch_size < 1):
+            raise BadOptionError("batch_size", batch_size, "must be a positive integer, or None for full batch")
+        self.batch_size, self.shuffle = batch_size, shuffle
+        self.shuffle_rng = shuffler(seed)
+        self._train = self._data(train_data, "train")
+        self._val = None if val_data is None else self._data(val_data, "val")
+        self.check_shapes = shape_check_applies(loss_fn) if check_shapes is None else bool(check_shapes)
+
+        self.history = History()
+        self.epoch = self.global_step = self.start_epoch = self.target_epoch = 0
+        self.stop_training = self.interrupting = False
+        self.last_checkpoint: str | None = None
+        self._checkpoint_epoch = -1
+        self.example_input = None
+        self._gradients_checked = False
+
+    # ---------------------------------------------------------------- train → epoch → batch → step
+    @property
+    def total_epochs(self) -> int:
+        """Epochs completed over every ``train`` call (and the checkpoint this run resumed)."""
+        return self.epoch
+
+    def train(self, n_epochs: int) -> History:
+        """Train ``n_epochs`` more epochs; returns :attr:`history` (all epochs so far).
+
+        Raises
+        ------
+        Interrupted
+            :func:`gradfit.request_stop` was called: the epoch finished, callbacks (the
+            checkpoint among them) ran, and training stopped.
+        """
+        if isinstance(n_epochs, bool) or not isinstance(n_epochs, int) or n_epochs < 1:
+            raise BadOptionError("n_epochs", n_epochs, "must be a positive integer")
+        self.start_epoch, self.target_epoch = self.epoch, self.epoch + n_epochs
+        self.stop_training = self.interrupting = False
+        self.example_input = None
+        batch_callbacks = [cb for cb in self.callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
+        for callback in self.callbacks:
+            callback.on_train_begin(self)
+        try:
+            while self.epoch < self.target_epoch and not self.stop_training:
+                logs = self._epoch(batch_callbacks)
+                self.interrupting = ckpt.stop_requested()  # read once, so the checkpoint and the stop agree
+                for callback in self.callbacks:
+                    callback.on_epoch_end(self, self.epoch, logs)
+                if self.interrupting:
+                    ckpt.clear_stop_request()
+                    saved = self.last_checkpoint if self._checkpoint_epoch == self.epoch else None
+                    raise Interrupted(self.epoch, saved)
+        finally:
+            for callback in self.callbacks:
+                callback.on_train_end(self)
+        return self.history
+
+    def _epoch(self, batch_callbacks: list) -> dict:
+        lr = float(self.optimizer.param_groups[0]["lr"])  # the rate this epoch starts with
+        self.model.train()
+        if isinstance(self._train, tuple):
+            train_sum, count = self._tensor_epoch(batch_callbacks)
+        else:
+            train_sum, count = self._loader_epoch(batch_callbacks)
+        values = [train_sum]
+        if self._val is not None:
+            val_value, val_count = self._evaluate(self._val)
+            values.append(val_value.to(train_sum.dtype))
+        synced = torch.stack(values).tolist()  # the epoch's one host sync
+        train_loss = synced[0] / count
+        val_loss = synced[1] / val_count if self._val is not None else None
+        self.epoch += 1
+        self.history.train_loss.append(train_loss)
+        self.history.lr.append(lr)
+        if val_loss is not None:
+            self.history.val_loss.append(val_loss)
+        if self.scheduler is not None and self.scheduler_interval == "epoch":
+            if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                self.scheduler.step(train_loss if val_loss is None else val_loss)
+            else:
+                self.scheduler.step()
+        return {"train_loss": train_loss, "val_loss": val_loss, "lr": lr}
+
+    def _tensor_epoch(self, batch_callbacks: list) -> tuple[torch.Tensor, int]:
+        x, y = self._train  # (n, …), (n, …) on the model's device
+        n = len(x)
+        order = epoch_order(n, self.batch_size, self.shuffle_rng) if self.shuffle else None
+        if order is not None:
+            order = torch.as_tensor(order, device=self.device)
+        total = torch.zeros((), dtype=self.dtype, device=self.device)  # summed on the device: no sync
+        for start, stop in batch_bounds(n, self.batch_size):
+            if order is None:
+                xb, yb = x[start:stop], y[start:stop]  # views
+            else:
+                idx = order[start:stop]
+                xb, yb = x[idx], y[idx]
+            total += self._step(xb, yb, batch_callbacks) * (stop - start)
+        return total, n
+
+    def _loader_epoch(self, batch_callbacks: list) -> tuple[torch.Tensor, int]:
+        total, count = torch.zeros((), dtype=self.dtype, device=self.device), 0
+        for batch in self._train:
+            xb, yb = self._batch(batch)
+            total += self._step(xb, yb, batch_callbacks) * len(yb)
+            count += len(yb)
+        if count == 0:
+            raise BadDataError("the training DataLoader yielded no batches; check its dataset and drop_last")
+        return total, count
+
+    def _step(self, xb: torch.Tensor, yb: torch.Tensor, batch_callbacks: list) -> torch.Tensor:
+        """One update; returns the batch loss (detached, on the device)."""
+        if self.example_input is None:
+            self.example_input = xb
+        yhat = self.model(xb)
+        if self.check_shapes and yhat.shape != yb.shape:
+            raise output_shape_error(yhat, yb, self.loss_fn)
+        loss = self.loss_fn(yhat, yb)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if not self._gradients_checked:  # once: which parameters did backward() reach?
+            check_gradients(self.optimizer, self.model)
+            self._gradients_checked = True
+        self.optimizer.step()
+        if self.scheduler is not None and self.scheduler_interval == "step":
+            self.scheduler.step()
+        self.global_step += 1
+        loss = loss.detach()
+        for callback in batch_callbacks:
+            callback.on_batch_end(self, self.global_step, {"loss": loss})
+        return loss
+
+    # ---------------------------------------------------------------- evaluation and prediction
+    def _evaluate(self, data) -> tuple[torch.Tensor, int]:
+        """``(loss, divisor)``: the mean loss over ``data`` is ``loss / divisor``."""
+        self.model.eval()
+        with torch.no_grad():
+            if isinstance(data, tuple):
+                x, y = data
+                yhat = self.model(x)
+                if self.check_shapes and yhat.shape != y.shape:
+                    raise output_shape_error(yhat, y, self.loss_fn)
+                return self.loss_fn(yhat, y), 1
+            total, count = torch.zeros((), dtype=self.dtype, device=self.device), 0
+            for batch in data:
+                xb, yb = self._batch(batch)
+                yhat = self.model(xb)
+                if self.check_shapes and yhat.shape != yb.shape:
+                    raise output_shape_error(yhat, yb, self.loss_fn)
+                total += self.loss_fn(yhat, yb) * len(yb)
+                count += len(yb)
+            return total, max(count, 1)
+
+    def evaluate(self, data=None) -> float:
+        """Mean loss (weighted by batch size) on ``data`` (default: the validation data)."""
+        data = self._val if data is None else self._data(data, "data")
+        if data is None:
+            raise BadDataError("no validation data: pass val_data to the Trainer or data to evaluate()")
+        loss, divisor = self._evaluate(data)
+        return loss.item() / divisor
+
+    def predict(self, x):
+        """The model's output for ``x`` (array, tensor or DataLoader of ``(x, …)`` batches).
+
+        NumPy in, NumPy out; tensors in, a detached tensor on the model's device out.
+        """
+        self.model.eval()
+        with torch.no_grad():
+            if isinstance(x, (np.ndarray, torch.Tensor)) or np.isscalar(x) or isinstance(x, (list, tuple)):
+                out = self.model(to_model_tensor(x, "x", self.device, self.dtype))
+                return out.cpu().numpy() if not isinstance(x, torch.Tensor) else out
+            outputs = []
+            for batch in x:
+                xb = batch[0] if isinstance(batch, (tuple, list)) else batch
+                outputs.append(self.model(self._move(xb)))
+            return torch.cat(outputs)
+
+    def lr_find(self, **kwargs):
+        """The learning-rate range test on a copy of the model (see :func:`gradfit.lr_find.lr_find`)."""
+        from .lr_find import lr_find
+
+        return lr_find(self, **kwargs)
+
+    # ---------------------------------------------------------------- state, checkpoints, callbacks' view
+    def state_dict(self) -> dict:
+        """Everything a resumed run needs: model, optimizer, scheduler, counters, history, every RNG."""
+        state = ckpt.new_state("trainer", self.epoch, self.global_step, self.history)
+        state.update(
+            model=self.model.state_dict(), optimizer=self.optimizer.state_dict(),
+            scheduler=None if self.scheduler is None else self.scheduler.state_dict(),
+            rng=ckpt.rng_state(self.shuffle_rng, self._generators()),
+            callbacks={key: cb.state_dict() for key, cb in keyed_callbacks(self.callbacks)},
+        )
+        return state
+
+    def load_state_dict(self, state: dict, restore_global_rng: bool = True) -> None:
+        """Continue from :meth:`state_dict`. ``restore_global_rng=False`` leaves torch's, NumPy's
+        and Python's global random states alone (the run's own generators are restored)."""
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            if self.scheduler is not None:
+                if state.get("scheduler") is None:
+                    raise ValueError("the checkpoint has no scheduler state, this Trainer has a scheduler")
+                self.scheduler.load_state_dict(state["scheduler"])
+        except (RuntimeError, ValueError, KeyError) as error:
+            reason = str(error).strip().splitlines()[0]
+            raise BadDataError(f"the checkpoint does not fit this model/optimizer ({reason}); resume with the "
+                               "model, optimizer and scheduler that wrote it") from None
+        self.epoch, self.global_step = int(state["epoch"]), int(state["global_step"])
+        self.history = History.from_state(state["history"])
+        ckpt.restore_rng_state(state["rng"], self.shuffle_rng, self._generators(), global_rng=restore_global_rng)
+        saved = state.get("callbacks", {})
+        for key, callback in keyed_callbacks(self.callbacks):
+            if key in saved:
+                callback.load_state_dict(saved[key])
+
+    def save_checkpoint(self, path: str | os.PathLike, extra: dict | None = None) -> None:
+        """Write :meth:`state_dict` (plus ``extra``) to ``path`` atomically."""
+        state = self.state_dict()
+        if extra is not None:
+            state["extra"] = extra
+        ckpt.save_checkpoint(path, state)
+        self.last_checkpoint, self._checkpoint_epoch = os.fspath(path), self.epoch
+
+    def load_checkpoint(self, path: str | os.PathLike, restore_global_rng: bool = True) -> dict:
+        """Continue from a checkpoint written by :meth:`save_checkpoint`; returns its ``extra``."""
+        state = ckpt.load_checkpoint(path, kind="trainer")
+        self.load_state_dict(state, restore_global_rng=restore_global_rng)
+        return state.get("extra") or {}
+
+    def snapshot(self) -> dict:
+        """A copy of the model's state (parameters and buffers)."""
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def restore(self, snapshot: dict) -> None:
+        self.model.load_state_dict(snapshot)
+
+    def parameter_values(self, limit: int | None = None) -> dict[str, float] | None:
+        """``{name: value}`` for every scalar parameter (``w.0``, ``w.1`` … for tensors); ``None``
+        when the model has more than ``limit`` of them."""
+        named = [(name, p) for name, p in self.model.named_parameters()]
+        if limit is not None and sum(p.numel() for _, p in named) > limit:
+            return None
+        if not named:
+            return {}
+        values = torch.cat([p.detach().reshape(-1).to(torch.float64) for _, p in named]).tolist()  # one sync
+        out, i = {}, 0
+        for name, p in named:
+            for j in range(p.numel()):
+                out[name if p.numel() == 1 and p.dim() <= 1 else f"{name}.{j}"] = values[i]
+                i += 1
+        return out
+
+    def _generators(self) -> list:
+        """Private torch generators of DataLoaders (their shuffles must resume too)."""
+        found = []
+        for data in (self._train, self._val):
+            for owner in (data, getattr(data, "sampler", None), getattr(data, "batch_sampler", None)):
+                generator = getattr(owner, "generator", None)
+                if isinstance(generator, torch.Generator) and all(generator is not g for g in found):
+                    found.append(generator)
+        return found
+
+    # ---------------------------------------------------------------- data
+    def _data(self, data, label: str):
+        if isinstance(data, (tuple, list)) and len(data) == 2:
+            x = to_model_tensor(data[0], f"{label} x", self.device, self.dtype)
+            y = to_model_tensor(data[1], f"{label} y", self.device, self.dtype)
+            if len(x) != len(y):
+                raise BadDataError(f"{label} x has {len(x)} rows (shape {tuple(x.shape)}) but {label} y has {len(y)} "
+                                   f"(shape {tuple(y.shape)}); give one target per row")
+            if len(x) == 0:
+                raise BadDataError(f"{label} data has no rows")
+            return x, y
+        if hasattr(data, "__iter__") and not isinstance(data, (str, bytes, dict, np.ndarray, torch.Tensor)):
+            return data  # a DataLoader or another re-iterable of (x, y) batches
+        raise BadDataError(f"{label}_data must be a pair (x, y) of arrays or tensors, or a DataLoader of (x, y) "
+                           f"batches; got {type(data).__name__}")
+
+    def _batch(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+            raise BadDataError(f"a DataLoader batch must be a pair (x, y); got {type(batch).__name__}"
+                               + (f" of {len(batch)}" if isinstance(batch, (tuple, list)) else ""))
+        return self._move(batch[0]), self._move(batch[1])
+
+    def _move(self, t: torch.Tensor) -> torch.Tensor:
+        """Batches from a DataLoader come from the CPU: move them (floats in the model's dtype)."""
+        dtype = self.dtype if t.is_floating_point() else None
+        return t.to(device=self.device, dtype=dtype, non_blocking=True)
