@@ -21,6 +21,7 @@ import os
 
 import numpy as np
 
+from .atomic import atomic_write_bytes
 from .errors import BadDataError
 
 FORMAT = "gradfit-checkpoint"
@@ -76,37 +77,13 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
         The file cannot be written (missing folder, no permission, disk full); ``path`` is
         left as it was.
     """
-    import tempfile
+    import io
 
     import torch
 
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise BadDataError(f"checkpoint {path!r} is a directory; give a file name, e.g. {os.path.join(path, 'run.pt')}")
-    if not os.path.isdir(directory):
-        raise BadDataError(f"cannot write checkpoint {path!r}: the folder {directory!r} does not exist; create it first")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".gradfit-checkpoint-", suffix=".tmp", dir=directory)
-    except OSError as error:
-        raise BadDataError(f"cannot write checkpoint {path!r}: {error.strerror}; choose a writable folder") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(state, handle)
-            handle.flush()
-            os.fsync(handle.fileno())  # the bytes are on disk before the rename makes them visible
-        # The rename is atomic: readers see the old checkpoint or the new one. (The folder is not
-        # fsync'ed: after a power cut the rename may be lost, leaving the previous, whole checkpoint.)
-        os.replace(tmp, path)
-    except BaseException as error:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(error, OSError):
-            raise BadDataError(f"cannot write checkpoint {path!r}: {error.strerror or error}; the previous "
-                               "checkpoint (if any) is unchanged") from None
-        raise
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(path, buffer.getvalue(), what="checkpoint")
 
 
 def load_checkpoint(path: str | os.PathLike, kind: str | tuple[str, ...] | None = None) -> dict:

@@ -11,7 +11,7 @@ import os
 import sys
 
 from .. import __version__
-from ..errors import BadOptionError, GradfitError
+from ..errors import BadOptionError, GradfitError, Interrupted
 from . import commands
 from .options import add_arguments
 
@@ -89,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     devices = command("devices", commands.run_devices, "CPUs and GPUs torch can use, and what auto picks",
                       "List the devices torch can see and which one --device auto picks.")
     devices.add_argument("--json", action="store_true", help="print JSON")
+    lr_find = command("lr-find", commands.run_lr_find, "LR range test: a suggested learning rate, with its plot",
+                      "Train the torch engine's linear model on DATA with an exponentially growing learning rate "
+                      "(1e-7 to 10 over 200 steps, on a copy) and suggest the rate where the smoothed loss falls "
+                      "fastest.", "examples:\n  gradfit lr-find --plot lr_find.png\n"
+                      "  gradfit lr-find houses.csv --target price --batch-size 32")
+    add_arguments(lr_find, "fit")
+    lr_find.set_defaults(plot=None)
+
     graph = command("graph", commands.run_graph, "the autograd graph of one training step (Graphviz)",
                     "Write the computational graph that autograd builds for one training step (forward pass and "
                     "nn.MSELoss on the book data) as Graphviz DOT via torchviz, and render PNG and SVG when "
@@ -131,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         return error.exit_code
     except UsageError as error:
         print(f"{error}", file=sys.stderr)
+        return error.exit_code
+    except Interrupted as error:
+        print(f"{prefix}: {error}", file=sys.stderr)
         return error.exit_code
     except GradfitError as error:
         print(f"{prefix}: error: {error}", file=sys.stderr)

@@ -87,12 +87,17 @@ def run_fit(cli_args: argparse.Namespace) -> int:
     standardize = data.is_file if args.standardize is None else args.standardize
     if "," in str(args.lr) or isinstance(args.lr, list):
         return _run_sweep(args, data, standardize)
-    with _warnings_to_stderr(args, shown_in_report=not args.json):
+    callbacks = []
+    if not (args.json or args.quiet):
+        from ..callbacks import RichProgressCallback, progress_wanted
+
+        if progress_wanted():
+            callbacks.append(RichProgressCallback())
+    with _warnings_to_stderr(args, shown_in_report=not args.json), _ctrl_c_stops_at_epoch_end():
         result = fit(
-            **data.arrays(), engine=args.engine, model=args.model, optimizer=args.optimizer, lr=args.lr,
-            epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, device=args.device,
-            dtype=args.dtype, tol=args.tol, val_split=args.val_split, intercept=args.intercept,
-            poly=args.poly, standardize=standardize, alpha=args.alpha, record_path=bool(args.plot),
+            **data.arrays(), lr=args.lr, **_fit_options(args, standardize), record_path=bool(args.plot),
+            checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=args.resume,
+            tensorboard=args.tensorboard, callbacks=callbacks or None,
         )
     if data.is_file:
         result.dataset, result.target = data.source, data.target
@@ -135,7 +140,7 @@ def _fit_options(args: argparse.Namespace, standardize: bool) -> dict:
     return dict(engine=args.engine, model=args.model, optimizer=args.optimizer, epochs=args.epochs,
                 batch_size=args.batch_size, seed=args.seed, device=args.device, dtype=args.dtype, tol=args.tol,
                 val_split=args.val_split, intercept=args.intercept, poly=args.poly, standardize=standardize,
-                alpha=args.alpha)
+                alpha=args.alpha, patience=args.patience, scheduler=args.scheduler)
 
 
 def _run_sweep(args: argparse.Namespace, data: "_Data", standardize: bool) -> int:
@@ -166,6 +171,31 @@ def _run_sweep(args: argparse.Namespace, data: "_Data", standardize: bool) -> in
     if stable is not None:
         console.print(f"largest stable full-batch learning rate for this data: {stable:.4g}", markup=False)
     return 0
+
+
+@contextmanager
+def _ctrl_c_stops_at_epoch_end():
+    """The first Ctrl-C asks the run to stop at the end of its epoch (and write its checkpoint);
+    a second one interrupts at once."""
+    import signal
+
+    from ..api import clear_stop_request, request_stop
+
+    def first(signum, frame):
+        request_stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        print("\ngradfit fit: stopping at the end of this epoch (Ctrl-C again to abort now)", file=sys.stderr)
+
+    try:
+        previous = signal.signal(signal.SIGINT, first)
+    except ValueError:  # not the main thread (e.g. called from a test runner's worker): no handler
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        clear_stop_request()
 
 
 @contextmanager
@@ -330,4 +360,32 @@ def run_graph(args: argparse.Namespace) -> int:
         print(path)
     if note:
         print(f"gradfit graph: note: {note}", file=sys.stderr)
+    return 0
+
+
+def run_lr_find(cli_args: argparse.Namespace) -> int:
+    """The LR range test for the torch engine's linear model, with its plot."""
+    from ..lr_find import find_lr
+
+    args = options_namespace(cli_args, "fit")
+    args.plot = cli_args.plot
+    data = _load_data(args)
+    standardize = data.is_file if args.standardize is None else args.standardize
+    found = find_lr(**data.arrays(), model=args.model, optimizer=args.optimizer, batch_size=args.batch_size,
+                    seed=args.seed, device=args.device, dtype=args.dtype, intercept=args.intercept, poly=args.poly,
+                    standardize=standardize)
+    if cli_args.plot:
+        from ..plots import plot_lr_find
+
+        plot_lr_find(found.lrs, found.losses, found.suggested_lr, cli_args.plot)
+    if args.json:
+        print(json.dumps({"suggested_lr": found.suggested_lr, "min_loss_lr": found.min_loss_lr,
+                          "diverged": found.diverged, "lrs": list(map(float, found.lrs)),
+                          "losses": [float(v) if v == v and abs(v) != float("inf") else None for v in found.losses]},
+                         indent=2))
+        return 0
+    print(f"suggested learning rate: {found.suggested_lr:.4g} (steepest fall of the smoothed loss); lowest loss "
+          f"at lr {found.min_loss_lr:.4g}" + ("; the loss blew up past it" if found.diverged else ""))
+    if cli_args.plot:
+        print(f"plot: {cli_args.plot}")
     return 0

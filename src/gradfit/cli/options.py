@@ -62,12 +62,23 @@ OPTIONS: list[Option] = [
     Option("seed", "training", 42, "seeds initial values and shuffling (default 42)", metavar="N"),
     Option("tol", "training", 1e-4, "converged when the final scale-free gradient norm (features and target at "
            "unit variance) is at most tol (default 1e-4)"),
+    Option("patience", "training", None, "early stopping: stop after N epochs without a better validation loss "
+           "and keep the best epoch's weights", metavar="N"),
+    Option("scheduler", "training", None, "learning-rate schedule (torch engine): step (halve every 100 epochs), "
+           "cosine (to 0 over --epochs) or plateau (x0.1 after 10 epochs without improvement)"),
+    Option("resume", "training", None, "continue the run saved in this checkpoint up to --epochs in total",
+           metavar="PATH", path=True),
     # [output]
     Option("json", "output", False, "print one JSON object on stdout and nothing else", kind="switch",
            commands=SOLVE),
     Option("quiet", "output", False, "hide the update trace", kind="switch"),
     Option("save_model", "output", None, "write the fitted model as JSON (for gradfit predict)", metavar="PATH",
            path=True),
+    Option("checkpoint", "output", None, "save a checkpoint here every epoch (or --checkpoint-every N), at the "
+           "end and on Ctrl-C", metavar="PATH", path=True),
+    Option("checkpoint_every", "output", None, "epochs between checkpoints (default 1)", metavar="N"),
+    Option("tensorboard", "output", None, "write TensorBoard logs (losses, lr, parameters, graph) into DIR",
+           metavar="DIR", path=True),
     Option("plot", "output", None, "write losses.png, fit.png, path.png, modes.png and lr.png into DIR",
            metavar="DIR", path=True),
 ]
