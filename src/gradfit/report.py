@@ -54,6 +54,8 @@ def header_line(result: FitResult) -> str:
     batch = "full batch" if result.batch_size is None else (
         "stochastic (batch size 1)" if result.batch_size == 1 else f"mini-batch {result.batch_size}")
     lr = f"lr {result.lr:.4g}" + (" (auto)" if result.lr_requested == "auto" else "")
+    if result.scheduler:
+        lr += f", {result.scheduler} schedule"
     engine = f"engine {result.engine}" + (f" ({result.model} model)" if result.model else "")
     return (f"gradfit fit · {data} ({rows}) · {engine} on {result.device}, {result.dtype} · "
             f"{result.optimizer} {lr} · {result.epochs} epochs, {batch}")
@@ -82,11 +84,19 @@ def footer_lines(result: FitResult) -> list[str]:
         losses += f" · validation MSE {result.val_loss:.9g}"
     verdict = "yes" if result.converged else "NO"
     relation = "≤" if result.converged else ">"
-    lines = [
-        losses,
+    lines = [losses]
+    if result.resumed_from:
+        lines.append(f"resumed from {result.resumed_from} at epoch {result.start_epoch}")
+    if result.stopped_epoch is not None:
+        lines.append(f"early stopping: no better validation loss for {result.patience} epochs; stopped after epoch "
+                     f"{result.stopped_epoch}, kept the weights of epoch {result.best_epoch}")
+    if result.checkpoint:
+        lines.append(f"checkpoint: {result.checkpoint}")
+    lines += [
         f"max |GD − closed form| = {result.max_abs_diff:.3g}",
         f"converged: {verdict} (scale-free gradient norm {result.grad_norm:.3g} {relation} tol {result.tol:g}; "
-        f"{result.initial_grad_norm:.3g} at the start; {result.epochs} epochs, {result.updates} updates)",
+        f"{result.initial_grad_norm:.3g} at the start; {result.stopped_epoch or result.epochs} epochs, "
+        f"{result.updates} updates)",
     ]
     if not result.converged:
         from .api import not_converged_message
