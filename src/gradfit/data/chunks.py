@@ -1,0 +1,361 @@
+"""Rows in chunks, for one streaming pass: in-memory arrays (views), Parquet batches, CSV blocks.
+
+Each source is an iterable of ``(x, y)`` with ``x`` ``(m, d)`` and ``y`` ``(m,)``; iterating again
+starts a fresh pass. It knows ``feature_names`` and ``target_name``. File sources check their
+columns up front as :func:`gradfit.data.files.read_table` does (same messages), then convert and
+check each chunk as it comes: a missing or infinite value in any chunk is a
+:class:`~gradfit.errors.BadDataError` naming the file, the row (Parquet, counting from 1) or line
+(CSV, the header being line 1) and the column. Only the needed columns are read; pandas and
+PyArrow are imported when a file is read.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import BadDataError, BadOptionError
+from . import files
+from .validate import _mismatch_message
+
+
+def default_rows(width: int) -> int:
+    """Rows per chunk for ``width`` columns (see :func:`gradfit.streaming.default_chunk_rows`)."""
+    from ..streaming import default_chunk_rows
+
+    return default_chunk_rows(width)
+
+
+class ArrayChunks:
+    """Row blocks of in-memory arrays, as views (no copies; other dtypes are converted per chunk).
+
+    Examples
+    --------
+    >>> chunks = iter_array_chunks(np.arange(10.0).reshape(5, 2), np.arange(5.0), rows=2)
+    >>> [(x.shape, y.shape) for x, y in chunks]
+    [((2, 2), (2,)), ((2, 2), (2,)), ((1, 2), (1,))]
+    >>> np.shares_memory(next(iter(chunks))[0], chunks.x)
+    True
+    """
+
+    def __init__(self, x, y, rows: int | None = None, names: list[str] | None = None) -> None:
+        columns = getattr(x, "columns", None)
+        x, y = _array(x, "x"), _array(y, "y")
+        x_shape, y_shape = x.shape, y.shape
+        if x.ndim == 1:
+            x = x[:, None]  # one feature: (n,) -> (n, 1), a view
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if x.ndim != 2:
+            raise BadDataError(f"x has shape {x_shape}: expected (n_samples,) for one feature "
+                               "or (n_samples, n_features)")
+        if y.ndim != 1:
+            raise BadDataError(f"y has shape {y_shape}: expected (n_samples,) or (n_samples, 1)")
+        if len(x) != len(y):
+            raise BadDataError(_mismatch_message(x_shape, y_shape, "x", "y"))
+        self.x, self.y = x, y
+        self.rows = _rows(rows, x.shape[1] + 2)
+        d = x.shape[1]
+        self.feature_names = list(names or ([str(c) for c in columns] if columns is not None else
+                                            (["x"] if d == 1 else [f"x{j + 1}" for j in range(d)])))
+        if len(self.feature_names) != d:
+            raise BadDataError(f"{len(self.feature_names)} feature names given for {d} features; "
+                               "give one name per column of x")
+        self.target_name = None
+        self.n_rows = len(y)
+        self.n_dropped = 0
+
+    def __iter__(self):
+        for start in range(0, self.n_rows, self.rows):
+            yield self.x[start:start + self.rows], self.y[start:start + self.rows]
+
+
+def iter_array_chunks(x, y, rows: int | None = None, *, names: list[str] | None = None) -> ArrayChunks:
+    """``(x[i:i+rows], y[i:i+rows])`` for each block of rows: views of the arrays, never copies.
+
+    ``x`` may be ``(n,)`` (one feature) or ``(n, d)``; ``y`` ``(n,)`` or ``(n, 1)``. Values are
+    checked for NaN and infinity as they are accumulated, chunk by chunk.
+    """
+    return ArrayChunks(x, y, rows, names)
+
+
+class ParquetChunks:
+    """The target and feature columns of a Parquet file, batch by batch (a row group at a time)."""
+
+    def __init__(self, path, target: str, features: list[str] | None = None, rows: int | None = None, *,
+                 dropna: bool = False) -> None:
+        import pyarrow as pa
+
+        source = _open(path, files.PARQUET_SUFFIXES)
+        try:
+            self.feature_names, self.target_name = files._choose_columns(source, target, features, True)
+            self.columns = self.feature_names + [self.target_name]
+            for name in self.columns:
+                kind = source.schema.field(name).type
+                value_kind = kind.value_type if pa.types.is_dictionary(kind) else kind
+                if not files._arrow_numeric(value_kind):
+                    source._raise_not_numeric(name, kind, self.target_name)
+            self.n_rows = int(source.file.metadata.num_rows)
+        finally:
+            source.close()
+        self.path, self.dropna = source.path, bool(dropna)
+        self.rows = _rows(rows, len(self.columns) + 1)
+        self.n_dropped = 0
+
+    def __iter__(self):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        self.n_dropped, offset, kept = 0, 0, 0
+        d = len(self.feature_names)
+        where = _Rows(self.path, lambda i: (f"row {i + 1}", None))  # Parquet rows count from 1
+        # Buffered page by page, not pre-buffered a row group (or several) at a time: memory stays
+        # near one batch (~200 MB peak for a 20M-row file, instead of growing with the row groups).
+        # Not memory-mapped either: mapped pages would count as this process's memory.
+        try:
+            file = pq.ParquetFile(self.path, buffer_size=1 << 20, pre_buffer=False)
+        except (pa.ArrowException, OSError) as exc:
+            raise BadDataError(f"{self.path}: damaged Parquet file ({files._one_line(exc)}); export it again") from None
+        try:
+            batches = file.iter_batches(batch_size=self.rows, columns=self.columns, use_threads=False)
+            while True:
+                try:
+                    batch = next(batches, None)
+                except (pa.ArrowException, OSError) as exc:
+                    raise BadDataError(
+                        f"{self.path}: damaged Parquet file ({files._one_line(exc)}); export it again") from None
+                if batch is None:
+                    break
+                values = np.empty((batch.num_rows, len(self.columns)), order="F")  # (m, d + 1): x, then y
+                for j, column in enumerate(batch.columns):
+                    if pa.types.is_dictionary(column.type):
+                        column = column.cast(column.type.value_type)
+                    # safe=False: int64 beyond 2**53 rounds to the nearest float64 instead of failing
+                    values[:, j] = pc.cast(column, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+                values = _checked_values(values, where.at(offset), self.columns, None, self.dropna, self)
+                offset += batch.num_rows
+                kept += len(values)
+                if len(values):
+                    yield values[:, :d], values[:, d]
+        finally:
+            file.close()
+        _check_any_kept(self, offset, kept)
+
+
+def iter_parquet_chunks(path, target: str, features: list[str] | None = None, rows: int | None = None, *,
+                        dropna: bool = False) -> ParquetChunks:
+    """Batches of ``rows`` rows of a Parquet file (only the needed columns), as float64 ``(x, y)``.
+
+    The file is read page by page (buffered, not pre-buffered), so memory stays near one batch
+    whatever the size of the file or of its row groups. Column problems (unknown, non-numeric,
+    duplicated) raise at once with the messages of :func:`gradfit.data.files.read_table`; a null,
+    NaN or infinite value raises when its batch is read, naming its row (counting from 1) and
+    column. ``dropna`` drops rows with missing values instead and counts them in ``n_dropped``.
+    """
+    return ParquetChunks(path, target, features, rows, dropna=dropna)
+
+
+class CsvChunks:
+    """The target and feature columns of a CSV file, parsed by pandas ``rows`` rows at a time."""
+
+    def __init__(self, path, target: str, features: list[str] | None = None, rows: int | None = None, *,
+                 dropna: bool = False) -> None:
+        self.source = _open(path, files.CSV_SUFFIXES)
+        self.feature_names, self.target_name = files._choose_columns(self.source, target, features, True)
+        self.columns = self.feature_names + [self.target_name]
+        self.positions = [self.source.columns.index(name) for name in self.columns]
+        self.path, self.dropna = self.source.path, bool(dropna)
+        self.rows = _rows(rows, len(self.source.columns))
+        self.n_rows = None  # unknown until read
+        self.n_dropped = 0
+
+    def __iter__(self):
+        import pandas as pd
+
+        source, d = self.source, len(self.feature_names)
+        self.n_dropped, offset, kept = 0, 0, 0
+        where = _Rows(self.path, source.locate)  # "line N" and the raw fields, by re-reading the file
+        # As read_table: every column is parsed and the needed ones kept (usecols= would let pandas
+        # silently truncate a row with too many fields).
+        options = dict(sep=source.sep or r"\s+", header=0, index_col=False, skip_blank_lines=True,
+                       encoding="utf-8", compression=source.compression, chunksize=self.rows)
+        try:
+            with pd.read_csv(self.path, **options) as reader:
+                for chunk in reader:
+                    if chunk.shape[1] != len(source.columns):
+                        raise BadDataError(
+                            f"{self.path}: pandas finds {chunk.shape[1]} columns in the header but the csv module "
+                            f"finds {len(source.columns)}; check the separators and quotes on line {source.header_line}"
+                        )
+                    values = np.empty((len(chunk), len(self.columns)), order="F")
+                    for j, (position, name) in enumerate(zip(self.positions, self.columns)):
+                        values[:, j] = source._floats(chunk.iloc[:, position], offset, position, name, self.target_name)
+                    values = _checked_values(values, where.at(offset), self.columns, self.positions, self.dropna,
+                                             self)
+                    offset += len(chunk)
+                    kept += len(values)
+                    if len(values):
+                        yield values[:, :d], values[:, d]
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            source._raise_parser_error(exc)
+        except UnicodeDecodeError:
+            source._raise_not_utf8()
+        except files._decompression_errors() as exc:
+            source._raise_undecompressible(exc)
+        _check_any_kept(self, offset, kept)
+
+
+def iter_csv_chunks(path, target: str, features: list[str] | None = None, rows: int | None = None, *,
+                    dropna: bool = False) -> CsvChunks:
+    """Blocks of ``rows`` rows of a CSV file (pandas ``read_csv(chunksize=...)``) as float64 ``(x, y)``.
+
+    The formats, column checks and messages are those of :func:`gradfit.data.files.read_table`;
+    a non-numeric, missing or infinite value raises when its block is parsed, naming its line.
+    """
+    return CsvChunks(path, target, features, rows, dropna=dropna)
+
+
+def iter_file_chunks(path, target: str, features: list[str] | None = None, rows: int | None = None, *,
+                     dropna: bool = False) -> ParquetChunks | CsvChunks:
+    """:func:`iter_parquet_chunks` or :func:`iter_csv_chunks`, by the file's extension."""
+    path = os.fspath(path)
+    files._check_path(path)
+    suffix, _ = files._suffix(path)
+    chunks = ParquetChunks if suffix in files.PARQUET_SUFFIXES else CsvChunks
+    return chunks(path, target, features, rows, dropna=dropna)
+
+
+class PolyChunks:
+    """A one-feature source with ``x`` replaced by ``x, x², …, x^degree``, built per chunk.
+
+    The powers are those of :func:`gradfit.solve.polynomial_design` (double-double, then rounded
+    once), the columns :func:`gradfit.data.design.expand_poly` gives; their rounding errors are not
+    carried (TSQR works in float64).
+
+    Examples
+    --------
+    >>> chunks = with_poly(iter_array_chunks(np.array([1.0, 2.0, 3.0]), np.zeros(3), rows=2), 3)
+    >>> chunks.feature_names, next(iter(chunks))[0].tolist()
+    (['x', 'x^2', 'x^3'], [[1.0, 1.0, 1.0], [2.0, 4.0, 8.0]])
+    """
+
+    def __init__(self, source, degree: int) -> None:
+        from .design import check_degree
+
+        self.source, self.degree = source, check_degree(degree)
+        names = list(getattr(source, "feature_names", None) or ["x"])  # a bare iterable: checked per chunk
+        if len(names) != 1:
+            raise BadOptionError("poly", degree, f"polynomial terms need exactly one feature, got {len(names)} "
+                                 f"({', '.join(names)})", "choose one with --features")
+        self.feature_names = [names[0]] + [f"{names[0]}^{k}" for k in range(2, self.degree + 1)]
+        self.target_name = getattr(source, "target_name", None)
+        self.n_rows = getattr(source, "n_rows", None)
+
+    @property
+    def n_dropped(self) -> int:
+        return getattr(self.source, "n_dropped", 0)
+
+    def __iter__(self):
+        from ..solve import polynomial_design
+
+        for x, y in self.source:
+            x = np.asarray(x, dtype=np.float64)
+            if x.ndim == 2 and x.shape[1] != 1:
+                raise BadOptionError("poly", self.degree, f"polynomial terms need exactly one feature, got {x.shape[1]}",
+                                     "choose one with --features")
+            powers = polynomial_design(x.reshape(-1), self.degree, intercept=False)[0]
+            if not np.isfinite(powers).all() and np.isfinite(x).all():
+                raise BadOptionError("poly", self.degree, f"x^{self.degree} overflows float64",
+                                     "lower the degree or rescale x")
+            yield powers, y
+
+
+def with_poly(source, degree: int) -> PolyChunks:
+    """``source`` (one feature) with polynomial terms ``x … x^degree`` built chunk by chunk."""
+    return PolyChunks(source, degree)
+
+
+# --- inside --------------------------------------------------------------------------------------
+
+def _rows(rows, width: int) -> int:
+    if rows is None:
+        return default_rows(width)
+    if isinstance(rows, bool) or not isinstance(rows, (int, np.integer)) or rows < 1:
+        raise BadOptionError("chunk_rows", rows, "must be a positive whole number of rows", "e.g. 65536")
+    return int(rows)
+
+
+def _array(values, label: str) -> np.ndarray:
+    if hasattr(values, "detach"):  # a torch tensor
+        values = values.detach().cpu().numpy()
+    array = np.asarray(values)  # no dtype: float32 or integer data is converted chunk by chunk
+    if array.dtype.kind not in "biuf":
+        try:
+            array = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise BadDataError(f"{label} must be numeric: {exc}") from None
+    if array.size == 0:
+        raise BadDataError(f"{label} has shape {array.shape}: it holds no data")
+    return array
+
+
+def _open(path, suffixes):
+    """The checked file, as the ``read_table`` source class for its format."""
+    path = os.fspath(path)
+    files._check_path(path)
+    suffix, compression = files._suffix(path)
+    if suffix not in suffixes:
+        kind = "Parquet" if suffixes == files.PARQUET_SUFFIXES else "CSV"
+        raise BadDataError(f"{path}: not a {kind} file name ({suffix}); use iter_file_chunks to choose by extension")
+    if suffix in files.PARQUET_SUFFIXES:
+        return files._ParquetSource(path)
+    return files._CsvSource(path, suffix, compression)
+
+
+class _Rows:
+    """Where row ``i`` of a chunk is in the file (for messages): ``locate(offset + i)``."""
+
+    def __init__(self, path: str, locate, offset: int = 0) -> None:
+        self.path, self._locate, self.offset = path, locate, offset
+
+    def at(self, offset: int) -> "_Rows":
+        return _Rows(self.path, self._locate, offset)
+
+    def locate(self, index: int):
+        return self._locate(self.offset + index)
+
+
+def _checked_values(values: np.ndarray, rows: _Rows, names: list[str], positions, dropna: bool, owner) -> np.ndarray:
+    """The chunk without rows holding missing values (``dropna``), or an error naming the first."""
+    kept = np.arange(len(values))  # chunk row of each row of values
+    missing = np.isnan(values)  # (m, k)
+    if missing.any():
+        bad = missing.any(axis=1)  # (m,)
+        if not dropna:
+            row = int(np.argmax(bad))
+            j = int(np.argmax(missing[row]))
+            where, fields = rows.locate(row)
+            if fields is None:
+                what = f"{where}, column {names[j]!r} is missing (null or NaN)"
+            elif positions[j] >= len(fields):
+                what = f"{where} has no value for column {names[j]!r}"
+            elif fields[positions[j]].strip() == "":
+                what = f"{where}, column {names[j]!r} is empty"
+            else:
+                what = f"{where}, column {names[j]!r} has the missing-value marker {fields[positions[j]]!r}"
+            raise BadDataError(f"{rows.path}: {what}; fill it in, or use --dropna to drop rows with missing values")
+        kept = np.flatnonzero(~bad)
+        owner.n_dropped += len(values) - len(kept)
+        values = values[kept]
+    files._check_finite(rows, values, kept, positions if positions is not None else list(range(len(names))), names)
+    return values
+
+
+def _check_any_kept(owner, seen: int, kept: int) -> None:
+    if seen and not kept:
+        raise BadDataError(
+            f"{owner.path}: every one of the {seen} rows has a missing value in the columns used "
+            f"({', '.join(owner.columns)}), so --dropna leaves no data; fill in values or choose other columns"
+        )

@@ -1,0 +1,204 @@
+"""``solve_streaming``: least squares, its statistics and the solve result from one streaming pass.
+
+:func:`solve_streaming` streams any source (arrays, a CSV or Parquet file, chunks) into
+:class:`gradfit.streaming.SufficientStats` and returns a :class:`StreamingSolveResult`, a
+:class:`gradfit.result.SolveResult` like :func:`gradfit.solve`'s.
+
+:class:`StreamingOLSStats` is an :class:`gradfit.stats.OLSStats` whose data-dependent pieces come
+from :class:`gradfit.streaming.SufficientStats`: ``RSS(θ) = ‖Rθ − z‖² + ρ²`` at any ``θ``, ``TSS``
+from ``y``'s M2 (with an intercept) or ``Σy² = M2 + n·ȳ²`` (without), ``(AᵀA)⁻¹ = R⁻¹R⁻ᵀ`` and the
+condition number from ``R``. Everything else (t, p, intervals, R², F, log-likelihood, AIC, BIC,
+``to_dict``, ``summary``) is OLSStats' own code, so the two cannot drift apart. Per-row residuals
+are not available.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .errors import BadDataError, BadOptionError
+from .result import Params, SolveResult
+from .stats import OLSStats
+from .streaming import accumulate
+
+
+class StreamingOLSStats(OLSStats):
+    """:class:`gradfit.stats.OLSStats` at ``theta`` (default: the least-squares solution) from
+    :class:`gradfit.streaming.SufficientStats`.
+
+    Parameters
+    ----------
+    sufficient : SufficientStats
+    theta : array_like, optional
+        ``(p,)``, intercept first; need not be the minimiser (a gradient-descent answer).
+    names : list of str, optional
+        Parameter names; by default the statistics' own, else ``intercept, x1, x2, …``.
+    alpha : float
+        Confidence intervals at ``1 - alpha``.
+
+    Examples
+    --------
+    >>> from gradfit.streaming import accumulate
+    >>> x = np.array([0.0, 1.0, 2.0, 3.0, 4.0]); y = np.array([1.1, 2.9, 5.2, 6.8, 9.1])
+    >>> res = StreamingOLSStats(accumulate([(x[:2], y[:2]), (x[2:], y[2:])]))
+    >>> round(res.r_squared, 6), res.df_resid, res.std_err.round(4).tolist()  # as statsmodels
+    (0.997305, 3, [0.1463, 0.0597])
+    """
+
+    def __init__(self, sufficient, theta=None, names: list[str] | None = None, alpha: float = 0.05) -> None:
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
+            raise BadOptionError("alpha", alpha, "must be a number strictly between 0 and 1",
+                                 "use 0.05 for 95% confidence intervals")
+        self.sufficient = sufficient
+        self.closed = sufficient.closed_form()
+        p, intercept = sufficient.p, sufficient.intercept
+        self.theta = self.closed.theta.copy() if theta is None else np.asarray(theta, dtype=np.float64).reshape(-1)
+        if self.theta.shape != (p,):
+            raise BadDataError(f"theta has shape {self.theta.shape} but the model has {p} parameters; "
+                               "pass one coefficient per column")
+        if names is None:
+            names = list(sufficient.names) if sufficient.names else \
+                (["intercept"] if intercept else []) + [f"x{j + 1}" for j in range(p - int(intercept))]
+        self.intercept = bool(intercept)
+        self.alpha = float(alpha)
+        self._names = list(names)
+        self._design_lo = None
+
+    @property
+    def residuals(self):
+        raise AttributeError("per-row residuals are not kept when streaming; compute y - design @ theta "
+                             "chunk by chunk if you need them")
+
+    @cached_property
+    def rss(self) -> float:
+        if np.array_equal(self.theta, self.closed.theta):
+            return self.closed.rss
+        return self.sufficient.rss(self.theta)
+
+    @cached_property
+    def tss(self) -> float:
+        return self.sufficient.tss
+
+    @cached_property
+    def n_obs(self) -> int:
+        return int(self.sufficient.n)
+
+    @cached_property
+    def df_model(self) -> int:
+        return int(self.sufficient.p - self.intercept)
+
+    @cached_property
+    def df_resid(self) -> int:
+        return int(self.sufficient.n - self.sufficient.p)
+
+
+@dataclass
+class StreamingSolveResult(SolveResult):
+    """:class:`gradfit.result.SolveResult` from one streaming pass, with what only streaming knows.
+
+    Attributes
+    ----------
+    needs_refinement : bool
+        Float64 TSQR may not be accurate to ~13 digits here (``eps·κ²``-style estimate above
+        1e-13); :func:`gradfit.solve` refines such problems exactly when the rows fit in memory.
+    estimated_error : float
+        That estimate.
+    n_dropped : int
+        Rows dropped for missing values (``dropna``).
+    sufficient : SufficientStats or None
+        The statistics themselves: loss, gradient, Hessian at any θ, merging.
+    """
+
+    needs_refinement: bool = False
+    estimated_error: float = math.nan
+    n_dropped: int = 0
+    sufficient: object = None
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        out.update(streamed=True, needs_refinement=self.needs_refinement,
+                   estimated_error=self.estimated_error, n_dropped=self.n_dropped)
+        return out
+
+
+def solve_streaming(source, *, target: str | None = None, features: list[str] | None = None,
+                    intercept: bool = True, names: list[str] | None = None, poly: int | None = None,
+                    alpha: float = 0.05, chunk_rows: int | None = None, dropna: bool = False):
+    """Least squares and its statistics in one pass over the rows, memory O(chunk · p).
+
+    Parameters
+    ----------
+    source : tuple (x, y), path, or iterable of (x, y) chunks
+        In-memory arrays (streamed as views, :func:`gradfit.data.chunks.iter_array_chunks`), a CSV
+        or Parquet file (then ``target`` is required; ``features`` as ``read_table``), or any chunk
+        source such as :func:`gradfit.data.chunks.iter_parquet_chunks`.
+    intercept, names, poly, alpha
+        As :func:`gradfit.solve`; ``names`` name the features (before polynomial terms).
+    chunk_rows : int, optional
+        Rows per chunk (default: about a million cells, at most 65,536 rows).
+    dropna : bool
+        Files: drop rows with missing values instead of raising.
+
+    Returns
+    -------
+    StreamingSolveResult
+        A :class:`gradfit.result.SolveResult` (``closed_form``, ``std_err``, ``stats``,
+        ``summary()``, ``to_dict()``) with ``needs_refinement``, ``estimated_error`` and the
+        :class:`SufficientStats` (``sufficient``).
+
+    Examples
+    --------
+    >>> import gradfit
+    >>> x = np.arange(6.0); y = 1.0 + 2.0 * x + np.array([0.1, -0.1, 0.0, 0.1, -0.1, 0.0])
+    >>> res = solve_streaming((x, y), chunk_rows=4)
+    >>> round(res.closed_form.intercept, 6), res.closed_form.coef.round(6).tolist(), res.needs_refinement
+    (1.028571, [1.988571], False)
+    >>> np.allclose(res.stats.std_err, gradfit.solve(x, y).stats.std_err, rtol=1e-12)
+    True
+    """
+    from .api import warn_if_collinear
+    from .config import FitConfig
+    from .data.chunks import iter_array_chunks, iter_file_chunks, with_poly
+
+    FitConfig(alpha=alpha).validate()  # before the pass, not after it
+    path = None
+    if isinstance(source, tuple) and len(source) == 2:
+        chunks = iter_array_chunks(*source, rows=chunk_rows, names=names)
+    elif isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        chunks = iter_file_chunks(path, target, features, chunk_rows, dropna=dropna)
+    elif hasattr(source, "__iter__"):
+        chunks = source
+    else:
+        raise BadDataError(f"cannot stream rows from a {type(source).__name__}: pass (x, y), a CSV or Parquet "
+                           "path, or an iterable of (x, y) chunks")
+    degree = None
+    if poly is not None:
+        chunks = with_poly(chunks, poly)
+        degree = chunks.degree
+    feature_names = list(getattr(chunks, "feature_names", None) or [])
+    if names is not None and not isinstance(source, tuple):
+        if degree is not None or (feature_names and len(names) != len(feature_names)):
+            raise BadDataError("names= renames the features of arrays; for files choose columns with features=")
+        feature_names = list(names)
+    param_names = None
+    if feature_names:
+        param_names = (["intercept"] if intercept else []) + feature_names
+    stats = accumulate(chunks, intercept=intercept, names=param_names)
+    if param_names is None:
+        feature_names = [f"x{j + 1}" for j in range(stats.d)] if stats.d > 1 else ["x"]
+        param_names = (["intercept"] if intercept else []) + feature_names
+    closed = stats.closed_form()
+    warn_if_collinear(closed.condition_number, param_names)
+    return StreamingSolveResult(
+        names=feature_names, closed_form=Params.from_theta(closed.theta, intercept), std_err=closed.std_err,
+        stats=StreamingOLSStats(stats, closed.theta, param_names, alpha), refined=False, dataset=path,
+        target=target or getattr(chunks, "target_name", None), poly_degree=degree,
+        needs_refinement=closed.needs_refinement, estimated_error=closed.estimated_error,
+        n_dropped=int(getattr(chunks, "n_dropped", 0)), sufficient=stats,
+    )
