@@ -176,31 +176,55 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
     statistics); learning rate, curvature and convergence are judged there, and every
     parameter, trace entry and loss is mapped back to the original scale.
     """
-    design = problem.design(problem.x_train)  # (n, p), original scale
     param_names = (["intercept"] if problem.intercept else []) + list(problem.names)
-    closed = lstsq(design, problem.y_train, param_names, design_lo=problem.design_lo())
+    n = len(problem.y_train)
+    # Small data: the design in memory and the exact solver (full accuracy on every NIST set).
+    # Large data: one streaming pass to sufficient statistics (memory about one chunk), from
+    # which the closed form, curvature, gradients and statistics all follow in O(p²).
+    small = is_small(problem)
+    design = problem.design(problem.x_train) if small else None  # (n, p), original scale
+    train_stats = None if small else _sufficient(problem.x_train, problem.y_train, problem, param_names)
+    closed = _closed_form(design, train_stats, problem, param_names)
     warn_if_collinear(closed.condition_number, param_names)
 
     # Training-split statistics: they define the scale-free convergence test for every run, and
     # the space gradient descent runs in when standardizing.
-    stats_scaling = Scaling.fit(problem.x_train, problem.y_train, problem.intercept)
+    stats_scaling = Scaling.fit(problem.x_train, problem.y_train, problem.intercept) if small \
+        else train_stats.scaling()
     scaling = stats_scaling if standardize else None
-    run_problem = problem if scaling is None else _scaled_problem(problem, scaling)
-    run_design = run_problem.design(run_problem.x_train)  # (n, p), where GD runs
-    n = len(problem.y_train)
+    engine_name = choose_engine(cfg, n)
+    needs_rows = engine_name != "exact" or small
+    run_problem = problem if scaling is None or not needs_rows else _scaled_problem(problem, scaling)
 
     def to_original(theta: np.ndarray) -> np.ndarray:
         return theta if scaling is None else scaling.to_original(theta, problem.intercept)
 
     def scale_free_gradient_norm(theta: np.ndarray) -> float:
-        gradient = _gradient(design, problem.y_train, theta)
+        gradient = _gradient(design, problem.y_train, theta) if small else train_stats.gradient(theta)
         return float(np.linalg.norm(stats_scaling.gradient_to_scaled(gradient, problem.intercept)))
 
-    hessian_max, hessian_min = _hessian_extremes(run_design)
+    engine_stats = {}
+    if small:
+        run_design = run_problem.design(run_problem.x_train)  # (n, p), where GD runs
+        hessian_max, hessian_min = _hessian_extremes(run_design)
+        row_curvature = None
+    else:
+        run_stats = train_stats if scaling is None else train_stats.standardized(scaling)
+        hessian_max, hessian_min = run_stats.hessian_extremes()
+        row_curvature = None if cfg.batch_size is None else _max_row_norm2(problem, scaling)
+        if engine_name == "exact":
+            engine_stats["train_stats"] = run_stats
+            if problem.x_val is not None:
+                val_stats = _sufficient(problem.x_val, problem.y_val, problem, param_names)
+                engine_stats["val_stats"] = val_stats if scaling is None else val_stats.standardized(scaling)
     lr_max_stable = 2.0 / hessian_max
-    lr = auto_lr(run_design, cfg.batch_size, hessian_max, hessian_min) if cfg.lr == "auto" else float(cfg.lr)
+    if cfg.lr != "auto":
+        lr = float(cfg.lr)
+    elif small:
+        lr = auto_lr(run_design, cfg.batch_size, hessian_max, hessian_min)
+    else:
+        lr = auto_lr(None, cfg.batch_size, hessian_max, hessian_min, n=n, row_curvature=row_curvature)
 
-    engine_name = choose_engine(cfg, n)
     dtype = cfg.resolved_dtype(engine_name)
     device = "cpu"
     if engine_name == "torch":
@@ -233,7 +257,7 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
     loss_factor = 1.0 if scaling is None else scaling.y_scale ** 2  # MSE back in the target's units
     run = get_engine(engine_name)(
         run_problem, cfg, lr=lr, theta0=theta0, monitor=DivergenceMonitor(lr, lr_max_stable, loss_factor),
-        dtype=dtype, device=device, closed_theta=closed_run, control=control,
+        dtype=dtype, device=device, closed_theta=closed_run, control=control, **engine_stats,
     )
 
     theta = to_original(run.theta)
@@ -261,8 +285,7 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
         trace=[TraceEntry(k, Params.from_theta(to_original(t), problem.intercept)) for k, t in run.trace],
         dataset=dataset, scaling=scaling, closed_form_std_err=closed.std_err,
         path=None if run.path is None else np.array([to_original(t) for t in run.path]),
-        stats=OLSStats(design, problem.y_train, theta, param_names, problem.intercept, cfg.alpha, closed=closed,
-                       design_lo=problem.design_lo()),
+        stats=_statistics(design, train_stats, problem, theta, param_names, cfg.alpha, closed),
         scheduler=cfg.scheduler, patience=cfg.patience, checkpoint=cfg.checkpoint, resumed_from=cfg.resume,
         start_epoch=0 if control is None else control.start_epoch,
     )
@@ -336,15 +359,70 @@ def solve(
     degree = None if poly is None else check_degree(poly)
     if degree is not None:
         problem = expand_poly(problem, degree)
-    design = problem.design(problem.x_train)
     param_names = (["intercept"] if problem.intercept else []) + list(problem.names)
-    closed = lstsq(design, problem.y_train, param_names, design_lo=problem.design_lo())
+    small = is_small(problem)
+    design = problem.design(problem.x_train) if small else None
+    train_stats = None if small else _sufficient(problem.x_train, problem.y_train, problem, param_names)
+    closed = _closed_form(design, train_stats, problem, param_names)
     warn_if_collinear(closed.condition_number, param_names)
-    stats = OLSStats(design, problem.y_train, closed.theta, param_names, problem.intercept, cfg.alpha,
-                     closed=closed, design_lo=problem.design_lo())
+    stats = _statistics(design, train_stats, problem, closed.theta, param_names, cfg.alpha, closed)
     return SolveResult(names=list(problem.names), closed_form=Params.from_theta(closed.theta, problem.intercept),
                        std_err=closed.std_err, stats=stats, refined=closed.refined, dataset=dataset,
                        target=target, poly_degree=degree)
+
+
+# Up to this many cells (rows × columns) the design is built in memory and solved exactly
+# (exact refinement costs about 1 s a million cells when a problem needs it); above it, data is
+# streamed through sufficient statistics (memory about one chunk beyond the data itself).
+SMALL_CELLS = 2_000_000
+
+
+def is_small(problem: Problem) -> bool:
+    """Whether ``problem`` is solved in memory (exactly) rather than streamed."""
+    return problem.x_train.size + len(problem.y_train) <= SMALL_CELLS
+
+
+def _sufficient(x: np.ndarray, y: np.ndarray, problem: Problem, param_names: list[str]):
+    """One streaming pass over rows (``x`` ``(n, d)``, ``y`` ``(n,)``): TSQR and moments."""
+    from .data.chunks import iter_array_chunks
+    from .streaming import accumulate
+
+    return accumulate(iter_array_chunks(x, y), intercept=problem.intercept, names=param_names)
+
+
+def _closed_form(design, train_stats, problem: Problem, param_names: list[str]):
+    """The exact solver on an in-memory design, or the streaming closed form (flagged, with its
+    estimated error, when float64 QR cannot reach full accuracy on data this large)."""
+    if design is not None:
+        return lstsq(design, problem.y_train, param_names, design_lo=problem.design_lo())
+    closed = train_stats.closed_form()
+    if closed.needs_refinement:
+        warnings.warn(
+            f"the closed form of this ill-conditioned problem (condition number {closed.condition_number:.3g}) is "
+            f"accurate to about {closed.estimated_error:.1g} relative: float64 QR on {len(problem.y_train):,} rows, "
+            "too many for exact refinement", CollinearityWarning, stacklevel=4)
+    return closed
+
+
+def _statistics(design, train_stats, problem: Problem, theta, param_names, alpha: float, closed):
+    """OLS statistics at ``theta``, from the rows or from the sufficient statistics."""
+    if design is not None:
+        return OLSStats(design, problem.y_train, theta, param_names, problem.intercept, alpha, closed=closed,
+                        design_lo=problem.design_lo())
+    from .streaming_solve import StreamingOLSStats
+
+    return StreamingOLSStats(train_stats, theta, param_names, alpha)
+
+
+def _max_row_norm2(problem: Problem, scaling: Scaling | None, chunk_rows: int = 65_536) -> float:
+    """``max_i ‖a_i‖²`` over the rows of the (scaled) design, chunk by chunk (for mini-batch lr)."""
+    best = 0.0
+    for start in range(0, len(problem.x_train), chunk_rows):
+        block = problem.x_train[start:start + chunk_rows]
+        if scaling is not None:
+            block = scaling.x(block)
+        best = max(best, float(np.max(np.einsum("ij,ij->i", block, block))))
+    return best + (1.0 if problem.intercept else 0.0)
 
 
 # Belsley's rule of thumb flags condition indices of unit-length columns above 30; 1000 is well
@@ -392,7 +470,8 @@ def _relative_gap(result: FitResult) -> float:
 AUTO_LR_CONDITION_CAP = 100.0
 
 
-def auto_lr(design: np.ndarray, batch_size: int | None, hessian_max: float, hessian_min: float = 0.0) -> float:
+def auto_lr(design: np.ndarray | None, batch_size: int | None, hessian_max: float, hessian_min: float = 0.0, *,
+            n: int | None = None, row_curvature: float | None = None) -> float:
     """A safe learning rate from the curvature of the MSE loss.
 
     Full batch: ``2 / (L + μ')``, where ``L`` and ``μ`` are the largest and smallest eigenvalues
@@ -404,11 +483,13 @@ def auto_lr(design: np.ndarray, batch_size: int | None, hessian_max: float, hess
     without replacement (Gower et al., 2019), ``L_B = n(B-1)/(B(n-1)) L + (n-B)/(B(n-1)) L_max``
     and ``L_max = max_i 2‖a_i‖²``, the curvature of one row: ``B = 1`` gives ``1/L_max``.
     """
-    n = len(design)
+    n = len(design) if design is not None else n
     if batch_size is None or batch_size >= n or n == 1:
         return 2.0 / (hessian_max + max(hessian_min, hessian_max / AUTO_LR_CONDITION_CAP))
     b = batch_size
-    l_max = 2.0 * float(np.max(np.einsum("ij,ij->i", design, design)))
+    if row_curvature is None:  # max_i ‖a_i‖², given by the caller when the design is not in memory
+        row_curvature = float(np.max(np.einsum("ij,ij->i", design, design)))
+    l_max = 2.0 * row_curvature
     l_b = n * (b - 1) / (b * (n - 1)) * hessian_max + (n - b) / (b * (n - 1)) * l_max
     return 1.0 / l_b
 

@@ -41,8 +41,12 @@ class Quadratic:
 
 
 def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, monitor: DivergenceMonitor,
-        closed_theta: np.ndarray, control: RunControl | None = None, **_) -> EngineRun:
+        closed_theta: np.ndarray, control: RunControl | None = None, train_stats=None, val_stats=None,
+        **_) -> EngineRun:
     """Full-batch plain gradient descent, float64, from ``theta0``, every epoch at once.
+
+    ``train_stats`` / ``val_stats`` (:class:`gradfit.streaming.SufficientStats`, in the space GD
+    runs in) replace the rows for large data: the engine then never touches them.
 
     ``closed_theta`` is the least-squares solution of ``problem`` (the expansion point). The
     epochs are evaluated in blocks from the eigenbasis of the Hessian
@@ -53,10 +57,14 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
     ``theta0`` and its epoch number, a resumed run starts again from the checkpoint's ``theta0``
     and callbacks stay silent through the checkpoint's epochs: the straight run, by construction.
     """
-    train = Quadratic(problem.design(problem.x_train), problem.y_train, closed_theta)
-    val = None
-    if problem.x_val is not None:
-        val = Quadratic(problem.design(problem.x_val), problem.y_val, closed_theta)
+    if train_stats is not None:  # large data: the sufficient statistics of one streaming pass
+        train = train_stats.quadratic(closed_theta)
+        val = None if val_stats is None else val_stats.quadratic(closed_theta)
+    else:
+        train = Quadratic(problem.design(problem.x_train), problem.y_train, closed_theta)
+        val = None
+        if problem.x_val is not None:
+            val = Quadratic(problem.design(problem.x_val), problem.y_val, closed_theta)
     eigen = Eigen.of(train.hessian, train.c)
     theta0 = np.array(theta0, dtype=np.float64)  # (p,)
     z0 = eigen.vectors.T @ (theta0 - closed_theta)  # (p,)
