@@ -185,16 +185,18 @@ def bench_startup() -> list[Row]:
 _MEMORY_SCRIPT = """
 import resource, sys, numpy as np
 n, d = int(sys.argv[1]), int(sys.argv[2])
-import gradfit, gradfit.stats
-def rss(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-base = rss()
+import gradfit, gradfit.stats, gradfit.streaming, gradfit.streaming_solve, scipy.linalg
+def rss(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # the high-water mark
+def current():  # resident now (the high-water mark may still hold the imports' peak)
+    with open("/proc/self/statm") as f: return int(f.read().split()[1]) * resource.getpagesize()
+base = current()
 rng = np.random.default_rng(4)
 x = rng.standard_normal((n, d)); y = x @ np.arange(1.0, d + 1) + rng.standard_normal(n)
 data = x.nbytes + y.nbytes
 with_data = rss()
 gradfit.solve(x, y)
 print(base, with_data, rss(), data)
-"""
+"""  # (Linux: /proc/self/statm)
 
 
 def bench_memory(n: int, d: int) -> list[Row]:
