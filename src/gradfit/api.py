@@ -383,10 +383,15 @@ def is_small(problem: Problem) -> bool:
 
 
 def _sufficient(x: np.ndarray, y: np.ndarray, problem: Problem, param_names: list[str]):
-    """One streaming pass over rows (``x`` ``(n, d)``, ``y`` ``(n,)``): TSQR and moments."""
+    """Sufficient statistics of in-memory rows: the shifted Gram matrix with one refinement pass
+    when well conditioned (fast), else TSQR (accurate)."""
     from .data.chunks import iter_array_chunks
+    from .gram import gram_statistics
     from .streaming import accumulate
 
+    fast = gram_statistics(x, y, intercept=problem.intercept, names=param_names)  # None: ill-conditioned
+    if fast is not None:
+        return fast
     return accumulate(iter_array_chunks(x, y), intercept=problem.intercept, names=param_names)
 
 
