@@ -42,23 +42,19 @@ def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: lis
     n, d = x.shape
     i0 = int(intercept)
     p = d + i0
-    shift = np.concatenate([x[:CHUNK_ROWS].mean(axis=0), [y[:CHUNK_ROWS].mean()]]) if intercept \
-        else np.zeros(d + 1)  # (d + 1,); without an intercept a shift would change the model
-    gram = np.zeros((p + 1, p + 1))
-    sums = np.zeros(d + 1)
-    hi, lo = np.full(d + 1, -np.inf), np.full(d + 1, np.inf)
-    buffer = np.empty((min(CHUNK_ROWS, n), p + 1))
-    for start in range(0, n, CHUNK_ROWS):
-        m = min(CHUNK_ROWS, n - start)
-        block = buffer[:m]  # (m, p + 1): [1, x − c, y − c_y]
-        if intercept:
-            block[:, 0] = 1.0
-        np.subtract(x[start:start + m], shift[:d], out=block[:, i0:p])
-        np.subtract(y[start:start + m], shift[d], out=block[:, p])
-        gram += block.T @ block
-        data = block[:, i0:]
-        sums += data.sum(axis=0)
-        hi, lo = np.maximum(hi, data.max(axis=0)), np.minimum(lo, data.min(axis=0))
+    head_x, head_y = x[:4096], y[:4096]  # enough rows to see where the columns sit
+    centre = np.concatenate([head_x.mean(axis=0), [head_y.mean()]])  # (d + 1,)
+    spread = np.concatenate([head_x.std(axis=0), [head_y.std()]])
+    if not intercept:
+        shift = np.zeros(d + 1)  # without an intercept a shift would change the model
+    elif np.all(np.abs(centre) <= spread):
+        shift = np.zeros(d + 1)  # columns already straddle zero: nothing to cancel, no copy needed
+    else:
+        shift = centre
+    if np.any(shift):
+        gram, sums = _shifted_sums(x, y, shift, intercept)
+    else:
+        gram, sums = _plain_sums(x, y, intercept)
     try:
         r_shift = np.linalg.cholesky(gram).T  # (p + 1, p + 1) upper
     except np.linalg.LinAlgError:
@@ -79,8 +75,10 @@ def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: lis
     r_aug[:p, p] = r @ theta
     r_aug[p, p] = np.sqrt(rss)
     mean = shift + sums / n
-    m2 = np.diag(gram)[i0:] - sums ** 2 / n
-    max_abs = np.maximum(np.abs(hi + shift), np.abs(lo + shift))
+    m2 = np.diag(gram)[i0:] - sums ** 2 / n  # shifted sums: little left to cancel
+    # A bound, not a pass: every |value − mean| is at most sqrt(m2). (Only scales are chosen from
+    # it, to stay clear of overflow when statistics are merged.)
+    max_abs = np.abs(mean) + np.sqrt(np.maximum(m2, 0.0))
     return SufficientStats(n=n, intercept=intercept, scale=np.ones(p + 1), r_aug=np.triu(r_aug), mean=mean,
                            m2=np.maximum(m2, 0.0), max_abs=max_abs, names=tuple(names) if names else None)
 
@@ -104,3 +102,44 @@ def _refine(x: np.ndarray, y: np.ndarray, theta: np.ndarray, r: np.ndarray, inte
     delta = np.linalg.solve(r, np.linalg.solve(r.T, a_t_r))
     rd = r @ delta
     return theta + delta, max(rss - 2.0 * float(delta @ a_t_r) + float(rd @ rd), 0.0)
+
+
+def _shifted_sums(x: np.ndarray, y: np.ndarray, shift: np.ndarray, intercept: bool):
+    """Gram matrix and column sums of ``[1, x − c, y − c_y]`` (a copy of each chunk)."""
+    n, d = x.shape
+    i0, p = int(intercept), d + int(intercept)
+    gram, sums = np.zeros((p + 1, p + 1)), np.zeros(p + 1)
+    buffer = np.empty((min(CHUNK_ROWS, n), p + 1))
+    ones = np.ones(len(buffer))
+    for start in range(0, n, CHUNK_ROWS):
+        m = min(CHUNK_ROWS, n - start)
+        block = buffer[:m]  # (m, p + 1)
+        if intercept:
+            block[:, 0] = 1.0
+        np.subtract(x[start:start + m], shift[:d], out=block[:, i0:p])
+        np.subtract(y[start:start + m], shift[d], out=block[:, p])
+        gram += block.T @ block  # BLAS: the one product a chunk costs
+        sums += ones[:m] @ block  # column sums (a reduction along axis 0 of C-ordered rows is slow)
+    return gram, sums[i0:]
+
+
+def _plain_sums(x: np.ndarray, y: np.ndarray, intercept: bool):
+    """The same without a shift, straight from the caller's arrays (no copy)."""
+    n, d = x.shape
+    i0, p = int(intercept), d + int(intercept)
+    gram, sums = np.zeros((p + 1, p + 1)), np.zeros(d + 1)
+    ones = np.ones(min(CHUNK_ROWS, n))
+    for start in range(0, n, CHUNK_ROWS):
+        xs, ys = x[start:start + CHUNK_ROWS], y[start:start + CHUNK_ROWS]
+        m = len(ys)
+        column_sums, x_t_y = np.vstack((ones[:m], ys)) @ xs  # (d,), (d,): one read of the chunk
+        gram[i0:p, i0:p] += xs.T @ xs
+        gram[i0:p, p] += x_t_y
+        gram[p, p] += float(ys @ ys)
+        if intercept:
+            gram[0, 0] += m
+            gram[0, 1:p] += column_sums
+            gram[0, p] += ys.sum()
+        sums[:d] += column_sums
+        sums[d] += ys.sum()
+    return np.triu(gram) + np.triu(gram, 1).T, sums  # the products filled the upper triangle
