@@ -232,3 +232,18 @@ def test_alpha_changes_the_interval(capsys):
     assert wide["ci_low"][0] < narrow["ci_low"][0] < narrow["ci_high"][0] < wide["ci_high"][0]
     code, _, err = run(capsys, "solve", "--alpha", "2")
     assert code == 2 and "--alpha 2: must be strictly between 0 and 1" in err
+
+
+def test_large_files_are_solved_by_streaming_with_the_same_answer(capsys, houses, tmp_path, monkeypatch):
+    import gradfit.cli.commands as commands
+
+    frame, path = houses
+    parquet = tmp_path / "houses.parquet"
+    frame.to_parquet(parquet, row_group_size=17)
+    in_memory = json.loads(run(capsys, "solve", str(parquet), "--target", "price", "--json")[1])
+    monkeypatch.setattr(commands, "STREAM_FILES_ABOVE", 0)
+    code, out, err = run(capsys, "solve", str(parquet), "--target", "price", "--json")
+    streamed = json.loads(out)
+    assert code == 0 and streamed["streamed"] is True, err
+    np.testing.assert_allclose(streamed["closed_form"]["coef"], in_memory["closed_form"]["coef"], rtol=1e-10)
+    np.testing.assert_allclose(streamed["stats"]["std_err"], in_memory["stats"]["std_err"], rtol=1e-9)
