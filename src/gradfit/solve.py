@@ -439,10 +439,14 @@ def _fast_two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return total, b - (total - a)
 
 
-def _check_rank(r: np.ndarray, names: list[str]) -> None:
-    """Raise naming the first column that is (numerically) a combination of earlier ones."""
+def _check_rank(r: np.ndarray, names: list[str], tol: float | None = None) -> None:
+    """Raise naming the first column that is (numerically) a combination of earlier ones.
+
+    ``r`` is R of the design with (about) unit-length columns; ``tol`` defaults to ``16·p·eps``.
+    """
     diag = np.abs(np.diag(r))
-    tol = r.shape[0] * _EPS * 16  # columns have about unit norm, so |R_jj| <~ 1.5
+    if tol is None:
+        tol = r.shape[0] * _EPS * 16  # columns have about unit norm, so |R_jj| <~ 1.5
     dependent = np.flatnonzero(diag <= tol)
     if not dependent.size:
         return

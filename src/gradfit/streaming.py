@@ -42,6 +42,7 @@ import numpy as np
 
 from .errors import BadDataError
 from .solve import _EPS, _REFINE_ABOVE
+from .solve import _check_rank as _solve_check_rank
 from .tsqr import Accumulator, _range_scale
 
 # Rows per chunk when the caller does not say: 8 MiB chunks (up to 65,536 rows) amortise the
@@ -395,23 +396,9 @@ def accumulate(chunks, *, intercept: bool = True, names: list[str] | None = None
 
 
 def _check_rank(unit: np.ndarray, names: list[str], n: int) -> None:
-    """Raise naming the first column that is (numerically) a combination of earlier ones.
+    """:func:`gradfit.solve._check_rank` with a tolerance that grows with the rows folded in.
 
     ``unit`` is R of the design with unit-length columns. TSQR's backward error grows with the
-    number of rows folded in, so the tolerance does too (at 10⁷ rows, a duplicated column leaves
-    ``|R_jj|`` near 1e-13, not at ``p·eps``).
+    number of rows, so at 10⁷ rows a duplicated column leaves ``|R_jj|`` near 1e-13, not ``p·eps``.
     """
-    diag = np.abs(np.diag(unit))
-    tol = 16 * _EPS * max(unit.shape[0], math.sqrt(n))
-    dependent = np.flatnonzero(diag <= tol)
-    if not dependent.size:
-        return
-    j = int(dependent[0])
-    if j == 0:
-        raise BadDataError(f"column {names[0]!r} is numerically zero; drop it")
-    weights = np.linalg.lstsq(unit[:j, :j], unit[:j, j], rcond=None)[0]
-    partners = [names[k] for k in np.flatnonzero(np.abs(weights) > 1e-8)]
-    raise BadDataError(
-        f"column {names[j]!r} is a linear combination of {', '.join(repr(p) for p in partners)} "
-        "(the columns are collinear, so the least-squares answer is not unique); drop one of them"
-    )
+    _solve_check_rank(unit, names, tol=16 * _EPS * max(unit.shape[0], math.sqrt(n)))

@@ -337,14 +337,7 @@ def _checked_values(values: np.ndarray, rows: _Rows, names: list[str], positions
             row = int(np.argmax(bad))
             j = int(np.argmax(missing[row]))
             where, fields = rows.locate(row)
-            if fields is None:
-                what = f"{where}, column {names[j]!r} is missing (null or NaN)"
-            elif positions[j] >= len(fields):
-                what = f"{where} has no value for column {names[j]!r}"
-            elif fields[positions[j]].strip() == "":
-                what = f"{where}, column {names[j]!r} is empty"
-            else:
-                what = f"{where}, column {names[j]!r} has the missing-value marker {fields[positions[j]]!r}"
+            what = files.describe_missing(where, fields, names[j], positions[j], None)
             raise BadDataError(f"{rows.path}: {what}; fill it in, or use --dropna to drop rows with missing values")
         kept = np.flatnonzero(~bad)
         owner.n_dropped += len(values) - len(kept)

@@ -552,6 +552,22 @@ def _choose_columns(source, target, features, require_target) -> tuple[list[str]
     return features, target
 
 
+def describe_missing(where: str, fields: list[str] | None, name: str, position: int, n_header: int | None) -> str:
+    """What a missing value looks like at ``where`` (``line 7`` / ``row 7``), for the error.
+
+    ``fields`` are the line's raw CSV fields (``None`` for Parquet), ``position`` the column's
+    place among them, ``n_header`` the header's field count (``None`` to leave it out).
+    """
+    if fields is None:
+        return f"{where}, column {name!r} is missing (null or NaN)"
+    if position >= len(fields):
+        header = "" if n_header is None else f" ({len(fields)} fields, the header {n_header})"
+        return f"{where} has no value for column {name!r}{header}"
+    if fields[position].strip() == "":
+        return f"{where}, column {name!r} is empty"
+    return f"{where}, column {name!r} has the missing-value marker {fields[position]!r}"
+
+
 def _suggest(name: str, columns: list[str]) -> str:
     folded = [c for c in columns if c.strip().lower() == name.strip().lower()]
     close = folded or difflib.get_close_matches(name, columns, n=1)
@@ -583,14 +599,7 @@ def _missing(source, values: np.ndarray, positions, names, dropna: bool) -> np.n
     row = int(np.argmax(rows))
     j = int(np.argmax(missing[row]))
     where, fields = source.locate(row)
-    if fields is None:
-        what = f"{where}, column {names[j]!r} is missing (null or NaN)"
-    elif positions[j] >= len(fields):
-        what = f"{where} has no value for column {names[j]!r} ({len(fields)} fields, the header {len(source.columns)})"
-    elif fields[positions[j]].strip() == "":
-        what = f"{where}, column {names[j]!r} is empty"
-    else:
-        what = f"{where}, column {names[j]!r} has the missing-value marker {fields[positions[j]]!r}"
+    what = describe_missing(where, fields, names[j], positions[j], len(source.columns))
     if n_missing == 1:
         fix = "fill it in, or use --dropna to drop rows with missing values"
     else:
