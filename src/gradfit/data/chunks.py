@@ -337,7 +337,7 @@ def _checked_values(values: np.ndarray, rows: _Rows, names: list[str], positions
             row = int(np.argmax(bad))
             j = int(np.argmax(missing[row]))
             where, fields = rows.locate(row)
-            what = files.describe_missing(where, fields, names[j], positions[j], None)
+            what = files.describe_missing(where, fields, names[j], positions[j] if fields is not None else 0, None)
             raise BadDataError(f"{rows.path}: {what}; fill it in, or use --dropna to drop rows with missing values")
         kept = np.flatnonzero(~bad)
         owner.n_dropped += len(values) - len(kept)
