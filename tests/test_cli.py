@@ -153,3 +153,19 @@ def test_graph_writes_dot(capsys, tmp_path):
 def test_graph_rejects_an_unknown_model(capsys, tmp_path):
     assert main(["graph", "--model", "mlp", "--out", str(tmp_path)]) == 2
     assert "--model mlp: unknown model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, module", [(["fit", "--plot", "pics"], "matplotlib"),
+                                          (["fit", "--tensorboard", "tb"], "tensorboard"),
+                                          (["lr-find", "--plot", "lr.png"], "matplotlib")])
+def test_a_missing_optional_package_is_one_line_before_any_work(capsys, monkeypatch, tmp_path, args, module):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == module else real(name, *a))
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and f"pip install {module}" in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # nothing written

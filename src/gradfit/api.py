@@ -12,7 +12,7 @@ from .data import Problem, as_problem, load_dataset
 from .data.design import Scaling, check_degree, expand_poly
 from .engines import choose_engine, get_engine
 from .engines.common import DivergenceMonitor, numpy_init
-from .errors import BadDataError, BadOptionError, CollinearityWarning, ConvergenceWarning
+from .errors import BadDataError, BadOptionError, CollinearityWarning, ConvergenceWarning, require
 from .result import FitResult, History, Params, SolveResult, TraceEntry
 from .solve import lstsq
 from .stats import OLSStats
@@ -149,6 +149,8 @@ def fit(
     >>> round(res.params.intercept, 6), round(float(res.params.coef[0]), 6)
     (1.023541, 1.968964)
     """
+    if tensorboard:
+        require("tensorboard")  # before any training, not after it
     cfg = FitConfig(engine=engine, model=model, optimizer=optimizer, lr=lr, epochs=epochs,
                     batch_size=batch_size, seed=seed, device=device, dtype=dtype, tol=tol,
                     val_split=val_split, alpha=alpha, record_path=record_path, scheduler=scheduler,

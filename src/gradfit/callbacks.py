@@ -200,6 +200,9 @@ class TensorBoardCallback(Callback):
         self.writer = None
 
     def on_train_begin(self, trainer) -> None:
+        from .errors import require
+
+        require("tensorboard")
         from torch.utils.tensorboard import SummaryWriter
 
         # Events at or past the first epoch this call writes come from a run that went on after

@@ -112,6 +112,28 @@ class CollinearityWarning(UserWarning):
     """The columns are nearly collinear (high condition number on unit-length columns)."""
 
 
+class MissingDependencyError(GradfitError):
+    """An optional package that a feature needs (matplotlib, tensorboard, torchviz) is not installed."""
+
+
+OPTIONAL = {  # module: (what needs it, the extra that installs it)
+    "matplotlib": ("plotting", "plots"),
+    "tensorboard": ("--tensorboard", "tensorboard"),
+    "torchviz": ("drawing the autograd graph", "graph"),
+}
+
+
+def require(module: str) -> None:
+    """Raise :class:`MissingDependencyError` (one line, with the install command) when ``module``
+    cannot be imported; checked before any work starts, so nothing runs in vain."""
+    from importlib.util import find_spec
+
+    if find_spec(module) is None:
+        purpose, extra = OPTIONAL[module]
+        raise MissingDependencyError(f"{purpose} needs {module}, which is not installed: "
+                                     f"pip install {module} (or pip install \"gradfit[{extra}]\")")
+
+
 class ConvergenceWarning(UserWarning):
     """Gradient descent stopped at ``epochs`` before meeting the convergence tolerance."""
 

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from .errors import BadDataError, BadOptionError
-from .plots import MissingDependencyError, atomic_write_bytes
+from .atomic import atomic_write_bytes
+from .errors import MissingDependencyError
 
 if TYPE_CHECKING:
     import graphviz

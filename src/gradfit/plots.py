@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from .atomic import atomic_write_bytes
-from .errors import BadDataError, BadOptionError, DivergedError, GradfitError
+from .errors import BadDataError, BadOptionError, DivergedError, GradfitError, MissingDependencyError, require
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -43,24 +43,18 @@ LR_FACTORS = (0.1, 0.5, 0.95, 1.1)  # × the largest stable full-batch learning 
 PLOT_NAMES = ("losses", "fit", "path", "modes", "lr")  # write_plots' files, in this order
 
 
-class MissingDependencyError(GradfitError):
-    """An optional package (matplotlib, torchviz) that a feature needs is not installed."""
-
-
 def _matplotlib():
-    try:
-        import matplotlib  # noqa: F401
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise MissingDependencyError(
-            "plotting needs matplotlib, which is not installed: pip install matplotlib") from None
+    require("matplotlib")
+    from matplotlib.figure import Figure
+
     return Figure
 
 
 def _new_figure(size: tuple[float, float] = SIZE) -> "Figure":
+    figure_class = _matplotlib()  # a clear error, not an ImportError, when matplotlib is missing
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    figure = _matplotlib()(figsize=size, dpi=DPI, layout="constrained")
+    figure = figure_class(figsize=size, dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)  # headless, independent of pyplot's current backend
     return figure
 

@@ -10,7 +10,7 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from ..errors import BadDataError, BadOptionError, CollinearityWarning, ConvergenceWarning
+from ..errors import BadDataError, BadOptionError, CollinearityWarning, ConvergenceWarning, require
 from .options import dump_config, effective_options
 
 
@@ -83,6 +83,8 @@ def run_fit(cli_args: argparse.Namespace) -> int:
     from ..api import fit
 
     args = options_namespace(cli_args, "fit")
+    if args.plot:
+        require("matplotlib")  # before the data is read and the model trained
     data = _load_data(args)
     standardize = data.is_file if args.standardize is None else args.standardize
     if "," in str(args.lr) or isinstance(args.lr, list):
@@ -395,6 +397,8 @@ def run_lr_find(cli_args: argparse.Namespace) -> int:
 
     args = options_namespace(cli_args, "fit")
     args.plot = cli_args.plot
+    if args.plot:
+        require("matplotlib")
     data = _load_data(args)
     standardize = data.is_file if args.standardize is None else args.standardize
     found = find_lr(**data.arrays(), model=args.model, optimizer=args.optimizer, batch_size=args.batch_size,
