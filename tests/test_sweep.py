@@ -38,3 +38,33 @@ def test_mini_batch_runs_equal_their_own_fits():
 def test_bad_rate_lists(value, match):
     with pytest.raises(gradfit.BadOptionError, match=match):
         parse_lrs(value)
+
+
+@pytest.mark.parametrize("model", ["manual", "linear"])
+def test_torch_mini_batch_rates_trained_together_equal_their_own_runs(model):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(400, 3)).astype(np.float32)
+    y = (0.5 + x @ np.array([1.0, -2.0, 0.5])).astype(np.float32)
+    options = dict(engine="torch", model=model, batch_size=16, epochs=4, tol=1e3, val_split=0.2)
+    rates = [0.001, 0.01, 0.05]
+    runs = gradfit.sweep(x, y, lr=rates, **options)
+    for run in runs:
+        single = gradfit.fit(x, y, lr=run.lr, **options)
+        np.testing.assert_allclose(run.result.params.theta, single.params.theta, atol=1e-5)
+        np.testing.assert_allclose(run.result.history.train_loss, single.history.train_loss, rtol=1e-5)
+        np.testing.assert_allclose(run.result.history.val_loss, single.history.val_loss, rtol=1e-5)
+        np.testing.assert_allclose(run.result.initial.theta, single.initial.theta, rtol=0)
+        assert run.result.updates == single.updates
+        assert [t.update for t in run.result.trace] == [t.update for t in single.trace]
+
+
+def test_a_diverging_rate_trained_together_stops_alone():
+    runs = gradfit.sweep(lr=[0.05, 3.0], engine="torch", batch_size=8, epochs=30, tol=1e3)
+    assert runs[0].result is not None and runs[1].result is None
+    with pytest.raises(gradfit.DivergedError) as single:
+        gradfit.fit(lr=3.0, engine="torch", batch_size=8, epochs=30, tol=1e3)
+    assert runs[1].diverged.epoch == single.value.epoch
+    np.testing.assert_allclose(runs[1].diverged.history, single.value.history, rtol=1e-5)
+    np.testing.assert_allclose(runs[0].result.params.theta,
+                               gradfit.fit(lr=0.05, engine="torch", batch_size=8, epochs=30, tol=1e3).params.theta,
+                               atol=1e-5)

@@ -49,6 +49,7 @@ def fit(
     resume: str | None = None,
     tensorboard: str | None = None,
     callbacks: list | None = None,
+    _shared: dict | None = None,
 ) -> FitResult:
     """Fit ``y ≈ intercept + x @ coef`` by gradient descent and check it against least squares.
 
@@ -162,8 +163,10 @@ def fit(
     degree = None if poly is None else check_degree(poly)
     if degree is not None:
         problem = expand_poly(problem, degree)
+    shared = _shared or {}  # gradfit.sweep: runs trained together, and what every rate shares
     result = fit_problem(problem, cfg, init=init, dataset=dataset_name, standardize=bool(standardize),
-                         callbacks=callbacks)
+                         callbacks=callbacks, engine_override=shared.get("engine_override"),
+                         cache=shared.get("cache"))
     result.poly_degree, result.inputs = degree, inputs
     if result.target is None:
         result.target = dataset_target or (y.name if isinstance(getattr(y, "name", None), str) else None)
@@ -171,12 +174,16 @@ def fit(
 
 
 def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | None = None,
-                standardize: bool = False, callbacks: list | None = None) -> FitResult:
+                standardize: bool = False, callbacks: list | None = None, engine_override=None,
+                cache: dict | None = None) -> FitResult:
     """Run a validated configuration on a validated problem (what the CLI and ``fit`` share).
 
     With ``standardize``, gradient descent runs on centred and scaled data (training-split
     statistics); learning rate, curvature and convergence are judged there, and every
     parameter, trace entry and loss is mapped back to the original scale.
+    ``engine_override`` replaces the engine's ``run`` (same arguments; :func:`gradfit.sweep`
+    uses it to hand in runs trained together), and ``cache`` (a dict) keeps what does not depend
+    on the learning rate — closed form, statistics pass, scaling — for the next rate of a sweep.
     """
     param_names = (["intercept"] if problem.intercept else []) + list(problem.names)
     n = len(problem.y_train)
@@ -184,15 +191,19 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
     # Large data: one streaming pass to sufficient statistics (memory about one chunk), from
     # which the closed form, curvature, gradients and statistics all follow in O(p²).
     small = is_small(problem)
-    design = problem.design(problem.x_train) if small else None  # (n, p), original scale
-    train_stats = None if small else _sufficient(problem.x_train, problem.y_train, problem, param_names)
-    closed = _closed_form(design, train_stats, problem, param_names)
-    warn_if_collinear(closed.condition_number, param_names)
-
-    # Training-split statistics: they define the scale-free convergence test for every run, and
-    # the space gradient descent runs in when standardizing.
-    stats_scaling = Scaling.fit(problem.x_train, problem.y_train, problem.intercept) if small \
-        else train_stats.scaling()
+    if cache and "closed" in cache:
+        design, train_stats, closed, stats_scaling = (cache[k] for k in ("design", "train_stats", "closed", "scaling"))
+    else:
+        design = problem.design(problem.x_train) if small else None  # (n, p), original scale
+        train_stats = None if small else _sufficient(problem.x_train, problem.y_train, problem, param_names)
+        closed = _closed_form(design, train_stats, problem, param_names)
+        warn_if_collinear(closed.condition_number, param_names)
+        # Training-split statistics: they define the scale-free convergence test for every run,
+        # and the space gradient descent runs in when standardizing.
+        stats_scaling = Scaling.fit(problem.x_train, problem.y_train, problem.intercept) if small \
+            else train_stats.scaling()
+        if cache is not None:
+            cache.update(design=design, train_stats=train_stats, closed=closed, scaling=stats_scaling)
     scaling = stats_scaling if standardize else None
     engine_name = choose_engine(cfg, n)
     needs_rows = engine_name != "exact" or small
@@ -257,9 +268,9 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
                                       rescale=rescale)
 
     loss_factor = 1.0 if scaling is None else scaling.y_scale ** 2  # MSE back in the target's units
-    run = get_engine(engine_name)(
+    run = (engine_override or get_engine(engine_name))(
         run_problem, cfg, lr=lr, theta0=theta0, monitor=DivergenceMonitor(lr, lr_max_stable, loss_factor),
-        dtype=dtype, device=device, closed_theta=closed_run, control=control, **engine_stats,
+        dtype=dtype, device=device, closed_theta=closed_run, control=control, engine=engine_name, **engine_stats,
     )
 
     theta = to_original(run.theta)

@@ -39,9 +39,11 @@ def parse_lrs(value) -> list[float | str]:
 def sweep(x=None, y=None, *, lr, **fit_options) -> list[SweepRun]:
     """Fit once per learning rate in ``lr``; every other option as for :func:`gradfit.fit`.
 
-    Each run is exactly the run ``gradfit.fit(x, y, lr=that_lr, **fit_options)`` would make (full
-    batch rides on the exact engine, milliseconds a run). A run that diverges does not stop the
-    others: its :class:`SweepRun` holds the :class:`DivergedError` instead of a result.
+    Each run is the run ``gradfit.fit(x, y, lr=that_lr, **fit_options)`` would make. Full batch
+    rides on the exact engine (milliseconds a run); torch mini-batch SGD trains the models
+    together (:mod:`gradfit.engines.stacked`: one matrix product per batch for all rates, each
+    equal to its own run up to summation order). A run that diverges does not stop the others:
+    its :class:`SweepRun` holds the :class:`DivergedError` instead of a result.
 
     Examples
     --------
@@ -52,12 +54,18 @@ def sweep(x=None, y=None, *, lr, **fit_options) -> list[SweepRun]:
     """
     from .api import fit
 
+    rates = parse_lrs(lr)
+    # What all rates share: the closed form and statistics pass (the same rows every time), and,
+    # for torch mini-batch SGD, one training of all the models together.
+    shared = {"cache": {}}
+    if _stackable(rates, fit_options):
+        shared["engine_override"] = _stacked_override(rates)
     runs = []
-    for rate in parse_lrs(lr):
+    for rate in rates:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                run = SweepRun(lr=rate, result=fit(x, y, lr=rate, **fit_options))
+                run = SweepRun(lr=rate, result=fit(x, y, lr=rate, _shared=shared, **fit_options))
             except DivergedError as error:
                 run = SweepRun(lr=rate, diverged=error)
         for warning in caught:  # replay what each run warned (ConvergenceWarning, …)
@@ -66,3 +74,37 @@ def sweep(x=None, y=None, *, lr, **fit_options) -> list[SweepRun]:
             run.lr = run.result.lr
         runs.append(run)
     return runs
+
+
+# Options under which the torch engine's runs can be trained together (plain SGD, nothing that
+# needs per-run state beyond the parameters).
+_PER_RUN = ("scheduler", "patience", "checkpoint", "resume", "tensorboard", "callbacks", "record_path", "init")
+
+
+def _stackable(rates: list, options: dict) -> bool:
+    return (len(set(rates)) > 1 and all(rate != "auto" for rate in rates)
+            and options.get("engine", "auto") in ("auto", "torch") and options.get("optimizer", "sgd") == "sgd"
+            and not any(options.get(key) for key in _PER_RUN))
+
+
+def _stacked_override(rates: list[float]):
+    """An engine replacement that trains every rate at the first call, then hands out the runs."""
+    from .engines import get_engine
+    from .engines.common import DivergenceMonitor
+    from .engines.stacked import run_many
+
+    trained: dict = {}
+
+    def override(problem, cfg, *, lr, monitor, dtype, device, engine, **kwargs):
+        if engine != "torch" or kwargs.get("theta0") is not None:  # auto chose another engine
+            return get_engine(engine)(problem, cfg, lr=lr, monitor=monitor, dtype=dtype, device=device, **kwargs)
+        if not trained:
+            monitors = [DivergenceMonitor(rate, monitor.lr_max_stable, monitor.loss_factor) for rate in rates]
+            trained.update(zip(rates, run_many(problem, cfg, lrs=rates, monitors=monitors, dtype=dtype,
+                                               device=device)))
+        outcome = trained[lr]
+        if isinstance(outcome, DivergedError):
+            raise outcome
+        return outcome
+
+    return override
