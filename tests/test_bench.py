@@ -36,3 +36,12 @@ def test_memory_row_is_measured_in_a_subprocess():
     (row,) = bench.bench_memory(200_000, 5)
     assert row.baseline_seconds == 200_000 * 5 * 8 + 200_000 * 8  # x and y, in bytes
     assert 0 <= row.ratio < 50 and row.target == 1.5
+
+
+def test_memory_row_ignores_the_parents_high_water_mark():
+    # Linux carries ru_maxrss over fork and exec: a bench process that has held a lot of memory
+    # once made every later child look as big. The row must measure the child alone.
+    held = np.ones(40_000_000)  # 320 MB resident in this (parent) process
+    (row,) = bench.bench_memory(1_000_000, 5)
+    assert held[0] == 1.0
+    assert row.ratio < 1.5  # the child's own peak: data + solve, not the parent's 320 MB
