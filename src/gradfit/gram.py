@@ -124,22 +124,18 @@ def _shifted_sums(x: np.ndarray, y: np.ndarray, shift: np.ndarray, intercept: bo
 
 
 def _plain_sums(x: np.ndarray, y: np.ndarray, intercept: bool):
-    """The same without a shift, straight from the caller's arrays (no copy)."""
+    """The same without a shift, straight from the caller's arrays: BLAS products on the whole
+    array, no copy of it."""
     n, d = x.shape
     i0, p = int(intercept), d + int(intercept)
-    gram, sums = np.zeros((p + 1, p + 1)), np.zeros(d + 1)
-    ones = np.ones(min(CHUNK_ROWS, n))
-    for start in range(0, n, CHUNK_ROWS):
-        xs, ys = x[start:start + CHUNK_ROWS], y[start:start + CHUNK_ROWS]
-        m = len(ys)
-        column_sums, x_t_y = np.vstack((ones[:m], ys)) @ xs  # (d,), (d,): one read of the chunk
-        gram[i0:p, i0:p] += xs.T @ xs
-        gram[i0:p, p] += x_t_y
-        gram[p, p] += float(ys @ ys)
-        if intercept:
-            gram[0, 0] += m
-            gram[0, 1:p] += column_sums
-            gram[0, p] += ys.sum()
-        sums[:d] += column_sums
-        sums[d] += ys.sum()
-    return np.triu(gram) + np.triu(gram, 1).T, sums  # the products filled the upper triangle
+    gram = np.zeros((p + 1, p + 1))
+    x_t_y = y @ x  # (d,)
+    column_sums = np.ones(n) @ x  # (d,): a gemv (the n-vector of ones costs 1/d of the data)
+    gram[i0:p, i0:p] = x.T @ x
+    gram[i0:p, p] = gram[p, i0:p] = x_t_y
+    gram[p, p] = float(y @ y)
+    if intercept:
+        gram[0, 0] = n
+        gram[0, 1:p] = gram[1:p, 0] = column_sums
+        gram[0, p] = gram[p, 0] = y.sum()
+    return gram, np.concatenate([column_sums, [y.sum()]])
