@@ -10,6 +10,7 @@ from .checkpoint import clear_stop_request, request_stop  # noqa: F401  (the int
 from .config import FitConfig
 from .data import Problem, as_problem, load_dataset
 from .data.design import Scaling, check_degree, expand_poly
+from .data.validate import series_name
 from .engines import choose_engine, get_engine
 from .engines.common import DivergenceMonitor, numpy_init
 from .errors import BadDataError, BadOptionError, CollinearityWarning, ConvergenceWarning, require
@@ -169,7 +170,7 @@ def fit(
                          cache=shared.get("cache"))
     result.poly_degree, result.inputs = degree, inputs
     if result.target is None:
-        result.target = dataset_target or (y.name if isinstance(getattr(y, "name", None), str) else None)
+        result.target = dataset_target or series_name(y)
     return result
 
 
@@ -367,7 +368,7 @@ def solve(
         dataset = data.name
     elif dataset is not None:
         raise BadDataError("give either arrays x, y or dataset=, not both")
-    target = target or (getattr(y, "name", None) if isinstance(getattr(y, "name", None), str) else None)
+    target = target or series_name(y)
     problem = as_problem(x, y, intercept=intercept, names=names)
     degree = None if poly is None else check_degree(poly)
     if degree is not None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from .atomic import atomic_write_bytes
-from .errors import BadDataError, BadOptionError, DivergedError, GradfitError, MissingDependencyError, require
+from .errors import BadDataError, BadOptionError, DivergedError, require
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import BadOptionError, DivergedError
+
+if TYPE_CHECKING:
+    from .result import FitResult
 
 
 @dataclass

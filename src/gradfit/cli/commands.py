@@ -120,17 +120,14 @@ def run_fit(cli_args: argparse.Namespace) -> int:
 
 def _write_plots(args: argparse.Namespace, data: "_Data", result, standardize: bool) -> None:
     """``--plot DIR``: the figures, from the same rows the fit used (on stderr: what was written)."""
-    from ..data import as_problem, load_dataset
+    from ..api import _problem
+    from ..config import FitConfig
     from ..plots import skipped_plots, write_plots
 
-    if data.dataset is not None and args.val_split is None:
-        book = load_dataset(data.dataset)
-        rows = (book.x_train, book.y_train, book.x_val, book.y_val)
-    else:
-        x, y = (load_dataset(data.dataset).x, load_dataset(data.dataset).y) if data.dataset else (data.x, data.y)
-        problem = as_problem(x, y, val_split=None if args.val_split is None else float(args.val_split),
-                             seed=int(args.seed))
-        rows = (problem.x_train, problem.y_train, problem.x_val, problem.y_val)
+    # The rows the fit used, chosen by the same code (the dataset's split, or the seeded one).
+    cfg = FitConfig(val_split=args.val_split, seed=args.seed).validate()
+    problem, _ = _problem(data.x, data.y, data.dataset, cfg, val=None, intercept=True, names=data.names)
+    rows = (problem.x_train, problem.y_train, problem.x_val, problem.y_val)
     written = write_plots(result, *rows, args.plot, fit_options=_fit_options(args, standardize))
     where = sys.stderr if args.json else sys.stdout
     print(f"plots: {', '.join(str(p) for p in written)}", file=where)

@@ -227,5 +227,11 @@ def _column_names(x) -> list[str] | None:
     return None
 
 
+def series_name(values) -> str | None:
+    """The name of a pandas Series (the target's name), else ``None``."""
+    name = getattr(values, "name", None)
+    return name if isinstance(name, str) else None
+
+
 def _default_names(d: int) -> list[str]:
     return ["x"] if d == 1 else [f"x{i + 1}" for i in range(d)]
