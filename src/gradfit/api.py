@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 
@@ -50,6 +51,7 @@ def fit(
     resume: str | None = None,
     tensorboard: str | None = None,
     callbacks: list | None = None,
+    distributed=None,
     _shared: dict | None = None,
 ) -> FitResult:
     """Fit ``y ≈ intercept + x @ coef`` by gradient descent and check it against least squares.
@@ -124,6 +126,13 @@ def fit(
         Log every epoch (losses, learning rate, parameters) to this folder for TensorBoard.
     callbacks : list of gradfit.callbacks.Callback, optional
         Called at every epoch by every engine (e.g. ``RichProgressCallback()``).
+    distributed : bool or gradfit.distributed.Distributed, optional
+        Fit together with the other processes of a ``torchrun`` launch (``True``: join the
+        process group the launcher describes). ``x`` and ``y`` are all the rows, the same on every
+        process; each process keeps its share of them. The exact engine all-gathers sufficient
+        statistics; the torch engine trains with ``DistributedDataParallel`` on the same global
+        batches as one process. Every process returns the same result; only the caller decides
+        who writes it. The numpy engine runs in one process only.
 
     Returns
     -------
@@ -164,19 +173,33 @@ def fit(
     degree = None if poly is None else check_degree(poly)
     if degree is not None:
         problem = expand_poly(problem, degree)
+    shares = None
+    if distributed:
+        problem, shares = _share(problem, cfg, distributed)
     shared = _shared or {}  # gradfit.sweep: runs trained together, and what every rate shares
     result = fit_problem(problem, cfg, init=init, dataset=dataset_name, standardize=bool(standardize),
                          callbacks=callbacks, engine_override=shared.get("engine_override"),
-                         cache=shared.get("cache"))
+                         cache=shared.get("cache"), shares=shares)
     result.poly_degree, result.inputs = degree, inputs
     if result.target is None:
         result.target = dataset_target or series_name(y)
     return result
 
 
+def _share(problem: Problem, cfg: FitConfig, distributed):
+    """Join the process group (unless given one) and keep this process's share of the rows."""
+    from .distributed import Distributed, share_problem, start
+
+    if cfg.engine == "numpy":
+        raise BadOptionError("engine", "numpy", "runs in one process only",
+                             "use the exact engine (full batch) or torch (DistributedDataParallel) under torchrun")
+    group = distributed if isinstance(distributed, Distributed) else start(cfg.device)
+    return share_problem(problem, group)
+
+
 def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | None = None,
                 standardize: bool = False, callbacks: list | None = None, engine_override=None,
-                cache: dict | None = None) -> FitResult:
+                cache: dict | None = None, shares=None) -> FitResult:
     """Run a validated configuration on a validated problem (what the CLI and ``fit`` share).
 
     With ``standardize``, gradient descent runs on centred and scaled data (training-split
@@ -185,18 +208,21 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
     ``engine_override`` replaces the engine's ``run`` (same arguments; :func:`gradfit.sweep`
     uses it to hand in runs trained together), and ``cache`` (a dict) keeps what does not depend
     on the learning rate — closed form, statistics pass, scaling — for the next rate of a sweep.
+    ``shares`` (:class:`gradfit.distributed.Shares`): ``problem`` holds this process's rows of a
+    distributed run; statistics are gathered from every process.
     """
     param_names = (["intercept"] if problem.intercept else []) + list(problem.names)
-    n = len(problem.y_train)
+    n = len(problem.y_train) if shares is None else shares.train.total
     # Small data: the design in memory and the exact solver (full accuracy on every NIST set).
     # Large data: one streaming pass to sufficient statistics (memory about one chunk), from
     # which the closed form, curvature, gradients and statistics all follow in O(p²).
-    small = is_small(problem)
+    # Several processes: each one's statistics, gathered and merged.
+    small = is_small(problem) and shares is None
     if cache and "closed" in cache:
         design, train_stats, closed, stats_scaling = (cache[k] for k in ("design", "train_stats", "closed", "scaling"))
     else:
         design = problem.design(problem.x_train) if small else None  # (n, p), original scale
-        train_stats = None if small else _sufficient(problem.x_train, problem.y_train, problem, param_names)
+        train_stats = None if small else _sufficient(problem.x_train, problem.y_train, problem, param_names, shares)
         closed = _closed_form(design, train_stats, problem, param_names)
         warn_if_collinear(closed.condition_number, param_names)
         # Training-split statistics: they define the scale-free convergence test for every run,
@@ -226,10 +252,12 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
         run_stats = train_stats if scaling is None else train_stats.standardized(scaling)
         hessian_max, hessian_min = run_stats.hessian_extremes()
         row_curvature = None if cfg.batch_size is None else _max_row_norm2(problem, scaling)
+        if shares is not None and row_curvature is not None:
+            row_curvature = shares.group.all_max(row_curvature)
         if engine_name == "exact":
             engine_stats["train_stats"] = run_stats
             if problem.x_val is not None:
-                val_stats = _sufficient(problem.x_val, problem.y_val, problem, param_names)
+                val_stats = _sufficient(problem.x_val, problem.y_val, problem, param_names, shares)
                 engine_stats["val_stats"] = val_stats if scaling is None else val_stats.standardized(scaling)
     lr_max_stable = 2.0 / hessian_max
     if cfg.lr != "auto":
@@ -241,7 +269,10 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
 
     dtype = cfg.resolved_dtype(engine_name)
     device = "cpu"
-    if engine_name == "torch":
+    if engine_name == "torch" and shares is not None:
+        device = shares.group.device  # cuda:LOCAL_RANK (NCCL) or the CPU (gloo)
+        engine_stats["shard"] = shares.train
+    elif engine_name == "torch":
         from .devices import resolve_device
 
         device = resolve_device(cfg.device)
@@ -252,8 +283,13 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
         theta0 = numpy_init(cfg.seed, problem.n_features, problem.intercept)
     closed_run = closed.theta if scaling is None else scaling.to_scaled(closed.theta, problem.intercept)
 
+    wants_control = bool(cfg.checkpoint or cfg.resume or cfg.patience or cfg.tensorboard or callbacks)
+    if shares is not None:  # every process builds the control (its fingerprint is a collective) …
+        wants_control = bool(shares.group.all_max(wants_control))
+        if not shares.group.is_main:  # … and rank 0 alone writes files and reports progress
+            cfg, callbacks = replace(cfg, checkpoint=None, tensorboard=None), None
     control = None
-    if cfg.checkpoint or cfg.resume or cfg.patience or cfg.tensorboard or callbacks:
+    if wants_control:
         from .checkpoint import fit_fingerprint
         from .engines.control import Rescale, fit_control
 
@@ -261,7 +297,7 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
             engine=engine_name, model=(cfg.model or "manual") if engine_name == "torch" else None,
             optimizer=cfg.optimizer, lr=lr, batch_size=cfg.batch_size, dtype=dtype, seed=cfg.seed,
             scheduler=cfg.scheduler, patience=cfg.patience, epochs=cfg.epochs, standardize=scaling is not None,
-            problem=run_problem, record_path=cfg.record_path)
+            problem=run_problem, record_path=cfg.record_path, shares=shares)
         # Callbacks (TensorBoard, progress, the user's) see what the result will say: the target's units.
         rescale = None if scaling is None else Rescale(scaling.y_scale ** 2, to_original, param_names)
         control, theta0 = fit_control(cfg, callbacks=callbacks, fingerprint=fingerprint, theta0=theta0,
@@ -285,7 +321,7 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
         model=(cfg.model or "manual") if engine_name == "torch" else None,
         optimizer=cfg.optimizer, epochs=cfg.epochs, lr=lr, lr_requested=cfg.lr,
         batch_size=cfg.batch_size, seed=cfg.seed, names=list(problem.names),
-        n_train=n, n_val=0 if problem.y_val is None else len(problem.y_val), updates=run.updates,
+        n_train=n, n_val=_n_val(problem, shares), updates=run.updates,
         initial=Params.from_theta(to_original(run.initial), problem.intercept),
         params=Params.from_theta(theta, problem.intercept),
         closed_form=Params.from_theta(closed.theta, problem.intercept),
@@ -302,6 +338,7 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
         stats=_statistics(design, train_stats, problem, theta, param_names, cfg.alpha, closed),
         scheduler=cfg.scheduler, patience=cfg.patience, checkpoint=cfg.checkpoint, resumed_from=cfg.resume,
         start_epoch=0 if control is None else control.start_epoch,
+        world_size=1 if shares is None else shares.group.world_size,
     )
     stopper = None if control is None else control.early_stopping
     if stopper is not None:
@@ -330,6 +367,7 @@ def solve(
     alpha: float = 0.05,
     dataset: str | None = None,
     target: str | None = None,
+    distributed=None,
 ) -> SolveResult:
     """The exact least-squares fit and its statistics, without gradient descent.
 
@@ -347,6 +385,10 @@ def solve(
         Confidence intervals at ``1 - alpha``.
     target : str, optional
         Name of the target, for the summary (a pandas Series' name by default).
+    distributed : bool or gradfit.distributed.Distributed, optional
+        As for :func:`fit`: each process of a ``torchrun`` launch reduces its share of the rows
+        to sufficient statistics and all of them are merged (TSQR), so every process gets the
+        answer. Accurate to float64 QR (no exact refinement of ill-conditioned problems).
 
     Returns
     -------
@@ -373,16 +415,19 @@ def solve(
     degree = None if poly is None else check_degree(poly)
     if degree is not None:
         problem = expand_poly(problem, degree)
+    shares = None
+    if distributed:
+        problem, shares = _share(problem, cfg, distributed)
     param_names = (["intercept"] if problem.intercept else []) + list(problem.names)
-    small = is_small(problem)
+    small = is_small(problem) and shares is None
     design = problem.design(problem.x_train) if small else None
-    train_stats = None if small else _sufficient(problem.x_train, problem.y_train, problem, param_names)
+    train_stats = None if small else _sufficient(problem.x_train, problem.y_train, problem, param_names, shares)
     closed = _closed_form(design, train_stats, problem, param_names)
     warn_if_collinear(closed.condition_number, param_names)
     stats = _statistics(design, train_stats, problem, closed.theta, param_names, cfg.alpha, closed)
     return SolveResult(names=list(problem.names), closed_form=Params.from_theta(closed.theta, problem.intercept),
                        std_err=closed.std_err, stats=stats, refined=closed.refined, dataset=dataset,
-                       target=target, poly_degree=degree)
+                       target=target, poly_degree=degree, world_size=1 if shares is None else shares.group.world_size)
 
 
 # Up to this many cells (rows × columns) the design is built in memory and solved exactly
@@ -396,9 +441,21 @@ def is_small(problem: Problem) -> bool:
     return problem.x_train.size + len(problem.y_train) <= SMALL_CELLS
 
 
-def _sufficient(x: np.ndarray, y: np.ndarray, problem: Problem, param_names: list[str]):
+def _n_val(problem: Problem, shares) -> int:
+    if problem.y_val is None:
+        return 0
+    return len(problem.y_val) if shares is None else shares.val.total
+
+
+def _sufficient(x: np.ndarray, y: np.ndarray, problem: Problem, param_names: list[str], shares=None):
     """Sufficient statistics of in-memory rows: the shifted Gram matrix with one refinement pass
-    when well conditioned (fast), else TSQR (accurate)."""
+    when well conditioned (fast), else TSQR (accurate). With ``shares``, those of every process's
+    rows, gathered and merged (the same on every process)."""
+    if shares is not None:
+        from .distributed import gather_stats
+
+        return gather_stats(shares.group, lambda: _sufficient(x, y, problem, param_names) if len(y) else None,
+                            param_names)
     from .data.chunks import iter_array_chunks
     from .gram import gram_statistics
     from .streaming import accumulate
@@ -436,6 +493,8 @@ def _statistics(design, train_stats, problem: Problem, theta, param_names, alpha
 def _max_row_norm2(problem: Problem, scaling: Scaling | None, chunk_rows: int = 65_536) -> float:
     """``max_i ‖a_i‖²`` over the rows of the (scaled) design, chunk by chunk (for mini-batch lr)."""
     best = 0.0
+    if len(problem.x_train) == 0:  # a process of a distributed run may hold no rows
+        return 0.0
     for start in range(0, len(problem.x_train), chunk_rows):
         block = problem.x_train[start:start + chunk_rows]
         if scaling is not None:

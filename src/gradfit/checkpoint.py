@@ -237,25 +237,26 @@ RUN_OPTIONS = ("model", "optimizer", "batch_size", "dtype", "lr", "seed", "inter
 
 def fit_fingerprint(*, engine: str, model: str | None, optimizer: str, lr: float, batch_size: int | None,
                     dtype: str, seed: int, scheduler: str | None, patience: int | None, epochs: int,
-                    standardize: bool, problem, record_path: bool = False) -> dict:
+                    standardize: bool, problem, record_path: bool = False, shares=None) -> dict:
     """What a :func:`gradfit.fit` run was, saved with its checkpoints and checked on resume.
 
     ``problem`` is the problem gradient descent runs on (scaled when standardizing); its rows
     are summarised by a SHA-256 digest, so a resume on other data is caught even with the same shape.
+    In a distributed run (``shares``) ``problem`` holds this process's rows: the digest is that of
+    every process's digest, in rank order (the same on all of them), and the counts are global.
     """
-    import hashlib
+    from .distributed import digest as data_digest
 
-    digest = hashlib.sha256()
-    for array in (problem.x_train, problem.y_train, problem.x_val, problem.y_val):
-        if array is not None:
-            array = np.ascontiguousarray(array, dtype=np.float64)
-            digest.update(repr(array.shape).encode())
-            digest.update(array.tobytes())
+    digest = data_digest(problem.x_train, problem.y_train, problem.x_val, problem.y_val)
+    n_train = int(len(problem.y_train))
+    n_val = 0 if problem.y_val is None else int(len(problem.y_val))
+    if shares is not None:
+        digest = data_digest(np.frombuffer("".join(shares.group.all_gather(digest)).encode(), dtype=np.uint8))
+        n_train, n_val = shares.train.total, 0 if shares.val is None else shares.val.total
     return {"engine": engine, "model": model, "optimizer": optimizer, "lr": float(lr), "batch_size": batch_size,
             "dtype": dtype, "seed": int(seed), "scheduler": scheduler, "patience": patience, "epochs": int(epochs),
             "standardize": bool(standardize), "intercept": bool(problem.intercept), "names": list(problem.names),
-            "n_train": int(len(problem.y_train)), "n_val": 0 if problem.y_val is None else int(len(problem.y_val)),
-            "data": digest.hexdigest(), "record_path": bool(record_path)}
+            "n_train": n_train, "n_val": n_val, "data": digest, "record_path": bool(record_path)}
 
 
 def check_resume(state: dict, current: dict, epochs: int, path: str) -> None:

@@ -128,6 +128,8 @@ class FitResult:
         The checkpoint written, and the one this run continued.
     start_epoch : int
         Epochs done before this run (the resumed checkpoint's); ``history`` holds all of them.
+    world_size : int
+        Processes that ran the fit together (``torchrun``); 1 for one process.
     """
 
     engine: str
@@ -172,6 +174,7 @@ class FitResult:
     checkpoint: str | None = None
     resumed_from: str | None = None
     start_epoch: int = 0
+    world_size: int = 1
 
     def to_dict(self) -> dict:
         """The JSON object ``gradfit fit --json`` prints (keys per PRODUCT.md)."""
@@ -216,6 +219,7 @@ class FitResult:
             "scaling": None if self.scaling is None else self.scaling.to_dict(),
             "stats": None if self.stats is None else {
                 **self.stats.to_dict(), "at": "gradient_descent", "converged": self.converged},
+            "world_size": self.world_size,
         }
 
     def saved_model(self, target: str | None = None):
@@ -259,6 +263,8 @@ class SolveResult:
         Every statistic, at the closed form.
     refined : bool
         Whether float64 QR was not accurate enough and the answer was refined exactly.
+    world_size : int
+        Processes that read the rows (``torchrun``); 1 for one process.
     """
 
     names: list[str]
@@ -269,6 +275,7 @@ class SolveResult:
     dataset: str | None = None
     target: str | None = None
     poly_degree: int | None = None
+    world_size: int = 1
 
     @property
     def condition_number(self) -> float:
@@ -280,6 +287,7 @@ class SolveResult:
             "poly_degree": self.poly_degree, "closed_form": _with_std_err(self.closed_form, self.std_err),
             "condition_number": self.condition_number, "refined": self.refined,
             "stats": {**self.stats.to_dict(), "at": "closed_form"},
+            "world_size": self.world_size,
         }
 
     def to_json(self, indent: int | None = 2) -> str:

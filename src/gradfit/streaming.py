@@ -373,8 +373,11 @@ class StatsQuadratic:
         return float(0.5 * delta @ self.hessian @ delta - delta @ self.c + self.min_part)
 
 
-def accumulate(chunks, *, intercept: bool = True, names: list[str] | None = None) -> SufficientStats:
+def accumulate(chunks, *, intercept: bool = True, names: list[str] | None = None,
+               allow_empty: bool = False) -> SufficientStats | None:
     """One pass over ``chunks`` (an iterable of ``(x, y)``, ``x`` ``(m, d)``, ``y`` ``(m,)``).
+
+    No rows at all is an error, or ``None`` with ``allow_empty`` (a process's empty share).
 
     Examples
     --------
@@ -390,6 +393,8 @@ def accumulate(chunks, *, intercept: bool = True, names: list[str] | None = None
             d = 1 if np.ndim(x) == 1 else int(np.shape(x)[1])
             acc = Accumulator(d, intercept, names)
         acc.add(x, y)
+    if (acc is None or acc.n == 0) and allow_empty:
+        return None
     if acc is None or acc.n == 0:
         raise BadDataError("no rows to fit: the data source gave no rows; check the file or the arrays")
     return acc.stats()

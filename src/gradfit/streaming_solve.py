@@ -128,7 +128,7 @@ class StreamingSolveResult(SolveResult):
 
 def solve_streaming(source, *, target: str | None = None, features: list[str] | None = None,
                     intercept: bool = True, names: list[str] | None = None, poly: int | None = None,
-                    alpha: float = 0.05, chunk_rows: int | None = None, dropna: bool = False):
+                    alpha: float = 0.05, chunk_rows: int | None = None, dropna: bool = False, distributed=None):
     """Least squares and its statistics in one pass over the rows, memory O(chunk · p).
 
     Parameters
@@ -143,6 +143,10 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
         Rows per chunk (default: about a million cells, at most 65,536 rows).
     dropna : bool
         Files: drop rows with missing values instead of raising.
+    distributed : bool or gradfit.distributed.Distributed, optional
+        Share the pass among the processes of a ``torchrun`` launch: each reads its part (Parquet
+        row groups, CSV blocks, array rows), and the statistics are all-gathered and merged, so
+        every process returns the same result.
 
     Returns
     -------
@@ -165,13 +169,24 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
     from .config import FitConfig
     from .data.chunks import iter_array_chunks, iter_file_chunks, with_poly
 
-    FitConfig(alpha=alpha).validate()  # before the pass, not after it
+    cfg = FitConfig(alpha=alpha).validate()  # before the pass, not after it
+    group = None
+    if distributed:
+        from .distributed import Distributed, start
+
+        group = distributed if isinstance(distributed, Distributed) else start(cfg.device)
+    part = None if group is None else (group.rank, group.world_size)
     path = None
     if isinstance(source, tuple) and len(source) == 2:
         chunks = iter_array_chunks(*source, rows=chunk_rows, names=names)
+        if group is not None:
+            rows = group.share(len(chunks.y))
+            chunks = iter_array_chunks(chunks.x[rows], chunks.y[rows], rows=chunk_rows, names=chunks.feature_names)
     elif isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
-        chunks = iter_file_chunks(path, target, features, chunk_rows, dropna=dropna)
+        chunks = iter_file_chunks(path, target, features, chunk_rows, dropna=dropna, part=part)
+    elif group is not None:
+        raise BadDataError("a distributed pass needs a path or arrays (x, y), so each process can take its part")
     elif hasattr(source, "__iter__"):
         chunks = source
     else:
@@ -189,7 +204,15 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
     param_names = None
     if feature_names:
         param_names = (["intercept"] if intercept else []) + feature_names
-    stats = accumulate(chunks, intercept=intercept, names=param_names)
+    n_dropped = int(getattr(chunks, "n_dropped", 0))
+    if group is None:
+        stats = accumulate(chunks, intercept=intercept, names=param_names)
+    else:
+        from .distributed import gather_stats
+
+        stats = gather_stats(group, lambda: accumulate(chunks, intercept=intercept, names=param_names,
+                                                       allow_empty=True), param_names)
+        n_dropped = sum(group.all_gather(int(getattr(chunks, "n_dropped", 0))))
     if param_names is None:
         feature_names = [f"x{j + 1}" for j in range(stats.d)] if stats.d > 1 else ["x"]
         param_names = (["intercept"] if intercept else []) + feature_names
@@ -200,5 +223,6 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
         stats=StreamingOLSStats(stats, closed.theta, param_names, alpha), refined=False, dataset=path,
         target=target or getattr(chunks, "target_name", None), poly_degree=degree,
         needs_refinement=closed.needs_refinement, estimated_error=closed.estimated_error,
-        n_dropped=int(getattr(chunks, "n_dropped", 0)), sufficient=stats,
+        n_dropped=n_dropped if group is not None else int(getattr(chunks, "n_dropped", 0)), sufficient=stats,
+        world_size=1 if group is None else group.world_size,
     )

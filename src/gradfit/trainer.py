@@ -61,6 +61,13 @@ class Trainer:
     check_shapes : bool, optional
         Refuse an output whose shape differs from the target's. Default: for element-wise
         losses (MSE, L1, Huber, BCE …), where such shapes broadcast silently to a wrong loss.
+    shard : gradfit.distributed.GlobalRows, optional
+        Data-parallel training in a ``torch.distributed`` process group: ``train_data`` and
+        ``val_data`` (in memory) are this process's rows ``[start, start + len)`` of ``total``.
+        The model is wrapped in ``DistributedDataParallel``; every update is the one a single
+        process would make on the same global batch of ``batch_size`` rows (same seeded order,
+        last partial batch included, no padding), and losses are averaged over all processes'
+        rows. ``loss_fn`` must be a mean over the batch.
 
     Attributes
     ----------
@@ -84,7 +91,7 @@ class Trainer:
     def __init__(self, model: nn.Module, loss_fn: Callable, optimizer="sgd", *, train_data, val_data=None,
                  batch_size: int | None = None, shuffle: bool = True, seed: int = 0, lr: float | None = None,
                  scheduler=None, scheduler_interval: str = "epoch", callbacks: Iterable[Callback] = (),
-                 parameters=None, check_shapes: bool | None = None) -> None:
+                 parameters=None, check_shapes: bool | None = None, shard=None) -> None:
         if not isinstance(model, nn.Module):
             raise BadOptionError("model", type(model).__name__, "must be a torch.nn.Module")
         check_tensor_attributes(model)
@@ -101,8 +108,13 @@ class Trainer:
             raise BadOptionError("batch_size", batch_size, "must be a positive integer, or None for full batch")
         self.batch_size, self.shuffle = batch_size, shuffle
         self.shuffle_rng = shuffler(seed)
+        self.shard = shard
         self._train = self._data(train_data, "train")
         self._val = None if val_data is None else self._data(val_data, "val")
+        if shard is not None and not isinstance(self._train, tuple):
+            raise BadOptionError("shard", shard, "needs in-memory train_data (x, y), not a DataLoader",
+                                 "pass this process's rows as arrays or tensors")
+        self.net = self._data_parallel(model) if shard is not None else model  # what forward() runs
         self.check_shapes = shape_check_applies(loss_fn) if check_shapes is None else bool(check_shapes)
 
         self.history = History()
@@ -139,7 +151,7 @@ class Trainer:
         try:
             while self.epoch < self.target_epoch and not self.stop_training:
                 logs = self._epoch(batch_callbacks)
-                self.interrupting = ckpt.stop_requested()  # read once, so the checkpoint and the stop agree
+                self.interrupting = self._any_process(ckpt.stop_requested())  # read once: checkpoint and stop agree
                 for callback in self.callbacks:
                     callback.on_epoch_end(self, self.epoch, logs)
                 if self.interrupting:
@@ -154,7 +166,9 @@ class Trainer:
     def _epoch(self, batch_callbacks: list) -> dict:
         lr = float(self.optimizer.param_groups[0]["lr"])  # the rate this epoch starts with
         self.model.train()
-        if isinstance(self._train, tuple):
+        if self.shard is not None:
+            train_sum, count = self._sharded_epoch(batch_callbacks)
+        elif isinstance(self._train, tuple):
             train_sum, count = self._tensor_epoch(batch_callbacks)
         else:
             train_sum, count = self._loader_epoch(batch_callbacks)
@@ -193,6 +207,26 @@ class Trainer:
             total += self._step(xb, yb, batch_callbacks) * (stop - start)
         return total, n
 
+    def _sharded_epoch(self, batch_callbacks: list) -> tuple[torch.Tensor, int]:
+        """One epoch over the global order, on the rows this process holds (see ``shard``)."""
+        x, y = self._train  # this process's rows
+        shard, n = self.shard, self.shard.total
+        order = epoch_order(n, self.batch_size, self.shuffle_rng) if self.shuffle else None
+        positions, before = shard.positions(order, len(x))
+        if positions is not None:
+            positions = torch.as_tensor(positions, device=self.device)
+        total = torch.zeros((), dtype=self.dtype, device=self.device)
+        for start, stop in batch_bounds(n, self.batch_size):
+            first, last = int(before[start]), int(before[stop])  # this process's rows of the batch
+            if positions is None:
+                xb, yb = x[first:last], y[first:last]
+            else:
+                idx = positions[first:last]
+                xb, yb = x[idx], y[idx]
+            weight = shard.world_size * (last - first) / (stop - start)
+            total += self._step(xb, yb, batch_callbacks, weight=weight) * (last - first)
+        return self._sum_over_processes(total), n
+
     def _loader_epoch(self, batch_callbacks: list) -> tuple[torch.Tensor, int]:
         total, count = torch.zeros((), dtype=self.dtype, device=self.device), 0
         for batch in self._train:
@@ -203,16 +237,18 @@ class Trainer:
             raise BadDataError("the training DataLoader yielded no batches; check its dataset and drop_last")
         return total, count
 
-    def _step(self, xb: torch.Tensor, yb: torch.Tensor, batch_callbacks: list) -> torch.Tensor:
-        """One update; returns the batch loss (detached, on the device)."""
-        if self.example_input is None:
+    def _step(self, xb: torch.Tensor, yb: torch.Tensor, batch_callbacks: list, weight: float | None = None
+              ) -> torch.Tensor:
+        """One update; returns the batch loss (detached, on the device). ``weight`` scales what is
+        differentiated (data-parallel runs; a process without rows in the batch contributes 0)."""
+        if self.example_input is None and len(xb):
             self.example_input = xb
-        yhat = self.model(xb)
+        yhat = self.net(xb)
         if self.check_shapes and yhat.shape != yb.shape:
             raise output_shape_error(yhat, yb, self.loss_fn)
-        loss = self.loss_fn(yhat, yb)
+        loss = self.loss_fn(yhat, yb) if len(yb) else yhat.sum() * 0.0  # still joins DDP's all-reduce
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss if weight is None else loss * weight).backward()
         if not self._gradients_checked:  # once: which parameters did backward() reach?
             check_gradients(self.optimizer, self.model)
             self._gradients_checked = True
@@ -235,7 +271,12 @@ class Trainer:
                 yhat = self.model(x)
                 if self.check_shapes and yhat.shape != y.shape:
                     raise output_shape_error(yhat, y, self.loss_fn)
-                return self.loss_fn(yhat, y), 1
+                if self.shard is None:
+                    return self.loss_fn(yhat, y), 1
+                # This process's rows: sum over every process's rows, divide by all of them.
+                local = self.loss_fn(yhat, y) * len(y) if len(y) else yhat.sum() * 0.0
+                both = self._sum_over_processes(torch.stack([local, local.new_tensor(float(len(y)))]))
+                return both[0], float(both[1].item())
             total, count = torch.zeros((), dtype=self.dtype, device=self.device), 0
             for batch in data:
                 xb, yb = self._batch(batch)
@@ -252,7 +293,7 @@ class Trainer:
         if data is None:
             raise BadDataError("no validation data: pass val_data to the Trainer or data to evaluate()")
         loss, divisor = self._evaluate(data)
-        return loss.item() / divisor
+        return loss.item() / float(divisor)
 
     def predict(self, x):
         """The model's output for ``x`` (array, tensor or DataLoader of ``(x, …)`` batches).
@@ -357,6 +398,30 @@ class Trainer:
                     found.append(generator)
         return found
 
+    # ---------------------------------------------------------------- data-parallel runs
+    def _data_parallel(self, model: nn.Module) -> nn.Module:
+        if self.shard.world_size == 1:
+            return model
+        from torch.nn.parallel import DistributedDataParallel
+
+        device_ids = [self.device] if self.device.type == "cuda" else None
+        return DistributedDataParallel(model, device_ids=device_ids)
+
+    def _sum_over_processes(self, value: torch.Tensor) -> torch.Tensor:
+        if self.shard is None or self.shard.world_size == 1:
+            return value
+        import torch.distributed as dist
+
+        value = value.clone()
+        dist.all_reduce(value)
+        return value
+
+    def _any_process(self, flag: bool) -> bool:
+        """``flag`` on any process (a Ctrl-C reaching one process stops them all at the same epoch)."""
+        if self.shard is None or self.shard.world_size == 1:
+            return flag
+        return bool(self._sum_over_processes(torch.tensor(float(flag), device=self.device)).item())
+
     # ---------------------------------------------------------------- data
     def _data(self, data, label: str):
         if isinstance(data, (tuple, list)) and len(data) == 2:
@@ -365,7 +430,7 @@ class Trainer:
             if len(x) != len(y):
                 raise BadDataError(f"{label} x has {len(x)} rows (shape {tuple(x.shape)}) but {label} y has {len(y)} "
                                    f"(shape {tuple(y.shape)}); give one target per row")
-            if len(x) == 0:
+            if len(x) == 0 and self.shard is None:  # a process of a data-parallel run may hold none
                 raise BadDataError(f"{label} data has no rows")
             return x, y
         if hasattr(data, "__iter__") and not isinstance(data, (str, bytes, dict, np.ndarray, torch.Tensor)):

@@ -120,8 +120,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that run across the processes of a torchrun launch; the others refuse to.
+DISTRIBUTED_COMMANDS = ("fit", "solve")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 1 diverged, 2 bad input, 130 interrupted)."""
+    """Run the command line; returns the exit code (0 ok, 1 diverged, 2 bad input, 130 interrupted).
+
+    Under torchrun only rank 0 speaks: the other processes run silently (their exit codes still
+    tell torchrun how they ended).
+    """
+    from ..distributed import env_rank, launched
+
+    if not (launched() and env_rank() != 0):
+        return _main(argv)
+    real_stdout, real_stderr = sys.stdout, sys.stderr
+    with open(os.devnull, "w", encoding="utf-8") as devnull:
+        sys.stdout = sys.stderr = devnull
+        try:
+            return _main(argv)
+        except BaseException:
+            sys.stdout, sys.stderr = real_stdout, real_stderr  # a crash still shows its traceback
+            raise
+        finally:
+            sys.stdout, sys.stderr = real_stdout, real_stderr
+
+
+def _main(argv: list[str] | None) -> int:
+    from ..distributed import launched
+
     parser = build_parser()
     prefix = "gradfit"
     try:
@@ -133,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         if extras:
             raise UsageError(f"{prefix}: error: unrecognized argument(s) {' '.join(extras)} "
                              f"(see {prefix} --help)")
+        if launched() and args.command not in DISTRIBUTED_COMMANDS:
+            raise UsageError(f"{prefix}: error: runs in one process; start it without torchrun "
+                             f"(torchrun runs {' and '.join('gradfit ' + c for c in DISTRIBUTED_COMMANDS)})")
         return args.handler(args)
     except BadOptionError as error:
         print(f"{prefix}: error: {error.render(cli=True)}", file=sys.stderr)

@@ -70,6 +70,18 @@ def _load_data(args: argparse.Namespace) -> _Data:
     return _Data(table.x, table.y, table.feature_names, table.target_name, source=args.data)
 
 
+def _positive_int(option: str, value) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = int(str(value))
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise BadOptionError(option, value, "must be a positive whole number of rows", f"e.g. --{option.replace('_', '-')} 100000")
+    return number
+
+
 def _feature_list(text: str | None) -> list[str] | None:
     if text is None:
         return None
@@ -79,18 +91,45 @@ def _feature_list(text: str | None) -> list[str] | None:
     return names
 
 
+@contextmanager
+def _process_group(args: argparse.Namespace):
+    """Under torchrun: the process group this run joins (left when the command ends); else None."""
+    from ..distributed import launched
+
+    if not launched():
+        yield None
+        return
+    if args.command == "fit" and ("," in str(args.lr) or isinstance(args.lr, list)):
+        raise BadOptionError("lr", args.lr, "a learning-rate sweep runs in one process",
+                             "start it without torchrun, or give one rate")
+    require("torch")
+    from ..distributed import start
+
+    group = start(getattr(args, "device", "auto"))
+    try:
+        yield group
+    finally:
+        group.close()
+
+
 def run_fit(cli_args: argparse.Namespace) -> int:
+    args = options_namespace(cli_args, "fit")
+    with _process_group(args) as group:
+        return _run_fit(args, group)
+
+
+def _run_fit(args: argparse.Namespace, group) -> int:
     from ..api import fit
 
-    args = options_namespace(cli_args, "fit")
     if args.plot:
         require("matplotlib")  # before the data is read and the model trained
     data = _load_data(args)
     standardize = data.is_file if args.standardize is None else args.standardize
     if "," in str(args.lr) or isinstance(args.lr, list):
         return _run_sweep(args, data, standardize)
+    main = group is None or group.is_main  # only rank 0 prints and writes files
     callbacks = []
-    if not (args.json or args.quiet):
+    if main and not (args.json or args.quiet):
         from ..callbacks import RichProgressCallback, progress_wanted
 
         if progress_wanted():
@@ -99,8 +138,10 @@ def run_fit(cli_args: argparse.Namespace) -> int:
         result = fit(
             **data.arrays(), lr=args.lr, **_fit_options(args, standardize), record_path=bool(args.plot),
             checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=args.resume,
-            tensorboard=args.tensorboard, callbacks=callbacks or None,
+            tensorboard=args.tensorboard, callbacks=callbacks or None, distributed=group,
         )
+    if not main:
+        return 0
     if data.is_file:
         result.dataset, result.target = data.source, data.target
     if args.save_model:
@@ -215,15 +256,23 @@ def _warnings_to_stderr(args: argparse.Namespace, shown_in_report: bool = False)
 
 
 def run_solve(cli_args: argparse.Namespace) -> int:
+    args = options_namespace(cli_args, "solve")
+    with _process_group(args) as group:
+        return _run_solve(args, group)
+
+
+def _run_solve(args: argparse.Namespace, group) -> int:
     from ..api import solve
 
-    args = options_namespace(cli_args, "solve")
-    if _is_large_file(args.data):
-        return _run_solve_streaming(args)
+    args.chunk_rows = _positive_int("chunk_rows", args.chunk_rows)
+    if _is_large_file(args.data) or args.chunk_rows is not None:
+        return _run_solve_streaming(args, group)
     data = _load_data(args)
     with _warnings_to_stderr(args):
         result = solve(**data.arrays(), intercept=args.intercept, poly=args.poly, alpha=args.alpha,
-                       target=data.target)
+                       target=data.target, distributed=group)
+    if group is not None and not group.is_main:
+        return 0
     if data.is_file:
         result.dataset = data.source
     if args.json:
@@ -242,12 +291,18 @@ def _is_large_file(path: str) -> bool:
     return os.path.isfile(path) and os.path.getsize(path) > STREAM_FILES_ABOVE
 
 
-def _run_solve_streaming(args: argparse.Namespace) -> int:
+def _run_solve_streaming(args: argparse.Namespace, group=None) -> int:
     from ..streaming_solve import solve_streaming
 
+    if not os.path.exists(args.data):
+        raise BadDataError(f"data file {args.data!r} not found; --chunk-rows streams a CSV or Parquet file, "
+                           "so check the path")
     with _warnings_to_stderr(args):
         result = solve_streaming(args.data, target=args.target, features=_feature_list(args.features),
-                                 intercept=args.intercept, poly=args.poly, alpha=float(args.alpha), dropna=args.dropna)
+                                 intercept=args.intercept, poly=args.poly, alpha=float(args.alpha), dropna=args.dropna,
+                                 chunk_rows=args.chunk_rows, distributed=group)
+    if group is not None and not group.is_main:
+        return 0
     if result.n_dropped:
         print(f"gradfit solve: note: dropped {result.n_dropped} row(s) with missing values (--dropna)", file=sys.stderr)
     if result.needs_refinement:

@@ -81,10 +81,14 @@ def iter_array_chunks(x, y, rows: int | None = None, *, names: list[str] | None 
 
 
 class ParquetChunks:
-    """The target and feature columns of a Parquet file, batch by batch (a row group at a time)."""
+    """The target and feature columns of a Parquet file, batch by batch (a row group at a time).
+
+    ``part=(rank, world_size)`` reads only this process's row groups: contiguous groups, each
+    process taking those that start in its share of the rows (a file of one row group is read by
+    rank 0 alone; files written with several row groups spread evenly)."""
 
     def __init__(self, path, target: str, features: list[str] | None = None, rows: int | None = None, *,
-                 dropna: bool = False) -> None:
+                 dropna: bool = False, part: tuple[int, int] | None = None) -> None:
         import pyarrow as pa
 
         source = _open(path, files.PARQUET_SUFFIXES)
@@ -99,9 +103,25 @@ class ParquetChunks:
             self.n_rows = int(source.file.metadata.num_rows)
         finally:
             source.close()
-        self.path, self.dropna = source.path, bool(dropna)
+        self.path, self.dropna, self.part = source.path, bool(dropna), part
         self.rows = _rows(rows, len(self.columns) + 1)
         self.n_dropped = 0
+
+    def _row_groups(self, file) -> tuple[list[int] | None, int]:
+        """The row groups this process reads (``None``: all) and the file row its first one starts at."""
+        if self.part is None:
+            return None, 0
+        from ..distributed import share
+
+        rank, world_size = self.part
+        mine = share(self.n_rows, rank, world_size)
+        chosen, first_row, row = [], None, 0
+        for group in range(file.metadata.num_row_groups):
+            if mine.start <= row < mine.stop:
+                chosen.append(group)
+                first_row = row if first_row is None else first_row
+            row += file.metadata.row_group(group).num_rows
+        return chosen, first_row or 0
 
     def __iter__(self):
         import pyarrow as pa
@@ -119,7 +139,11 @@ class ParquetChunks:
         except (pa.ArrowException, OSError) as exc:
             raise BadDataError(f"{self.path}: damaged Parquet file ({files._one_line(exc)}); export it again") from None
         try:
-            batches = file.iter_batches(batch_size=self.rows, columns=self.columns, use_threads=False)
+            row_groups, offset = self._row_groups(file)
+            if row_groups == []:  # another process reads every row group
+                return
+            batches = file.iter_batches(batch_size=self.rows, columns=self.columns, use_threads=False,
+                                        row_groups=row_groups)
             while True:
                 try:
                     batch = next(batches, None)
@@ -141,7 +165,8 @@ class ParquetChunks:
                     yield values[:, :d], values[:, d]
         finally:
             file.close()
-        _check_any_kept(self, offset, kept)
+        if self.part is None:  # a process's part may be empty; the run as a whole is checked
+            _check_any_kept(self, offset, kept)
 
 
 def iter_parquet_chunks(path, target: str, features: list[str] | None = None, rows: int | None = None, *,
@@ -158,15 +183,18 @@ def iter_parquet_chunks(path, target: str, features: list[str] | None = None, ro
 
 
 class CsvChunks:
-    """The target and feature columns of a CSV file, parsed by pandas ``rows`` rows at a time."""
+    """The target and feature columns of a CSV file, parsed by pandas ``rows`` rows at a time.
+
+    ``part=(rank, world_size)``: every process parses the file (text has no index to seek by)
+    but converts, checks and hands on only blocks ``rank, rank + world_size, …``."""
 
     def __init__(self, path, target: str, features: list[str] | None = None, rows: int | None = None, *,
-                 dropna: bool = False) -> None:
+                 dropna: bool = False, part: tuple[int, int] | None = None) -> None:
         self.source = _open(path, files.CSV_SUFFIXES)
         self.feature_names, self.target_name = files._choose_columns(self.source, target, features, True)
         self.columns = self.feature_names + [self.target_name]
         self.positions = [self.source.columns.index(name) for name in self.columns]
-        self.path, self.dropna = self.source.path, bool(dropna)
+        self.path, self.dropna, self.part = self.source.path, bool(dropna), part
         self.rows = _rows(rows, len(self.source.columns))
         self.n_rows = None  # unknown until read
         self.n_dropped = 0
@@ -183,7 +211,10 @@ class CsvChunks:
                        encoding="utf-8", compression=source.compression, chunksize=self.rows)
         try:
             with pd.read_csv(self.path, **options) as reader:
-                for chunk in reader:
+                for index, chunk in enumerate(reader):
+                    if self.part is not None and index % self.part[1] != self.part[0]:
+                        offset += len(chunk)  # another process's block
+                        continue
                     if chunk.shape[1] != len(source.columns):
                         raise BadDataError(
                             f"{self.path}: pandas finds {chunk.shape[1]} columns in the header but the csv module "
@@ -204,7 +235,8 @@ class CsvChunks:
             source._raise_not_utf8()
         except files._decompression_errors() as exc:
             source._raise_undecompressible(exc)
-        _check_any_kept(self, offset, kept)
+        if self.part is None:
+            _check_any_kept(self, offset, kept)
 
 
 def iter_csv_chunks(path, target: str, features: list[str] | None = None, rows: int | None = None, *,
@@ -218,13 +250,15 @@ def iter_csv_chunks(path, target: str, features: list[str] | None = None, rows: 
 
 
 def iter_file_chunks(path, target: str, features: list[str] | None = None, rows: int | None = None, *,
-                     dropna: bool = False) -> ParquetChunks | CsvChunks:
-    """:func:`iter_parquet_chunks` or :func:`iter_csv_chunks`, by the file's extension."""
+                     dropna: bool = False, part: tuple[int, int] | None = None) -> ParquetChunks | CsvChunks:
+    """:func:`iter_parquet_chunks` or :func:`iter_csv_chunks`, by the file's extension.
+
+    ``part=(rank, world_size)``: only this process's share (Parquet row groups, CSV blocks)."""
     path = os.fspath(path)
     files._check_path(path)
     suffix, _ = files._suffix(path)
     chunks = ParquetChunks if suffix in files.PARQUET_SUFFIXES else CsvChunks
-    return chunks(path, target, features, rows, dropna=dropna)
+    return chunks(path, target, features, rows, dropna=dropna, part=part)
 
 
 class PolyChunks:

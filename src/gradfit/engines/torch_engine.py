@@ -140,9 +140,11 @@ class _Trace(Callback):
 
 
 def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | None, monitor: DivergenceMonitor,
-        dtype: str, device: str, control: RunControl | None = None, **_) -> EngineRun:
+        dtype: str, device: str, control: RunControl | None = None, shard=None, **_) -> EngineRun:
     """Train with autograd on :class:`gradfit.Trainer`; returns float64 parameter vectors and
-    per-epoch losses. ``control`` adds callbacks, checkpoints, early stopping and resuming."""
+    per-epoch losses. ``control`` adds callbacks, checkpoints, early stopping and resuming.
+    ``shard`` (:class:`gradfit.distributed.GlobalRows`): ``problem`` holds this process's rows of
+    a ``torch.distributed`` run (DistributedDataParallel, the global batches of one process)."""
     control = control or RunControl()
     torch_dtype = getattr(torch, dtype)
     model = build_model(cfg.model or "manual", problem.n_features, problem.intercept, cfg.seed, device,
@@ -160,7 +162,7 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | Non
     trace = _Trace(initial, cfg.record_path)
     trainer = Trainer(model, nn.MSELoss(), lambda params: make_optimizer(cfg.optimizer, params, lr),
                       train_data=(x, y), val_data=val, batch_size=cfg.batch_size, seed=cfg.seed,
-                      scheduler=make_scheduler(cfg.scheduler, cfg.epochs),
+                      scheduler=make_scheduler(cfg.scheduler, cfg.epochs), shard=shard,
                       callbacks=[_Divergence(monitor), trace,
                                  *control.run_callbacks(theta_of=lambda run: theta_of(run.model))])
     if control.resume is not None:

@@ -1,0 +1,174 @@
+"""Runs across processes: torchrun with 2 gloo processes gives the single-process answer.
+
+Each test launches ``python -m torch.distributed.run --standalone --nproc_per_node=2 -m gradfit``
+(a few seconds each: two interpreters importing torch) and compares with the same command run
+in this process. The single-process numbers are themselves checked against closed forms and
+statsmodels elsewhere; here the claim is "same answer with more processes".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+import torch.distributed as dist  # noqa: E402
+
+from gradfit.cli import main  # noqa: E402
+from gradfit.distributed import GlobalRows, share  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not dist.is_available(), reason="torch.distributed is not available")
+
+
+def torchrun(args: list[str], cwd, nproc: int = 2) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # what torchrun would set (and warn about)
+    env.pop("WORLD_SIZE", None)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+               "-m", "gradfit", *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def one_process(args: list[str], capsys) -> dict:
+    assert main(args) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def gradfit_lines(stderr: str) -> list[str]:
+    """What gradfit itself wrote on stderr (not torchrun's own launcher messages)."""
+    return [line for line in stderr.splitlines() if line.startswith(("gradfit fit", "gradfit solve"))]
+
+
+@pytest.fixture(scope="module")
+def data_csv(tmp_path_factory):
+    """801 rows: with --val-split 0.2, 641 training rows; batches of 64 leave a partial last one."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(801, 3)) * [1.0, 2.0, 3.0] + [5.0, 0.0, -1.0]
+    y = 2.0 + x @ [1.5, -0.5, 0.25] + 0.3 * rng.normal(size=801)
+    path = tmp_path_factory.mktemp("dist") / "data.csv"
+    lines = ["a,b,c,y"] + [",".join(repr(float(v)) for v in row) for row in np.column_stack([x, y])]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# ---------------------------------------------------------------- without processes
+
+
+def test_shares_cover_every_row_once():
+    for n in (0, 1, 2, 7, 801):
+        for world in (1, 2, 3, 8):
+            rows = [list(range(n))[share(n, r, world)] for r in range(world)]
+            assert sum(rows, []) == list(range(n))
+            assert max(map(len, rows)) - min(map(len, rows)) <= 1
+
+
+def test_positions_follow_the_global_order():
+    order = np.array([5, 0, 3, 9, 1, 7, 2, 8, 4, 6])
+    positions, before = GlobalRows(start=3, total=10, world_size=2).positions(order, 4)  # holds rows 3..6
+    assert (positions + 3).tolist() == [5, 3, 4, 6]  # its rows, in the order they come
+    assert before.tolist() == [0, 1, 1, 2, 2, 2, 2, 2, 2, 3, 4]  # its rows among the first k of the order
+
+
+def test_a_single_share_trains_as_the_plain_trainer():
+    """GlobalRows(0, n, 1): the sharded epoch (global order, weights) is the plain one exactly."""
+    from torch import nn
+
+    from gradfit import Trainer
+
+    rng = np.random.default_rng(1)
+    x = torch.tensor(rng.normal(size=(103, 2)))
+    y = x @ torch.tensor([[1.0], [-2.0]], dtype=torch.float64) + 0.5
+    runs = []
+    for shard in (None, GlobalRows(0, 103, 1)):
+        torch.manual_seed(0)
+        model = nn.Linear(2, 1).double()
+        trainer = Trainer(model, nn.MSELoss(), "sgd", lr=0.05, train_data=(x, y), val_data=(x[:10], y[:10]),
+                          batch_size=16, seed=3, shard=shard)
+        history = trainer.train(4)
+        runs.append((torch.cat([p.detach().reshape(-1) for p in model.parameters()]), history))
+    assert torch.equal(runs[0][0], runs[1][0])
+    assert runs[0][1].train_loss == pytest.approx(runs[1][1].train_loss, rel=1e-15)
+    assert runs[0][1].val_loss == pytest.approx(runs[1][1].val_loss, rel=1e-15)
+
+
+# ---------------------------------------------------------------- two gloo processes
+
+
+def test_full_batch_exact_engine_matches_one_process(data_csv, capsys):
+    args = ["fit", str(data_csv), "--target", "y", "--val-split", "0.2", "--epochs", "300", "--json"]
+    single = one_process(args, capsys)
+    done = torchrun(args, data_csv.parent)
+    assert done.returncode == 0, done.stderr
+    both = json.loads(done.stdout)  # rank 0 alone printed: one JSON object
+    assert both["world_size"] == 2 and single["world_size"] == 1
+    assert both["engine"] == "exact" and (both["n_train"], both["n_val"]) == (single["n_train"], single["n_val"])
+    np.testing.assert_allclose(both["params"]["coef"], single["params"]["coef"], rtol=0, atol=1e-6)
+    assert both["params"]["intercept"] == pytest.approx(single["params"]["intercept"], abs=1e-6)
+    np.testing.assert_allclose(both["history"]["train_loss"], single["history"]["train_loss"], rtol=1e-9)
+    np.testing.assert_allclose(both["history"]["val_loss"], single["history"]["val_loss"], rtol=1e-9)
+    np.testing.assert_allclose(both["stats"]["std_err"], single["stats"]["std_err"], rtol=1e-9)
+
+
+def test_mini_batch_torch_matches_one_process_with_the_same_global_batch(data_csv, capsys):
+    """float32 defaults, batches of 64 over 641 rows (a partial last batch), validation over both
+    processes' rows, a checkpoint written by rank 0 and resumed by both."""
+    common = ["fit", str(data_csv), "--target", "y", "--engine", "torch", "--batch-size", "64", "--val-split",
+              "0.2", "--json"]
+    single = one_process(common + ["--epochs", "6"], capsys)
+    first = torchrun(common + ["--epochs", "3", "--checkpoint", "run.pt"], data_csv.parent)
+    assert first.returncode == 0, first.stderr
+    assert (data_csv.parent / "run.pt").exists()
+    done = torchrun(common + ["--epochs", "6", "--resume", "run.pt"], data_csv.parent)
+    assert done.returncode == 0, done.stderr
+    both = json.loads(done.stdout)
+    assert both["world_size"] == 2 and both["start_epoch"] == 3 and both["updates"] == single["updates"] == 6 * 11
+    np.testing.assert_allclose(both["params"]["coef"], single["params"]["coef"], rtol=0, atol=1e-5)
+    assert both["params"]["intercept"] == pytest.approx(single["params"]["intercept"], abs=1e-5)
+    np.testing.assert_allclose(both["history"]["train_loss"], single["history"]["train_loss"], rtol=1e-5)
+    np.testing.assert_allclose(both["history"]["val_loss"], single["history"]["val_loss"], rtol=1e-5)
+
+
+def test_stochastic_steps_where_one_process_holds_no_row_of_the_batch(data_csv, capsys, tmp_path):
+    """Batch size 1: every update's row lives on one process; the other contributes a zero
+    gradient to DDP's all-reduce. Adam, float64: the single run's parameters to 1e-10."""
+    small = tmp_path / "small.csv"
+    small.write_text("\n".join(data_csv.read_text().splitlines()[:52]) + "\n")  # 51 rows
+    args = ["fit", str(small), "--target", "y", "--engine", "torch", "--optimizer", "adam", "--lr", "0.01",
+            "--batch-size", "1", "--epochs", "2", "--dtype", "float64", "--json"]
+    single = one_process(args, capsys)
+    done = torchrun(args, tmp_path)
+    assert done.returncode == 0, done.stderr
+    both = json.loads(done.stdout)
+    assert both["updates"] == single["updates"] == 102
+    np.testing.assert_allclose(both["params"]["coef"], single["params"]["coef"], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(both["history"]["train_loss"], single["history"]["train_loss"], rtol=1e-10)
+
+
+def test_solve_streams_its_row_groups_and_matches_one_process(data_csv, capsys, tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    values = np.loadtxt(data_csv, delimiter=",", skiprows=1)
+    path = tmp_path / "data.parquet"
+    pq.write_table(pa.table({name: values[:, j] for j, name in enumerate("abcy")}), path, row_group_size=100)
+    single = one_process(["solve", str(path), "--target", "y", "--json"], capsys)
+    done = torchrun(["solve", str(path), "--target", "y", "--json", "--chunk-rows", "37"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    both = json.loads(done.stdout)
+    assert both["world_size"] == 2 and both["streamed"] and both["stats"]["n_obs"] == 801
+    np.testing.assert_allclose(both["closed_form"]["coef"], single["closed_form"]["coef"], rtol=1e-12)
+    np.testing.assert_allclose(both["closed_form"]["std_err"], single["closed_form"]["std_err"], rtol=1e-12)
+
+
+def test_a_bad_file_is_one_line_from_rank_0_and_exit_2(tmp_path):
+    (tmp_path / "bad.csv").write_text("a,y\n1,2\n2,x\n3,4\n")
+    done = torchrun(["fit", "bad.csv", "--target", "y"], tmp_path)
+    assert done.returncode != 0
+    lines = gradfit_lines(done.stderr)
+    assert lines == ["gradfit fit: error: bad.csv: column 'y' is not numeric: line 3 has 'x'; the target must be "
+                     "numeric: fix that value"]
+    assert "exitcode  : 2" in done.stderr  # torchrun's report of the workers' exit code
