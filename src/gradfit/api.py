@@ -199,7 +199,7 @@ def _share(problem: Problem, cfg: FitConfig, distributed):
 
 def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | None = None,
                 standardize: bool = False, callbacks: list | None = None, engine_override=None,
-                cache: dict | None = None, shares=None) -> FitResult:
+                cache: dict | None = None, shares=None, streamed=None) -> FitResult:
     """Run a validated configuration on a validated problem (what the CLI and ``fit`` share).
 
     With ``standardize``, gradient descent runs on centred and scaled data (training-split
@@ -209,16 +209,24 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
     uses it to hand in runs trained together), and ``cache`` (a dict) keeps what does not depend
     on the learning rate — closed form, statistics pass, scaling — for the next rate of a sweep.
     ``shares`` (:class:`gradfit.distributed.Shares`): ``problem`` holds this process's rows of a
-    distributed run; statistics are gathered from every process.
+    distributed run; statistics are gathered from every process. ``streamed``
+    (:class:`gradfit.streaming.SufficientStats`): the training rows were streamed from disk and
+    ``problem`` holds none of them (exact engine only).
     """
     param_names = (["intercept"] if problem.intercept else []) + list(problem.names)
     n = len(problem.y_train) if shares is None else shares.train.total
+    if streamed is not None:
+        n = streamed.n
     # Small data: the design in memory and the exact solver (full accuracy on every NIST set).
     # Large data: one streaming pass to sufficient statistics (memory about one chunk), from
     # which the closed form, curvature, gradients and statistics all follow in O(p²).
     # Several processes: each one's statistics, gathered and merged.
-    small = is_small(problem) and shares is None
-    if cache and "closed" in cache:
+    small = is_small(problem) and shares is None and streamed is None
+    if streamed is not None:
+        design, train_stats, closed = None, streamed, _closed_form(None, streamed, problem, param_names)
+        warn_if_collinear(closed.condition_number, param_names)
+        stats_scaling = streamed.scaling()
+    elif cache and "closed" in cache:
         design, train_stats, closed, stats_scaling = (cache[k] for k in ("design", "train_stats", "closed", "scaling"))
     else:
         design = problem.design(problem.x_train) if small else None  # (n, p), original scale
@@ -233,6 +241,10 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
             cache.update(design=design, train_stats=train_stats, closed=closed, scaling=stats_scaling)
     scaling = stats_scaling if standardize else None
     engine_name = choose_engine(cfg, n)
+    if streamed is not None and engine_name != "exact":
+        raise BadOptionError("chunk_rows", "given", f"streams the rows for the exact engine only (full batch, plain "
+                             f"SGD); this run needs the {engine_name} engine, which holds the rows in memory",
+                             "leave --chunk-rows out (the file is then read whole), or fit full batch")
     needs_rows = engine_name != "exact" or small
     run_problem = problem if scaling is None or not needs_rows else _scaled_problem(problem, scaling)
 
@@ -297,7 +309,7 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
             engine=engine_name, model=(cfg.model or "manual") if engine_name == "torch" else None,
             optimizer=cfg.optimizer, lr=lr, batch_size=cfg.batch_size, dtype=dtype, seed=cfg.seed,
             scheduler=cfg.scheduler, patience=cfg.patience, epochs=cfg.epochs, standardize=scaling is not None,
-            problem=run_problem, record_path=cfg.record_path, shares=shares)
+            problem=run_problem, record_path=cfg.record_path, shares=shares, streamed=streamed)
         # Callbacks (TensorBoard, progress, the user's) see what the result will say: the target's units.
         rescale = None if scaling is None else Rescale(scaling.y_scale ** 2, to_original, param_names)
         control, theta0 = fit_control(cfg, callbacks=callbacks, fingerprint=fingerprint, theta0=theta0,
@@ -475,8 +487,8 @@ def _closed_form(design, train_stats, problem: Problem, param_names: list[str]):
     if closed.needs_refinement:
         warnings.warn(
             f"the closed form of this ill-conditioned problem (condition number {closed.condition_number:.3g}) is "
-            f"accurate to about {closed.estimated_error:.1g} relative: float64 QR on {len(problem.y_train):,} rows, "
-            "too many for exact refinement", CollinearityWarning, stacklevel=4)
+            f"accurate to about {closed.estimated_error:.1g} relative: float64 QR on {train_stats.n:,} rows, "
+            "streamed or shared among processes, without exact refinement", CollinearityWarning, stacklevel=4)
     return closed
 
 

@@ -237,19 +237,23 @@ RUN_OPTIONS = ("model", "optimizer", "batch_size", "dtype", "lr", "seed", "inter
 
 def fit_fingerprint(*, engine: str, model: str | None, optimizer: str, lr: float, batch_size: int | None,
                     dtype: str, seed: int, scheduler: str | None, patience: int | None, epochs: int,
-                    standardize: bool, problem, record_path: bool = False, shares=None) -> dict:
+                    standardize: bool, problem, record_path: bool = False, shares=None, streamed=None) -> dict:
     """What a :func:`gradfit.fit` run was, saved with its checkpoints and checked on resume.
 
     ``problem`` is the problem gradient descent runs on (scaled when standardizing); its rows
     are summarised by a SHA-256 digest, so a resume on other data is caught even with the same shape.
     In a distributed run (``shares``) ``problem`` holds this process's rows: the digest is that of
     every process's digest, in rank order (the same on all of them), and the counts are global.
+    Rows streamed from disk (``streamed``, their sufficient statistics) are summarised by the
+    statistics' digest.
     """
     from .distributed import digest as data_digest
 
     digest = data_digest(problem.x_train, problem.y_train, problem.x_val, problem.y_val)
     n_train = int(len(problem.y_train))
     n_val = 0 if problem.y_val is None else int(len(problem.y_val))
+    if streamed is not None:
+        digest, n_train = data_digest(streamed.to_vector()), int(streamed.n)
     if shares is not None:
         digest = data_digest(np.frombuffer("".join(shares.group.all_gather(digest)).encode(), dtype=np.uint8))
         n_train, n_val = shares.train.total, 0 if shares.val is None else shares.val.total

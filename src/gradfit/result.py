@@ -130,6 +130,8 @@ class FitResult:
         Epochs done before this run (the resumed checkpoint's); ``history`` holds all of them.
     world_size : int
         Processes that ran the fit together (``torchrun``); 1 for one process.
+    n_dropped : int
+        Rows a streamed fit dropped for missing values (``dropna``).
     """
 
     engine: str
@@ -175,6 +177,7 @@ class FitResult:
     resumed_from: str | None = None
     start_epoch: int = 0
     world_size: int = 1
+    n_dropped: int = 0
 
     def to_dict(self) -> dict:
         """The JSON object ``gradfit fit --json`` prints (keys per PRODUCT.md)."""

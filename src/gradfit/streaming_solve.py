@@ -167,14 +167,48 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
     """
     from .api import warn_if_collinear
     from .config import FitConfig
+
+    FitConfig(alpha=alpha).validate()  # before the pass, not after it
+    streamed = stream_statistics(source, target=target, features=features, intercept=intercept, names=names,
+                                 poly=poly, chunk_rows=chunk_rows, dropna=dropna, distributed=distributed)
+    stats, param_names = streamed.stats, streamed.param_names
+    closed = stats.closed_form()
+    warn_if_collinear(closed.condition_number, param_names)
+    return StreamingSolveResult(
+        names=streamed.feature_names, closed_form=Params.from_theta(closed.theta, intercept), std_err=closed.std_err,
+        stats=StreamingOLSStats(stats, closed.theta, param_names, alpha), refined=False, dataset=streamed.path,
+        target=streamed.target, poly_degree=streamed.degree, needs_refinement=closed.needs_refinement,
+        estimated_error=closed.estimated_error, n_dropped=streamed.n_dropped, sufficient=stats,
+        world_size=streamed.world_size,
+    )
+
+
+@dataclass
+class Streamed:
+    """What one streaming pass found: the statistics and the columns they describe."""
+
+    stats: object  # SufficientStats of every row (every process's, under torchrun)
+    feature_names: list[str]
+    param_names: list[str]
+    target: str | None
+    path: str | None
+    degree: int | None
+    n_dropped: int
+    world_size: int
+
+
+def stream_statistics(source, *, target: str | None = None, features: list[str] | None = None,
+                      intercept: bool = True, names: list[str] | None = None, poly: int | None = None,
+                      chunk_rows: int | None = None, dropna: bool = False, distributed=None) -> Streamed:
+    """One pass over ``source`` (the sources of :func:`solve_streaming`) to sufficient statistics,
+    shared among the processes of a ``torchrun`` launch when ``distributed``."""
     from .data.chunks import iter_array_chunks, iter_file_chunks, with_poly
 
-    cfg = FitConfig(alpha=alpha).validate()  # before the pass, not after it
     group = None
     if distributed:
         from .distributed import Distributed, start
 
-        group = distributed if isinstance(distributed, Distributed) else start(cfg.device)
+        group = distributed if isinstance(distributed, Distributed) else start()
     part = None if group is None else (group.rank, group.world_size)
     path = None
     if isinstance(source, tuple) and len(source) == 2:
@@ -204,9 +238,9 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
     param_names = None
     if feature_names:
         param_names = (["intercept"] if intercept else []) + feature_names
-    n_dropped = int(getattr(chunks, "n_dropped", 0))
     if group is None:
         stats = accumulate(chunks, intercept=intercept, names=param_names)
+        n_dropped = int(getattr(chunks, "n_dropped", 0))
     else:
         from .distributed import gather_stats
 
@@ -216,13 +250,6 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
     if param_names is None:
         feature_names = [f"x{j + 1}" for j in range(stats.d)] if stats.d > 1 else ["x"]
         param_names = (["intercept"] if intercept else []) + feature_names
-    closed = stats.closed_form()
-    warn_if_collinear(closed.condition_number, param_names)
-    return StreamingSolveResult(
-        names=feature_names, closed_form=Params.from_theta(closed.theta, intercept), std_err=closed.std_err,
-        stats=StreamingOLSStats(stats, closed.theta, param_names, alpha), refined=False, dataset=path,
-        target=target or getattr(chunks, "target_name", None), poly_degree=degree,
-        needs_refinement=closed.needs_refinement, estimated_error=closed.estimated_error,
-        n_dropped=n_dropped if group is not None else int(getattr(chunks, "n_dropped", 0)), sufficient=stats,
-        world_size=1 if group is None else group.world_size,
-    )
+    return Streamed(stats=stats, feature_names=feature_names, param_names=param_names,
+                    target=target or getattr(chunks, "target_name", None), path=path, degree=degree,
+                    n_dropped=n_dropped, world_size=1 if group is None else group.world_size)

@@ -123,6 +123,9 @@ def _run_fit(args: argparse.Namespace, group) -> int:
 
     if args.plot:
         require("matplotlib")  # before the data is read and the model trained
+    args.chunk_rows = _positive_int("chunk_rows", args.chunk_rows)
+    if args.chunk_rows is not None or (_is_large_file(args.data) and _streamable(args)):
+        return _run_fit_streaming(args, group)
     data = _load_data(args)
     standardize = data.is_file if args.standardize is None else args.standardize
     if "," in str(args.lr) or isinstance(args.lr, list):
@@ -144,6 +147,14 @@ def _run_fit(args: argparse.Namespace, group) -> int:
         return 0
     if data.is_file:
         result.dataset, result.target = data.source, data.target
+    _report_fit(args, result)
+    if args.plot:
+        _write_plots(args, data, result, standardize)
+    return 0
+
+
+def _report_fit(args: argparse.Namespace, result) -> int:
+    """``--save-model``, then the JSON or the terminal report."""
     if args.save_model:
         from ..model_file import save_model
 
@@ -154,9 +165,42 @@ def _run_fit(args: argparse.Namespace, group) -> int:
         from ..report import print_report
 
         print_report(result, quiet=args.quiet)
-    if args.plot:
-        _write_plots(args, data, result, standardize)
     return 0
+
+
+def _streamable(args: argparse.Namespace) -> bool:
+    """Whether a fit can run from one streaming pass: the exact engine, nothing that needs the rows."""
+    return (args.engine in ("auto", "exact") and args.batch_size is None and args.optimizer == "sgd"
+            and args.model is None and args.scheduler is None and str(args.device) in ("auto", "cpu")
+            and not args.val_split and not args.plot and not args.patience and "," not in str(args.lr))
+
+
+def _run_fit_streaming(args: argparse.Namespace, group) -> int:
+    """A file fitted from one streaming pass (``--chunk-rows``, or a large file): exact engine."""
+    from ..streaming_fit import fit_streaming
+
+    if args.plot:
+        raise BadOptionError("plot", args.plot, "the plots draw the rows, which a streamed fit does not hold",
+                             "leave --chunk-rows out to read the file whole")
+    if not os.path.exists(args.data):
+        raise BadDataError(f"data file {args.data!r} not found; --chunk-rows streams a CSV or Parquet file, "
+                           "so check the path")
+    if args.target is None:
+        raise BadOptionError("target", None, "is required for a data file", "name the column to predict: --target COL")
+    main = group is None or group.is_main
+    standardize = True if args.standardize is None else args.standardize
+    options = {k: v for k, v in _fit_options(args, standardize).items() if k not in ("intercept", "poly", "standardize")}
+    with _warnings_to_stderr(args, shown_in_report=not args.json), _ctrl_c_stops_at_epoch_end():
+        result = fit_streaming(
+            args.data, target=args.target, features=_feature_list(args.features), chunk_rows=args.chunk_rows,
+            dropna=args.dropna, intercept=args.intercept, poly=args.poly, standardize=standardize, lr=args.lr,
+            checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=args.resume,
+            tensorboard=args.tensorboard, distributed=group, **options)
+    if not main:
+        return 0
+    if result.n_dropped:
+        print(f"gradfit fit: note: dropped {result.n_dropped} row(s) with missing values (--dropna)", file=sys.stderr)
+    return _report_fit(args, result)
 
 
 def _write_plots(args: argparse.Namespace, data: "_Data", result, standardize: bool) -> None:
