@@ -57,8 +57,9 @@ def test_cli_chunk_rows_equals_reading_the_file_whole(frame, tmp_path, kind, cap
 
 @pytest.mark.parametrize("flags, option", [
     (["--val-split", "0.2"], "--val-split 0.2"),
-    (["--batch-size", "10"], "--chunk-rows 50"),
-    (["--optimizer", "adam"], "--chunk-rows 50"),
+    (["--engine", "numpy"], "--engine numpy"),
+    (["--optimizer", "adam"], "--engine torch"),  # full batch on torch: the rows are not held
+    (["--batch-size", "10", "--checkpoint", "c.pt"], "--checkpoint c.pt"),
     (["--plot", "pics"], "--plot pics"),
 ])
 def test_what_a_streamed_fit_cannot_do_is_one_line(frame, tmp_path, flags, option, capsys):
@@ -128,3 +129,46 @@ def test_memory_of_a_streamed_fit_does_not_grow_with_the_file(tmp_path):
     growth = large["extra"] - small["extra"]  # what 72 MB more data cost
     assert growth < 0.1 * (1_500_000 * 6 * 8), f"{growth / 2**20:.1f} MiB more for 72 MB more data"
     np.testing.assert_allclose(large["theta"], [0.5, *coef], atol=5e-4)  # the generating truth, 0.1/sqrt(n) noise
+
+
+# ---------------------------------------------------------------- mini-batches from disk
+
+
+def test_a_buffer_holding_every_row_gives_the_in_memory_batches(frame, tmp_path, capsys):
+    """Same seeded permutation per epoch, so the float64 torch run is the in-memory one."""
+    path = tmp_path / "data.parquet"
+    frame.to_parquet(path, row_group_size=200, index=False)
+    common = ["fit", str(path), "--target", "y", "--batch-size", "64", "--epochs", "3", "--dtype", "float64",
+              "--lr", "auto", "--json"]
+    assert main(common) == 0
+    whole = json.loads(capsys.readouterr().out)
+    assert main(common + ["--chunk-rows", "150", "--shuffle-buffer", "1500"]) == 0
+    streamed = json.loads(capsys.readouterr().out)
+    assert streamed["engine"] == whole["engine"] == "torch" and streamed["lr"] == pytest.approx(whole["lr"], rel=1e-12)
+    np.testing.assert_allclose(streamed["params"]["coef"], whole["params"]["coef"], rtol=1e-12)
+    np.testing.assert_allclose(streamed["history"]["train_loss"], whole["history"]["train_loss"], rtol=1e-12)
+
+
+def test_a_small_buffer_still_shows_every_row_once_an_epoch():
+    from gradfit.data.chunks import iter_array_chunks
+    from gradfit.data.shuffle_buffer import ShuffledBatches
+
+    x = np.arange(1000.0)[:, None]
+    batches = ShuffledBatches(iter_array_chunks(x, np.arange(1000.0), rows=70), batch_size=32, buffer_rows=200,
+                              seed=3)
+    for _ in range(2):  # two epochs, two different orders
+        seen = [batch_x.numpy()[:, 0] for batch_x, _ in batches]
+        rows = np.concatenate(seen)
+        assert sorted(rows.tolist()) == list(range(1000))  # every row once, none repeated (no padding)
+        assert [len(s) for s in seen] == [32] * 31 + [8]  # 1000 = 31 × 32 + 8: one partial batch, last
+        assert not np.array_equal(rows, np.arange(1000.0))  # shuffled …
+        # … within reach of the buffer: a row leaves at most a buffer (plus the carried remainder) early
+        assert np.max(np.arange(1000) - np.argsort(rows)) < 200 + 32 + 70
+
+
+def test_streamed_mini_batches_refuse_checkpoints(frame, tmp_path):
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(BadOptionError, match="checkpoint"):
+        fit_streaming(str(path), target="y", batch_size=16, checkpoint=str(tmp_path / "c.pt"))
+    assert not (tmp_path / "c.pt").exists()

@@ -199,7 +199,7 @@ def _share(problem: Problem, cfg: FitConfig, distributed):
 
 def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | None = None,
                 standardize: bool = False, callbacks: list | None = None, engine_override=None,
-                cache: dict | None = None, shares=None, streamed=None) -> FitResult:
+                cache: dict | None = None, shares=None, streamed=None, stream=None) -> FitResult:
     """Run a validated configuration on a validated problem (what the CLI and ``fit`` share).
 
     With ``standardize``, gradient descent runs on centred and scaled data (training-split
@@ -211,7 +211,8 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
     ``shares`` (:class:`gradfit.distributed.Shares`): ``problem`` holds this process's rows of a
     distributed run; statistics are gathered from every process. ``streamed``
     (:class:`gradfit.streaming.SufficientStats`): the training rows were streamed from disk and
-    ``problem`` holds none of them (exact engine only).
+    ``problem`` holds none of them; the exact engine runs from them, the torch engine reads
+    mini-batches from ``stream`` (the chunk source) through a shuffle buffer.
     """
     param_names = (["intercept"] if problem.intercept else []) + list(problem.names)
     n = len(problem.y_train) if shares is None else shares.train.total
@@ -241,10 +242,6 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
             cache.update(design=design, train_stats=train_stats, closed=closed, scaling=stats_scaling)
     scaling = stats_scaling if standardize else None
     engine_name = choose_engine(cfg, n)
-    if streamed is not None and engine_name != "exact":
-        raise BadOptionError("chunk_rows", "given", f"streams the rows for the exact engine only (full batch, plain "
-                             f"SGD); this run needs the {engine_name} engine, which holds the rows in memory",
-                             "leave --chunk-rows out (the file is then read whole), or fit full batch")
     needs_rows = engine_name != "exact" or small
     run_problem = problem if scaling is None or not needs_rows else _scaled_problem(problem, scaling)
 
@@ -264,6 +261,12 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
         run_stats = train_stats if scaling is None else train_stats.standardized(scaling)
         hessian_max, hessian_min = run_stats.hessian_extremes()
         row_curvature = None if cfg.batch_size is None else _max_row_norm2(problem, scaling)
+        if streamed is not None and engine_name != "exact":
+            from .streaming_fit import streamed_batches
+
+            engine_stats["batches"] = streamed_batches(stream, cfg, engine_name, scaling)
+            if cfg.lr == "auto":
+                row_curvature = engine_stats["batches"].max_row_norm2() + float(problem.intercept)
         if shares is not None and row_curvature is not None:
             row_curvature = shares.group.all_max(row_curvature)
         if engine_name == "exact":

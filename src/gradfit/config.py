@@ -73,6 +73,8 @@ class FitConfig:
         the options that shape training must be those of the saved run.
     tensorboard : str or None
         Log each epoch (losses, learning rate, parameters of small models) to this folder.
+    shuffle_buffer : int or None
+        Mini-batches streamed from disk: rows shuffled together (default about 64 MiB of rows).
     """
 
     engine: str = "auto"
@@ -94,6 +96,7 @@ class FitConfig:
     checkpoint_every: int | None = None
     resume: str | None = None
     tensorboard: str | None = None
+    shuffle_buffer: int | None = None
 
     def validate(self) -> "FitConfig":
         """Check every option, converting strings from the command line; return ``self``."""
@@ -121,6 +124,8 @@ class FitConfig:
                     "e.g. --val-split 0.2 holds out 20% of the rows",
                 )
         self.alpha = check_alpha(self.alpha)
+        if self.shuffle_buffer is not None:
+            self.shuffle_buffer = _positive_int("shuffle_buffer", self.shuffle_buffer, "e.g. --shuffle-buffer 1000000")
         if not isinstance(self.device, str) or not self.device:
             raise BadOptionError("device", self.device, "must be auto, cpu, cuda or cuda:N")
         self._check_training_control()

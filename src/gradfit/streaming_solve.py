@@ -195,6 +195,7 @@ class Streamed:
     degree: int | None
     n_dropped: int
     world_size: int
+    chunks: object = None  # the chunk source (re-iterable: each iteration a fresh pass)
 
 
 def stream_statistics(source, *, target: str | None = None, features: list[str] | None = None,
@@ -252,4 +253,4 @@ def stream_statistics(source, *, target: str | None = None, features: list[str] 
         param_names = (["intercept"] if intercept else []) + feature_names
     return Streamed(stats=stats, feature_names=feature_names, param_names=param_names,
                     target=target or getattr(chunks, "target_name", None), path=path, degree=degree,
-                    n_dropped=n_dropped, world_size=1 if group is None else group.world_size)
+                    n_dropped=n_dropped, world_size=1 if group is None else group.world_size, chunks=chunks)

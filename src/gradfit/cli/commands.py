@@ -126,6 +126,9 @@ def _run_fit(args: argparse.Namespace, group) -> int:
     args.chunk_rows = _positive_int("chunk_rows", args.chunk_rows)
     if args.chunk_rows is not None or (_is_large_file(args.data) and _streamable(args)):
         return _run_fit_streaming(args, group)
+    if args.shuffle_buffer is not None:
+        raise BadOptionError("shuffle_buffer", args.shuffle_buffer, "applies to mini-batches streamed from a file",
+                             "add --chunk-rows N, or leave --shuffle-buffer out (rows in memory are shuffled whole)")
     data = _load_data(args)
     standardize = data.is_file if args.standardize is None else args.standardize
     if "," in str(args.lr) or isinstance(args.lr, list):
@@ -195,7 +198,7 @@ def _run_fit_streaming(args: argparse.Namespace, group) -> int:
             args.data, target=args.target, features=_feature_list(args.features), chunk_rows=args.chunk_rows,
             dropna=args.dropna, intercept=args.intercept, poly=args.poly, standardize=standardize, lr=args.lr,
             checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=args.resume,
-            tensorboard=args.tensorboard, distributed=group, **options)
+            tensorboard=args.tensorboard, distributed=group, shuffle_buffer=args.shuffle_buffer, **options)
     if not main:
         return 0
     if result.n_dropped:

@@ -62,6 +62,8 @@ OPTIONS: list[Option] = [
     Option("lr", "training", 0.1, "learning rate, or auto (from the loss curvature); default 0.1"),
     Option("epochs", "training", 1000, "passes over the training rows (default 1000)", metavar="N"),
     Option("batch_size", "training", None, "rows per update: omit for full batch, 1 for stochastic", metavar="N"),
+    Option("shuffle_buffer", "training", None, "with --chunk-rows and --batch-size: rows shuffled together as they "
+           "stream from the file (default about 64 MiB of rows)", metavar="N"),
     Option("seed", "training", 42, "seeds initial values and shuffling (default 42)", metavar="N"),
     Option("tol", "training", 1e-4, "converged when the final scale-free gradient norm (features and target at "
            "unit variance) is at most tol (default 1e-4)"),

@@ -140,11 +140,13 @@ class _Trace(Callback):
 
 
 def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | None, monitor: DivergenceMonitor,
-        dtype: str, device: str, control: RunControl | None = None, shard=None, **_) -> EngineRun:
+        dtype: str, device: str, control: RunControl | None = None, shard=None, batches=None, **_) -> EngineRun:
     """Train with autograd on :class:`gradfit.Trainer`; returns float64 parameter vectors and
     per-epoch losses. ``control`` adds callbacks, checkpoints, early stopping and resuming.
     ``shard`` (:class:`gradfit.distributed.GlobalRows`): ``problem`` holds this process's rows of
-    a ``torch.distributed`` run (DistributedDataParallel, the global batches of one process)."""
+    a ``torch.distributed`` run (DistributedDataParallel, the global batches of one process).
+    ``batches`` (re-iterable of ``(x, y)`` tensors): mini-batches streamed from disk instead of
+    ``problem``'s rows (:class:`gradfit.data.shuffle_buffer.ShuffledBatches`)."""
     control = control or RunControl()
     torch_dtype = getattr(torch, dtype)
     model = build_model(cfg.model or "manual", problem.n_features, problem.intercept, cfg.seed, device,
@@ -154,6 +156,7 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | Non
         return torch.as_tensor(a, dtype=torch_dtype, device=device)
 
     x, y = tensor(problem.x_train), tensor(problem.y_train).view(-1, 1)  # (n, d), (n, 1): as the model's output
+    train_data = (x, y) if batches is None else batches
     val = None
     if problem.x_val is not None:
         val = tensor(problem.x_val), tensor(problem.y_val).view(-1, 1)
@@ -161,7 +164,7 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | Non
     control.extra["initial"] = initial.tolist()  # a resumed run reports the run's start
     trace = _Trace(initial, cfg.record_path)
     trainer = Trainer(model, nn.MSELoss(), lambda params: make_optimizer(cfg.optimizer, params, lr),
-                      train_data=(x, y), val_data=val, batch_size=cfg.batch_size, seed=cfg.seed,
+                      train_data=train_data, val_data=val, batch_size=cfg.batch_size, seed=cfg.seed,
                       scheduler=make_scheduler(cfg.scheduler, cfg.epochs), shard=shard,
                       callbacks=[_Divergence(monitor), trace,
                                  *control.run_callbacks(theta_of=lambda run: theta_of(run.model))])
@@ -174,6 +177,6 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | Non
     out = EngineRun(initial=initial, theta=theta_of(model), train_loss=list(history.train_loss),
                     val_loss=list(history.val_loss), trace=trace.trace, updates=trainer.global_step,
                     path=trace.path, device=device, lr=list(history.lr) if cfg.scheduler else None)
-    out.final_train_loss = trainer.evaluate((x, y))
+    out.final_train_loss = trainer.evaluate(train_data)  # streamed: one more pass
     out.final_val_loss = trainer.evaluate() if val is not None else None
     return out
