@@ -23,6 +23,9 @@ EPILOG_FIT = """examples:
   gradfit fit --lr auto                         step size from the curvature of the loss
   gradfit fit houses.csv --target price         a data file: standardized GD and statistics
   gradfit fit --config run.toml --epochs 50     options from a file; flags win
+  gradfit fit big.parquet --target y --chunk-rows 100000      stream the file, never held whole
+  torchrun --standalone --nproc_per_node=2 -m gradfit fit data.csv --target y
+                                                the same fit across 2 processes (see README)
 
 exit codes: 0 success, 1 training diverged, 2 bad input or options, 130 interrupted
 """
