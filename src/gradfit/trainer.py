@@ -26,6 +26,35 @@ from .trainer_checks import (check_gradients, check_tensor_attributes, make_opti
                              output_shape_error, shape_check_applies, to_model_tensor)
 
 
+class _LossSum:
+    """Σ (batch loss × batch rows) over an epoch, on the device and without a per-step tensor op:
+    losses are kept and folded in with one product every ``FOLD`` steps."""
+
+    FOLD = 4096
+
+    def __init__(self, dtype: torch.dtype, device: torch.device) -> None:
+        self.dtype, self.device = dtype, device
+        self.total = torch.zeros((), dtype=dtype, device=device)
+        self.losses: list[torch.Tensor] = []
+        self.rows: list[int] = []
+
+    def add(self, loss: torch.Tensor, rows: int) -> None:
+        self.losses.append(loss)
+        self.rows.append(rows)
+        if len(self.losses) == self.FOLD:
+            self._fold()
+
+    def _fold(self) -> None:
+        if self.losses:
+            weights = torch.tensor(self.rows, dtype=self.dtype, device=self.device)
+            self.total = self.total + torch.stack(self.losses).to(self.dtype) @ weights
+            self.losses, self.rows = [], []
+
+    def value(self) -> torch.Tensor:
+        self._fold()
+        return self.total
+
+
 class Trainer:
     """Train ``model`` on ``loss_fn`` with ``optimizer``; keeps counting across ``train`` calls.
 
@@ -197,15 +226,15 @@ class Trainer:
         order = epoch_order(n, self.batch_size, self.shuffle_rng) if self.shuffle else None
         if order is not None:
             order = torch.as_tensor(order, device=self.device)
-        total = torch.zeros((), dtype=self.dtype, device=self.device)  # summed on the device: no sync
+        total = _LossSum(self.dtype, self.device)
         for start, stop in batch_bounds(n, self.batch_size):
             if order is None:
                 xb, yb = x[start:stop], y[start:stop]  # views
             else:
                 idx = order[start:stop]
                 xb, yb = x[idx], y[idx]
-            total += self._step(xb, yb, batch_callbacks) * (stop - start)
-        return total, n
+            total.add(self._step(xb, yb, batch_callbacks), stop - start)
+        return total.value(), n
 
     def _sharded_epoch(self, batch_callbacks: list) -> tuple[torch.Tensor, int]:
         """One epoch over the global order, on the rows this process holds (see ``shard``)."""
