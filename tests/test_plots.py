@@ -89,6 +89,23 @@ def test_loss_curves_are_the_history(result):
     assert "exact" in ax.get_title() and "lr 0.1" in ax.get_title() and "full batch" in ax.get_title()
 
 
+def test_loss_floor_of_data_fitted_from_streamed_statistics(monkeypatch):
+    """Large data keeps no rows in its statistics: the floor comes from the closed form's RSS."""
+    import gradfit.api
+
+    monkeypatch.setattr(gradfit.api, "SMALL_CELLS", 0)
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(500, 2))
+    y = 1.0 + x @ [2.0, -1.0] + rng.normal(size=500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = gradfit.fit(x, y, epochs=5)
+    design = np.column_stack([np.ones(500), x])
+    floor = np.mean((y - design @ np.linalg.lstsq(design, y, rcond=None)[0]) ** 2)
+    assert plots._least_squares_mse(res) == pytest.approx(floor, rel=1e-12)
+    plots.losses_figure(res)
+
+
 def test_fit_figure_shows_the_points_and_both_lines(result, book, lstsq_minimum):
     x_train, y_train, x_val, y_val = book
     figure = plots.fit_figure(result, *book)

@@ -568,8 +568,7 @@ def _least_squares_mse(result: "FitResult") -> float | None:
     stats = result.stats
     if stats is None:
         return None
-    residuals = stats.y - stats.design @ stats.closed.theta  # (n,)
-    return float(np.mean(residuals ** 2))
+    return float(stats.closed.rss) / stats.n_obs  # in memory or from streamed statistics alike
 
 
 def _require_one_feature(result: "FitResult", figure: str) -> None:
