@@ -42,3 +42,12 @@ def test_summary_has_both_answers_and_the_gap():
     assert "1.02354094" in text and "1.02354075" in text  # GD and closed form, published values
     assert "1.96896411" in text and "1.96896447" in text
     assert "converged: yes" in text and "validation MSE" in text
+
+
+def test_header_names_the_processes_of_a_distributed_run():
+    from gradfit.report import header_line
+
+    res = gradfit.fit()
+    assert " on cpu, float64 " in header_line(res)
+    res.world_size = 2
+    assert " on 2 processes (cpu on rank 0), float64 " in header_line(res)

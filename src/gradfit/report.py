@@ -57,7 +57,8 @@ def header_line(result: FitResult) -> str:
     if result.scheduler:
         lr += f", {result.scheduler} schedule"
     engine = f"engine {result.engine}" + (f" ({result.model} model)" if result.model else "")
-    return (f"gradfit fit · {data} ({rows}) · {engine} on {result.device}, {result.dtype} · "
+    where = result.device if result.world_size == 1 else f"{result.world_size} processes ({result.device} on rank 0)"
+    return (f"gradfit fit · {data} ({rows}) · {engine} on {where}, {result.dtype} · "
             f"{result.optimizer} {lr} · {result.epochs} epochs, {batch}")
 
 
