@@ -44,8 +44,9 @@ OPTIONS: list[Option] = [
            commands=DATA),
     Option("dropna", "data", False, "drop rows with missing values (and say how many)", kind="switch",
            commands=DATA),
-    Option("chunk_rows", "data", None, "stream the file N rows at a time, never holding it whole (solve; fit with "
-           "the exact engine). Files above 64 MiB stream by default, in blocks of about a million values",
+    Option("chunk_rows", "data", None, "stream the file N rows at a time, never holding it whole (solve; fit: full "
+           "batch on the exact engine, mini-batches through --shuffle-buffer). Files above 64 MiB stream by default "
+           "when the run allows it",
            metavar="N", commands=DATA),
     Option("alpha", "data", 0.05, "confidence intervals at 1 − alpha (default 0.05: 95%%)", commands=SOLVE),
     Option("val_split", "data", None, "hold out this fraction for validation (default: the embedded dataset's "
