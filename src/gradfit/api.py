@@ -15,6 +15,8 @@ from .data.validate import series_name
 from .engines import choose_engine, get_engine
 from .engines.common import DivergenceMonitor, numpy_init
 from .errors import BadDataError, BadOptionError, CollinearityWarning, ConvergenceWarning, require
+from .diagnostics import not_converged_message, warn_if_collinear
+from .learning_rate import auto_lr, max_row_norm2
 from .result import FitResult, History, Params, SolveResult, TraceEntry
 from .solve import lstsq
 from .stats import OLSStats
@@ -260,7 +262,7 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
     else:
         run_stats = train_stats if scaling is None else train_stats.standardized(scaling)
         hessian_max, hessian_min = run_stats.hessian_extremes()
-        row_curvature = None if cfg.batch_size is None else _max_row_norm2(problem, scaling)
+        row_curvature = None if cfg.batch_size is None else max_row_norm2(problem, scaling)
         if streamed is not None and engine_name != "exact":
             from .streaming_fit import streamed_batches
 
@@ -503,88 +505,6 @@ def _statistics(design, train_stats, problem: Problem, theta, param_names, alpha
     from .streaming_solve import StreamingOLSStats
 
     return StreamingOLSStats(train_stats, theta, param_names, alpha)
-
-
-def _max_row_norm2(problem: Problem, scaling: Scaling | None, chunk_rows: int = 65_536) -> float:
-    """``max_i ‖a_i‖²`` over the rows of the (scaled) design, chunk by chunk (for mini-batch lr)."""
-    best = 0.0
-    if len(problem.x_train) == 0:  # a process of a distributed run may hold no rows
-        return 0.0
-    for start in range(0, len(problem.x_train), chunk_rows):
-        block = problem.x_train[start:start + chunk_rows]
-        if scaling is not None:
-            block = scaling.x(block)
-        best = max(best, float(np.max(np.einsum("ij,ij->i", block, block))))
-    return best + (1.0 if problem.intercept else 0.0)
-
-
-# Belsley's rule of thumb flags condition indices of unit-length columns above 30; 1000 is well
-# past "strong" collinearity (Longley: 4.3e4, Wampler: 2.2e3, Filip: 5.2e9).
-COLLINEARITY_WARNING_ABOVE = 1e3
-
-
-def warn_if_collinear(condition_number: float, names: list[str]) -> None:
-    """Warn when the columns are so nearly collinear that coefficients are poorly determined."""
-    if condition_number > COLLINEARITY_WARNING_ABOVE:
-        warnings.warn(
-            f"the condition number of the design (columns scaled to unit length) is {condition_number:.3g}: "
-            f"the columns {', '.join(names)} are nearly collinear, so individual coefficients are poorly "
-            "determined (large standard errors) and gradient descent converges slowly; the closed form stays "
-            "accurate",
-            CollinearityWarning, stacklevel=3,
-        )
-
-
-def not_converged_message(result: FitResult) -> str:
-    """Why a run counts as not converged, and what to do about it."""
-    head = (
-        f"gradient descent did not converge in {result.epochs} epochs: the gradient norm is "
-        f"{result.grad_norm:.3g} (scale-free; {result.initial_grad_norm:.3g} at the start), above tol {result.tol:g}, "
-        f"and the parameters are up to {result.max_abs_diff:.3g} from the exact solution "
-        f"({_relative_gap(result):.2g} of the largest coefficient); "
-    )
-    if result.batch_size is None:
-        step = "" if result.lr_requested == "auto" else f"try --lr auto (the stable limit is {result.lr_max_stable:.4g}), "
-        return head + f"raise --epochs, {step}or use gradfit solve for the exact answer"
-    return head + (
-        "raise --epochs; mini-batch steps with a constant learning rate also hover around the minimum, so "
-        "lower --lr, raise --batch-size, or leave --batch-size out for full batch"
-    )
-
-
-def _relative_gap(result: FitResult) -> float:
-    """Largest |GD − closed form| over the largest |closed form| (per-parameter ratios explode
-    for coefficients that are truly near zero)."""
-    exact = result.closed_form.theta
-    return float(np.max(np.abs(result.params.theta - exact)) / max(np.max(np.abs(exact)), np.finfo(np.float64).tiny))
-
-
-# --lr auto treats the curvature ratio L/μ as at most this (see auto_lr).
-AUTO_LR_CONDITION_CAP = 100.0
-
-
-def auto_lr(design: np.ndarray | None, batch_size: int | None, hessian_max: float, hessian_min: float = 0.0, *,
-            n: int | None = None, row_curvature: float | None = None) -> float:
-    """A safe learning rate from the curvature of the MSE loss.
-
-    Full batch: ``2 / (L + μ')``, where ``L`` and ``μ`` are the largest and smallest eigenvalues
-    of the loss Hessian ``2/n AᵀA`` and ``μ' = max(μ, L / 100)``. For ``L/μ ≤ 100`` that is the
-    optimal fixed step for a quadratic (every direction contracts by ``(L−μ)/(L+μ)`` an epoch);
-    for worse-conditioned data the cap keeps the stiffest direction contracting by at least
-    ``99/101`` an epoch instead of oscillating undamped at the ``2/L`` stability limit.
-    Mini-batches of size ``B`` use ``1/L_B`` with the expected-smoothness constant of sampling
-    without replacement (Gower et al., 2019), ``L_B = n(B-1)/(B(n-1)) L + (n-B)/(B(n-1)) L_max``
-    and ``L_max = max_i 2‖a_i‖²``, the curvature of one row: ``B = 1`` gives ``1/L_max``.
-    """
-    n = len(design) if design is not None else n
-    if batch_size is None or batch_size >= n or n == 1:
-        return 2.0 / (hessian_max + max(hessian_min, hessian_max / AUTO_LR_CONDITION_CAP))
-    b = batch_size
-    if row_curvature is None:  # max_i ‖a_i‖², given by the caller when the design is not in memory
-        row_curvature = float(np.max(np.einsum("ij,ij->i", design, design)))
-    l_max = 2.0 * row_curvature
-    l_b = n * (b - 1) / (b * (n - 1)) * hessian_max + (n - b) / (b * (n - 1)) * l_max
-    return 1.0 / l_b
 
 
 def _hessian_extremes(design: np.ndarray) -> tuple[float, float]:

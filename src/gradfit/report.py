@@ -100,7 +100,7 @@ def footer_lines(result: FitResult) -> list[str]:
         f"{result.updates} updates)",
     ]
     if not result.converged:
-        from .api import not_converged_message
+        from .diagnostics import not_converged_message
 
         lines.append("  " + not_converged_message(result))
     return lines

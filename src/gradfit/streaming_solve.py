@@ -165,7 +165,7 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
     >>> np.allclose(res.stats.std_err, gradfit.solve(x, y).stats.std_err, rtol=1e-12)
     True
     """
-    from .api import warn_if_collinear
+    from .diagnostics import warn_if_collinear
     from .config import FitConfig
 
     FitConfig(alpha=alpha).validate()  # before the pass, not after it
