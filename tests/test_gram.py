@@ -44,3 +44,18 @@ def test_ill_conditioned_columns_are_left_to_tsqr():
     x = np.linspace(0, 1, 2000)
     design = np.column_stack([x ** k for k in range(1, 9)])  # unit-column condition number ~1e7
     assert gram_statistics(design, np.sin(x), intercept=True) is None
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+@pytest.mark.parametrize("n", [999, 70_001])  # within one chunk; many chunks and a short last one
+@pytest.mark.parametrize("offset", [0.0, 50.0])  # unshifted views; shifted copies of each chunk
+def test_any_memory_layout_and_row_count_gives_numpy_lstsq(layout, n, offset):
+    rng = np.random.default_rng(7)
+    wide = rng.normal(offset, 2.0, size=(n, 6))
+    x = {"C": np.ascontiguousarray(wide[:, :3]), "F": np.asfortranarray(wide[:, :3]), "strided": wide[:, ::2]}[layout]
+    y = -4.0 + x @ np.array([1.5, 0.0, -0.75]) + rng.normal(0, 0.3, n)
+    design = np.column_stack([np.ones(n), x])
+    theta, rss = np.linalg.lstsq(design, y, rcond=None)[:2]
+    fast = gram_statistics(x, y, intercept=True).closed_form()
+    np.testing.assert_allclose(fast.theta, theta, rtol=1e-10, atol=1e-12)
+    assert fast.rss == pytest.approx(float(rss[0]), rel=1e-10)
