@@ -78,7 +78,8 @@ def _positive_int(option: str, value) -> int | None:
     except ValueError:
         number = 0
     if number < 1:
-        raise BadOptionError(option, value, "must be a positive whole number of rows", f"e.g. --{option.replace('_', '-')} 100000")
+        flag = "--" + option.replace("_", "-")
+        raise BadOptionError(option, value, "must be a positive whole number of rows", f"e.g. {flag} 100000")
     return number
 
 
@@ -192,7 +193,8 @@ def _run_fit_streaming(args: argparse.Namespace, group) -> int:
         raise BadOptionError("target", None, "is required for a data file", "name the column to predict: --target COL")
     main = group is None or group.is_main
     standardize = True if args.standardize is None else args.standardize
-    options = {k: v for k, v in _fit_options(args, standardize).items() if k not in ("intercept", "poly", "standardize")}
+    given_apart = ("intercept", "poly", "standardize")
+    options = {k: v for k, v in _fit_options(args, standardize).items() if k not in given_apart}
     with _warnings_to_stderr(args, shown_in_report=not args.json), _ctrl_c_stops_at_epoch_end():
         result = fit_streaming(
             args.data, target=args.target, features=_feature_list(args.features), chunk_rows=args.chunk_rows,
