@@ -172,12 +172,7 @@ def fit(
     problem, dataset_name = _problem(x, y, dataset, cfg, val=val, intercept=intercept, names=names)
     dataset_target = load_dataset(dataset_name).target_name if dataset_name else None
     inputs = list(problem.names)
-    degree = None if poly is None else check_degree(poly)
-    if degree is not None:
-        problem = expand_poly(problem, degree)
-    shares = None
-    if distributed:
-        problem, shares = _share(problem, cfg, distributed)
+    problem, degree, shares = _expand_and_share(problem, poly, cfg, distributed)
     shared = _shared or {}  # gradfit.sweep: runs trained together, and what every rate shares
     result = fit_problem(problem, cfg, init=init, dataset=dataset_name, standardize=bool(standardize),
                          callbacks=callbacks, engine_override=shared.get("engine_override"),
@@ -188,15 +183,22 @@ def fit(
     return result
 
 
-def _share(problem: Problem, cfg: FitConfig, distributed):
-    """Join the process group (unless given one) and keep this process's share of the rows."""
+def _expand_and_share(problem: Problem, poly: int | None, cfg: FitConfig, distributed):
+    """Polynomial terms (``poly``), then, when ``distributed``, this process's share of the rows:
+    ``(problem, degree, shares)``, each of the last two ``None`` when not asked for."""
+    degree = None if poly is None else check_degree(poly)
+    if degree is not None:
+        problem = expand_poly(problem, degree)
+    if not distributed:
+        return problem, degree, None
     from .distributed import Distributed, share_problem, start
 
     if cfg.engine == "numpy":
         raise BadOptionError("engine", "numpy", "runs in one process only",
                              "use the exact engine (full batch) or torch (DistributedDataParallel) under torchrun")
     group = distributed if isinstance(distributed, Distributed) else start(cfg.device)
-    return share_problem(problem, group)
+    local, shares = share_problem(problem, group)
+    return local, degree, shares
 
 
 def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | None = None,
@@ -217,23 +219,23 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
     mini-batches from ``stream`` (the chunk source) through a shuffle buffer.
     """
     param_names = (["intercept"] if problem.intercept else []) + list(problem.names)
-    n = len(problem.y_train) if shares is None else shares.train.total
     if streamed is not None:
         n = streamed.n
+    else:
+        n = len(problem.y_train) if shares is None else shares.train.total
     # Small data: the design in memory and the exact solver (full accuracy on every NIST set).
     # Large data: one streaming pass to sufficient statistics (memory about one chunk), from
     # which the closed form, curvature, gradients and statistics all follow in O(p²).
     # Several processes: each one's statistics, gathered and merged.
     small = is_small(problem) and shares is None and streamed is None
-    if streamed is not None:
-        design, train_stats, closed = None, streamed, _closed_form(None, streamed, problem, param_names)
-        warn_if_collinear(closed.condition_number, param_names)
-        stats_scaling = streamed.scaling()
-    elif cache and "closed" in cache:
+    if cache and "closed" in cache:
         design, train_stats, closed, stats_scaling = (cache[k] for k in ("design", "train_stats", "closed", "scaling"))
     else:
         design = problem.design(problem.x_train) if small else None  # (n, p), original scale
-        train_stats = None if small else _sufficient(problem.x_train, problem.y_train, problem, param_names, shares)
+        if streamed is not None:
+            train_stats = streamed
+        else:
+            train_stats = None if small else _sufficient(problem.x_train, problem.y_train, problem, param_names, shares)
         closed = _closed_form(design, train_stats, problem, param_names)
         warn_if_collinear(closed.condition_number, param_names)
         # Training-split statistics: they define the scale-free convergence test for every run,
@@ -262,13 +264,14 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
     else:
         run_stats = train_stats if scaling is None else train_stats.standardized(scaling)
         hessian_max, hessian_min = run_stats.hessian_extremes()
-        row_curvature = None if cfg.batch_size is None else max_row_norm2(problem, scaling)
         if streamed is not None and engine_name != "exact":
             from .streaming_fit import streamed_batches
 
             engine_stats["batches"] = streamed_batches(stream, cfg, engine_name, scaling)
-            if cfg.lr == "auto":
-                row_curvature = engine_stats["batches"].max_row_norm2() + float(problem.intercept)
+        row_curvature = None  # max_i ‖a_i‖²: a pass over the rows, only when --lr auto needs it
+        if cfg.lr == "auto" and cfg.batch_size is not None:
+            row_curvature = engine_stats["batches"].max_row_norm2() + float(problem.intercept) \
+                if "batches" in engine_stats else max_row_norm2(problem, scaling)
         if shares is not None and row_curvature is not None:
             row_curvature = shares.group.all_max(row_curvature)
         if engine_name == "exact":
@@ -429,12 +432,7 @@ def solve(
         raise BadDataError("give either arrays x, y or dataset=, not both")
     target = target or series_name(y)
     problem = as_problem(x, y, intercept=intercept, names=names)
-    degree = None if poly is None else check_degree(poly)
-    if degree is not None:
-        problem = expand_poly(problem, degree)
-    shares = None
-    if distributed:
-        problem, shares = _share(problem, cfg, distributed)
+    problem, degree, shares = _expand_and_share(problem, poly, cfg, distributed)
     param_names = (["intercept"] if problem.intercept else []) + list(problem.names)
     small = is_small(problem) and shares is None
     design = problem.design(problem.x_train) if small else None

@@ -17,6 +17,7 @@ torch is imported only when a checkpoint is written or read, so this module stay
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import numpy as np
@@ -247,20 +248,29 @@ def fit_fingerprint(*, engine: str, model: str | None, optimizer: str, lr: float
     Rows streamed from disk (``streamed``, their sufficient statistics) are summarised by the
     statistics' digest.
     """
-    from .distributed import digest as data_digest
-
     digest = data_digest(problem.x_train, problem.y_train, problem.x_val, problem.y_val)
     n_train = int(len(problem.y_train))
     n_val = 0 if problem.y_val is None else int(len(problem.y_val))
     if streamed is not None:
         digest, n_train = data_digest(streamed.to_vector()), int(streamed.n)
     if shares is not None:
-        digest = data_digest(np.frombuffer("".join(shares.group.all_gather(digest)).encode(), dtype=np.uint8))
+        digest = hashlib.sha256("".join(shares.group.all_gather(digest)).encode()).hexdigest()
         n_train, n_val = shares.train.total, 0 if shares.val is None else shares.val.total
     return {"engine": engine, "model": model, "optimizer": optimizer, "lr": float(lr), "batch_size": batch_size,
             "dtype": dtype, "seed": int(seed), "scheduler": scheduler, "patience": patience, "epochs": int(epochs),
             "standardize": bool(standardize), "intercept": bool(problem.intercept), "names": list(problem.names),
             "n_train": n_train, "n_val": n_val, "data": digest, "record_path": bool(record_path)}
+
+
+def data_digest(*arrays) -> str:
+    """SHA-256 of arrays (shape and float64 bytes); ``None`` entries are skipped."""
+    sha = hashlib.sha256()
+    for array in arrays:
+        if array is not None:
+            array = np.ascontiguousarray(array, dtype=np.float64)
+            sha.update(repr(array.shape).encode())
+            sha.update(array.tobytes())
+    return sha.hexdigest()
 
 
 def check_resume(state: dict, current: dict, epochs: int, path: str) -> None:

@@ -21,7 +21,6 @@ What each process does:
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 
@@ -84,11 +83,6 @@ class Distributed:
 
     def all_max(self, value: float) -> float:
         return max(self.all_gather(float(value)))
-
-    def barrier(self) -> None:
-        import torch.distributed as dist
-
-        dist.barrier()
 
     def close(self) -> None:
         import torch.distributed as dist
@@ -171,23 +165,10 @@ class GlobalRows:
         """This process's rows in the global ``order`` and, for each global position, how many of
         them come before it (``cum[k]``: its rows among the first ``k`` of the order)."""
         if order is None:  # rows in file order: this process holds one contiguous run of them
-            index = np.arange(self.total)
-            mine = (index >= self.start) & (index < self.start + count)
-            return None, np.concatenate([[0], np.cumsum(mine)])
+            return None, np.clip(np.arange(self.total + 1) - self.start, 0, count)
         local = order - self.start
         mine = (local >= 0) & (local < count)
         return local[mine], np.concatenate([[0], np.cumsum(mine)])
-
-
-def digest(*arrays) -> str:
-    """SHA-256 of arrays (shape and float64 bytes); ``None`` entries are skipped."""
-    sha = hashlib.sha256()
-    for array in arrays:
-        if array is not None:
-            array = np.ascontiguousarray(array, dtype=np.float64)
-            sha.update(repr(array.shape).encode())
-            sha.update(array.tobytes())
-    return sha.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -246,17 +227,3 @@ def gather_stats(group: Distributed, compute, names: list[str] | None):
         merged = merged.merge(part)
     return merged
 
-
-def agree(group: Distributed, compute):
-    """``compute()`` on every process; a :class:`gradfit.errors.GradfitError` on any of them is
-    raised on all (the lowest rank's message). Returns this process's value."""
-    from .errors import BadDataError, GradfitError
-
-    try:
-        value, message = compute(), None
-    except GradfitError as error:
-        value, message = None, str(error)
-    for other in group.all_gather(message):
-        if other is not None:
-            raise BadDataError(other)
-    return value

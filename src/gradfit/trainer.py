@@ -244,7 +244,7 @@ class Trainer:
         positions, before = shard.positions(order, len(x))
         if positions is not None:
             positions = torch.as_tensor(positions, device=self.device)
-        total = torch.zeros((), dtype=self.dtype, device=self.device)
+        total = _LossSum(self.dtype, self.device)
         for start, stop in batch_bounds(n, self.batch_size):
             first, last = int(before[start]), int(before[stop])  # this process's rows of the batch
             if positions is None:
@@ -253,8 +253,8 @@ class Trainer:
                 idx = positions[first:last]
                 xb, yb = x[idx], y[idx]
             weight = shard.world_size * (last - first) / (stop - start)
-            total += self._step(xb, yb, batch_callbacks, weight=weight) * (last - first)
-        return self._sum_over_processes(total), n
+            total.add(self._step(xb, yb, batch_callbacks, weight=weight), last - first)
+        return self._sum_over_processes(total.value()), n
 
     def _loader_epoch(self, batch_callbacks: list) -> tuple[torch.Tensor, int]:
         total, count = torch.zeros((), dtype=self.dtype, device=self.device), 0
