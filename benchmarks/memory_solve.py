@@ -72,12 +72,12 @@ def case_memory(solver: str, n: int, d: int) -> dict:
     after_data = rss_mb()
     start = time.perf_counter()
     if solver == "streaming":
-        from gradfit.streaming_solve import solve_streaming
+        from gradfit.pipeline.streaming_solve import solve_streaming
 
         theta = solve_streaming((x, y)).closed_form.theta
     elif solver == "streaming+validate":
         from gradfit.data import as_problem
-        from gradfit.streaming_solve import solve_streaming
+        from gradfit.pipeline.streaming_solve import solve_streaming
 
         problem = as_problem(x, y)
         theta = solve_streaming((problem.x_train, problem.y_train)).closed_form.theta
@@ -113,7 +113,7 @@ def case_write_parquet(path: str, n: int, d: int) -> dict:
 
 def case_stream_parquet(path: str, d: int) -> dict:
     import pyarrow.parquet  # noqa: F401
-    from gradfit.streaming_solve import solve_streaming
+    from gradfit.pipeline.streaming_solve import solve_streaming
 
     before = rss_mb()
     start = time.perf_counter()
@@ -129,8 +129,8 @@ def case_timing(n: int, d: int) -> dict:
     import warnings
 
     import gradfit
-    from gradfit.engines.closed_form_gd import Eigen, components
-    from gradfit.streaming import accumulate
+    from gradfit.engines.eigen import Eigen, components
+    from gradfit.least_squares.sufficient import accumulate
     from gradfit.data.chunks import iter_array_chunks
 
     x, y = make_data(n, d)

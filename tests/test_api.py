@@ -56,7 +56,7 @@ def test_high_condition_number_warns_naming_columns():
 
 
 def test_saved_model_from_the_api_predicts(frame, tmp_path):
-    from gradfit.model_file import load_model, save_model
+    from gradfit.results.model_file import load_model, save_model
 
     res = gradfit.fit(frame[["size", "rooms"]], frame["price"], standardize=True, lr="auto")
     save_model(res.saved_model(), tmp_path / "m.json")

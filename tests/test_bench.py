@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from gradfit import bench
-from gradfit.bench_baselines import lean_torch_minibatch, numpy_loop, tutorial_torch_loop
+from gradfit.bench import suite as bench
+from gradfit.bench.baselines import lean_torch_minibatch, numpy_loop, tutorial_torch_loop
 from gradfit.data import load_dataset
 
 from published import NUMPY_END, NUMPY_START, TORCH_END

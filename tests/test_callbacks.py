@@ -7,7 +7,7 @@ import pytest
 
 import gradfit
 from gradfit import BadOptionError
-from gradfit.callbacks import (Callback, CheckpointCallback, EarlyStopping, RichProgressCallback, TensorBoardCallback,
+from gradfit.training.callbacks import (Callback, CheckpointCallback, EarlyStopping, RichProgressCallback, TensorBoardCallback,
                                progress_wanted)
 
 

@@ -9,7 +9,7 @@ import torch
 
 import gradfit
 from gradfit import BadDataError
-from gradfit.checkpoint import (FORMAT, VERSION, clear_stop_request, load_checkpoint, request_stop, save_checkpoint,
+from gradfit.training.checkpoint import (FORMAT, VERSION, clear_stop_request, load_checkpoint, request_stop, save_checkpoint,
                                 stop_requested)
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from gradfit.data.chunks import iter_array_chunks
-from gradfit.gram import gram_statistics
-from gradfit.streaming import accumulate
+from gradfit.least_squares.gram import gram_statistics
+from gradfit.least_squares.sufficient import accumulate
 
 
 @pytest.mark.parametrize("intercept", [True, False])

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from gradfit import graph
+from gradfit.figures import graph
 from gradfit.errors import BadOptionError, GradfitError
 
 HAS_DOT = shutil.which("dot") is not None

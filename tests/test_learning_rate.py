@@ -5,7 +5,7 @@ import pytest
 
 import gradfit
 from gradfit import DivergedError
-from gradfit.learning_rate import auto_lr
+from gradfit.least_squares.curvature import auto_lr
 
 from published import CLOSED_FORM, LR_MAX_STABLE
 

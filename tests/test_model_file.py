@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gradfit import BadDataError
-from gradfit.model_file import SavedModel, load_model, save_model
+from gradfit.results.model_file import SavedModel, load_model, save_model
 
 
 def test_round_trip_and_prediction(tmp_path):

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import gradfit
-from gradfit import plots
+from gradfit.figures import plots
 from gradfit.errors import BadDataError, BadOptionError
 
 from published import NUMPY_FIRST_MSE, NUMPY_START
@@ -251,7 +251,7 @@ def test_write_plots_refuses_a_file_as_its_folder(result, book, tmp_path):
 
 
 def test_importing_gradfit_does_not_import_matplotlib():
-    code = "import sys, gradfit, gradfit.plots, gradfit.graph; print('matplotlib' in sys.modules)"
+    code = "import sys, gradfit, gradfit.figures.plots, gradfit.figures.graph; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 

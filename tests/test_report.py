@@ -4,7 +4,7 @@ import pytest
 
 import gradfit
 from gradfit.engines.common import is_traced
-from gradfit.report import ordinal, trace_lines
+from gradfit.results.report import ordinal, trace_lines
 
 
 @pytest.mark.parametrize("k, text", [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (12, "12th"),
@@ -45,7 +45,7 @@ def test_summary_has_both_answers_and_the_gap():
 
 
 def test_header_names_the_processes_of_a_distributed_run():
-    from gradfit.report import header_line
+    from gradfit.results.report import header_line
 
     res = gradfit.fit()
     assert " on cpu, float64 " in header_line(res)

@@ -5,8 +5,8 @@ import pytest
 
 import gradfit
 from gradfit import BadDataError, BadOptionError, DivergedError, Interrupted
-from gradfit.callbacks import Callback
-from gradfit.checkpoint import load_checkpoint
+from gradfit.training.callbacks import Callback
+from gradfit.training.checkpoint import load_checkpoint
 
 
 def assert_same_run(straight, resumed):
@@ -76,7 +76,7 @@ def test_an_interrupted_run_saves_and_resumes_exactly(tmp_path, engine, batch_si
         gradfit.fit(epochs=100, checkpoint=path, checkpoint_every=50, callbacks=[StopAt(37)], **options)
     assert (info.value.epoch, info.value.checkpoint, info.value.exit_code) == (37, path, 130)
     assert f"--resume {path}" in str(info.value)
-    assert not gradfit.checkpoint.stop_requested()  # the request was used up
+    assert not gradfit.training.checkpoint.stop_requested()  # the request was used up
     assert load_checkpoint(path)["epoch"] == 37
     assert_same_run(gradfit.fit(epochs=100, **options), gradfit.fit(epochs=100, resume=path, **options))
 

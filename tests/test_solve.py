@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from gradfit.errors import BadDataError, BadOptionError
-from gradfit.solve import lstsq, polynomial_design, residuals
-from gradfit.stats import OLSStats
+from gradfit.least_squares.dense import lstsq, polynomial_design, residuals
+from gradfit.least_squares.statistics import OLSStats
 
 NIST_SETS = ["norris", "pontius", "noint1", "noint2", "longley",
              "wampler1", "wampler2", "wampler3", "wampler4", "wampler5", "filip"]

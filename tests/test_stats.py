@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from gradfit.errors import BadDataError, BadOptionError
-from gradfit.solve import lstsq
-from gradfit.stats import OLSStats
+from gradfit.least_squares.dense import lstsq
+from gradfit.least_squares.statistics import OLSStats
 
 sm = pytest.importorskip("statsmodels.api", reason="statsmodels is the reference for these tests")
 scipy_stats = pytest.importorskip("scipy.stats")
@@ -194,7 +194,7 @@ def test_shape_and_intercept_mistakes_are_reported():
 
 
 def test_scipy_is_imported_only_when_a_distribution_is_needed():
-    code = ("import sys, numpy as np; import gradfit.stats as s; assert 'scipy' not in sys.modules; "
+    code = ("import sys, numpy as np; import gradfit.least_squares.statistics as s; assert 'scipy' not in sys.modules; "
             "A = np.column_stack([np.ones(5), np.arange(5.0)]); r = s.OLSStats(A, A[:, 1] ** 2, np.zeros(2)); "
             "r.r_squared; r.std_err; assert 'scipy' not in sys.modules; r.p; "
             "assert 'scipy.special' in sys.modules and 'scipy.stats' not in sys.modules; "

@@ -18,9 +18,9 @@ from gradfit.data.design import Scaling
 from gradfit.data.files import read_table
 from gradfit.engines.exact import Quadratic
 from gradfit.errors import BadDataError, BadOptionError
-from gradfit.stats import OLSStats
-from gradfit.streaming import SufficientStats, accumulate
-from gradfit.streaming_solve import StreamingOLSStats, solve_streaming
+from gradfit.least_squares.statistics import OLSStats
+from gradfit.least_squares.sufficient import SufficientStats, accumulate
+from gradfit.pipeline.streaming_solve import StreamingOLSStats, solve_streaming
 from test_solve import NIST_SETS, load_nist, lre, min_lre, needs_nist
 
 

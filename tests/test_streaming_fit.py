@@ -13,7 +13,7 @@ import pytest
 import gradfit
 from gradfit.cli import main
 from gradfit.errors import BadOptionError
-from gradfit.streaming_fit import fit_streaming
+from gradfit.pipeline.streaming_fit import fit_streaming
 
 pd = pytest.importorskip("pandas")
 pytest.importorskip("pyarrow")
@@ -80,7 +80,7 @@ MEMORY_SCRIPT = textwrap.dedent("""
     import json, sys
     import numpy as np, pyarrow, pyarrow.parquet, pandas  # the imports are not the data
     import gradfit
-    from gradfit.streaming_fit import fit_streaming
+    from gradfit.pipeline.streaming_fit import fit_streaming
 
     def status(key):
         with open("/proc/self/status") as handle:
@@ -151,7 +151,7 @@ def test_a_buffer_holding_every_row_gives_the_in_memory_batches(frame, tmp_path,
 
 def test_a_small_buffer_still_shows_every_row_once_an_epoch():
     from gradfit.data.chunks import iter_array_chunks
-    from gradfit.data.shuffle_buffer import ShuffledBatches
+    from gradfit.scale.shuffle_buffer import ShuffledBatches
 
     x = np.arange(1000.0)[:, None]
     batches = ShuffledBatches(iter_array_chunks(x, np.arange(1000.0), rows=70), batch_size=32, buffer_rows=200,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import gradfit
-from gradfit.sweep import parse_lrs
+from gradfit.pipeline.sweep import parse_lrs
 
 
 def test_each_full_batch_run_equals_its_own_fit():

@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import gradfit
 from gradfit import BadDataError, BadModelError, GradfitError, Interrupted, NoGradientWarning, Trainer
-from gradfit.callbacks import Callback, CheckpointCallback
+from gradfit.training.callbacks import Callback, CheckpointCallback
 
 
 @pytest.fixture

@@ -7,21 +7,21 @@
 """
 
 from .api import fit, solve
-from .callbacks import (Callback, CheckpointCallback, EarlyStopping, RichProgressCallback, TensorBoardCallback,
+from .training.callbacks import (Callback, CheckpointCallback, EarlyStopping, RichProgressCallback, TensorBoardCallback,
                         progress_wanted)
-from .checkpoint import clear_stop_request, load_checkpoint, request_stop, save_checkpoint
+from .training.checkpoint import clear_stop_request, load_checkpoint, request_stop, save_checkpoint
 from .config import FitConfig
 from .errors import (BadDataError, BadModelError, BadOptionError, CollinearityWarning, ConvergenceWarning,
                      DivergedError, GradfitError, Interrupted, NoGradientWarning)
-from .result import FitResult, History, Params, SolveResult
-from .solve import LeastSquares, lstsq, polynomial_design
-from .stats import OLSStats
-from .sweep import SweepRun, sweep
+from .results.types import FitResult, History, Params, SolveResult
+from .least_squares.dense import LeastSquares, lstsq, polynomial_design
+from .least_squares.statistics import OLSStats
+from .pipeline.sweep import SweepRun, sweep
 
 __version__ = "0.1.0"
 
 # torch-backed names load on first use, so `import gradfit` (and the exact and numpy engines) stay light.
-_LAZY = {"Trainer": ".trainer", "lr_find": ".lr_find", "LRFinderResult": ".lr_find"}
+_LAZY = {"Trainer": ".training.trainer", "lr_find": ".training.lr_range", "LRFinderResult": ".training.lr_range"}
 
 
 def __getattr__(name: str):

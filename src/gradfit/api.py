@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .checkpoint import clear_stop_request, request_stop  # noqa: F401  (the interrupt API, for the CLI)
+from .training.checkpoint import clear_stop_request, request_stop  # noqa: F401  (the interrupt API, for the CLI)
 from .config import FitConfig
 from .data import Problem, as_problem, load_dataset
 from .data.design import Scaling, check_degree, expand_poly
@@ -15,11 +15,11 @@ from .data.validate import series_name
 from .engines import choose_engine, get_engine
 from .engines.common import DivergenceMonitor, numpy_init
 from .errors import BadDataError, BadOptionError, CollinearityWarning, ConvergenceWarning, require
-from .diagnostics import not_converged_message, warn_if_collinear
-from .learning_rate import auto_lr, max_row_norm2
-from .result import FitResult, History, Params, SolveResult, TraceEntry
-from .solve import lstsq
-from .stats import OLSStats
+from .results.diagnostics import not_converged_message, warn_if_collinear
+from .least_squares.curvature import auto_lr, max_row_norm2
+from .results.types import FitResult, History, Params, SolveResult, TraceEntry
+from .least_squares.dense import lstsq
+from .least_squares.statistics import OLSStats
 
 
 def fit(
@@ -126,9 +126,9 @@ def fit(
         ``BadOptionError``). Give ``checkpoint`` too to keep saving (it may be the same file).
     tensorboard : str, optional
         Log every epoch (losses, learning rate, parameters) to this folder for TensorBoard.
-    callbacks : list of gradfit.callbacks.Callback, optional
+    callbacks : list of gradfit.training.callbacks.Callback, optional
         Called at every epoch by every engine (e.g. ``RichProgressCallback()``).
-    distributed : bool or gradfit.distributed.Distributed, optional
+    distributed : bool or gradfit.scale.distributed.Distributed, optional
         Fit together with the other processes of a ``torchrun`` launch (``True``: join the
         process group the launcher describes). ``x`` and ``y`` are all the rows, the same on every
         process; each process keeps its share of them. The exact engine all-gathers sufficient
@@ -191,7 +191,7 @@ def _expand_and_share(problem: Problem, poly: int | None, cfg: FitConfig, distri
         problem = expand_poly(problem, degree)
     if not distributed:
         return problem, degree, None
-    from .distributed import Distributed, share_problem, start
+    from .scale.distributed import Distributed, share_problem, start
 
     if cfg.engine == "numpy":
         raise BadOptionError("engine", "numpy", "runs in one process only",
@@ -212,9 +212,9 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
     ``engine_override`` replaces the engine's ``run`` (same arguments; :func:`gradfit.sweep`
     uses it to hand in runs trained together), and ``cache`` (a dict) keeps what does not depend
     on the learning rate — closed form, statistics pass, scaling — for the next rate of a sweep.
-    ``shares`` (:class:`gradfit.distributed.Shares`): ``problem`` holds this process's rows of a
+    ``shares`` (:class:`gradfit.scale.distributed.Shares`): ``problem`` holds this process's rows of a
     distributed run; statistics are gathered from every process. ``streamed``
-    (:class:`gradfit.streaming.SufficientStats`): the training rows were streamed from disk and
+    (:class:`gradfit.least_squares.sufficient.SufficientStats`): the training rows were streamed from disk and
     ``problem`` holds none of them; the exact engine runs from them, the torch engine reads
     mini-batches from ``stream`` (the chunk source) through a shuffle buffer.
     """
@@ -265,7 +265,7 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
         run_stats = train_stats if scaling is None else train_stats.standardized(scaling)
         hessian_max, hessian_min = run_stats.hessian_extremes()
         if streamed is not None and engine_name != "exact":
-            from .streaming_fit import streamed_batches
+            from .pipeline.streaming_fit import streamed_batches
 
             engine_stats["batches"] = streamed_batches(stream, cfg, engine_name, scaling)
         row_curvature = None  # max_i ‖a_i‖²: a pass over the rows, only when --lr auto needs it
@@ -293,7 +293,7 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
         device = shares.group.device  # cuda:LOCAL_RANK (NCCL) or the CPU (gloo)
         engine_stats["shard"] = shares.train
     elif engine_name == "torch":
-        from .devices import resolve_device
+        from .scale.devices import resolve_device
 
         device = resolve_device(cfg.device)
     theta0 = _initial_theta(init, problem)
@@ -310,8 +310,8 @@ def fit_problem(problem: Problem, cfg: FitConfig, *, init=None, dataset: str | N
             cfg, callbacks = replace(cfg, checkpoint=None, tensorboard=None), None
     control = None
     if wants_control:
-        from .checkpoint import fit_fingerprint
-        from .engines.control import Rescale, fit_control
+        from .training.checkpoint import fit_fingerprint
+        from .training.control import Rescale, fit_control
 
         fingerprint = fit_fingerprint(
             engine=engine_name, model=(cfg.model or "manual") if engine_name == "torch" else None,
@@ -405,7 +405,7 @@ def solve(
         Confidence intervals at ``1 - alpha``.
     target : str, optional
         Name of the target, for the summary (a pandas Series' name by default).
-    distributed : bool or gradfit.distributed.Distributed, optional
+    distributed : bool or gradfit.scale.distributed.Distributed, optional
         As for :func:`fit`: each process of a ``torchrun`` launch reduces its share of the rows
         to sufficient statistics and all of them are merged (TSQR), so every process gets the
         answer. Accurate to float64 QR (no exact refinement of ill-conditioned problems).
@@ -467,13 +467,13 @@ def _sufficient(x: np.ndarray, y: np.ndarray, problem: Problem, param_names: lis
     when well conditioned (fast), else TSQR (accurate). With ``shares``, those of every process's
     rows, gathered and merged (the same on every process)."""
     if shares is not None:
-        from .distributed import gather_stats
+        from .scale.distributed import gather_stats
 
         return gather_stats(shares.group, lambda: _sufficient(x, y, problem, param_names) if len(y) else None,
                             param_names)
     from .data.chunks import iter_array_chunks
-    from .gram import gram_statistics
-    from .streaming import accumulate
+    from .least_squares.gram import gram_statistics
+    from .least_squares.sufficient import accumulate
 
     fast = gram_statistics(x, y, intercept=problem.intercept, names=param_names)  # None: ill-conditioned
     if fast is not None:
@@ -500,7 +500,7 @@ def _statistics(design, train_stats, problem: Problem, theta, param_names, alpha
     if design is not None:
         return OLSStats(design, problem.y_train, theta, param_names, problem.intercept, alpha, closed=closed,
                         design_lo=problem.design_lo())
-    from .streaming_solve import StreamingOLSStats
+    from .pipeline.streaming_solve import StreamingOLSStats
 
     return StreamingOLSStats(train_stats, theta, param_names, alpha)
 

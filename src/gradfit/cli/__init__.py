@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     Under torchrun only rank 0 speaks: the other processes run silently (their exit codes still
     tell torchrun how they ended).
     """
-    from ..distributed import env_rank, launched
+    from ..scale.distributed import env_rank, launched
 
     if not (launched() and env_rank() != 0):
         return _main(argv)
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    from ..distributed import launched
+    from ..scale.distributed import launched
 
     parser = build_parser()
     prefix = "gradfit"

@@ -95,7 +95,7 @@ def _feature_list(text: str | None) -> list[str] | None:
 @contextmanager
 def _process_group(args: argparse.Namespace):
     """Under torchrun: the process group this run joins (left when the command ends); else None."""
-    from ..distributed import launched
+    from ..scale.distributed import launched
 
     if not launched():
         yield None
@@ -104,7 +104,7 @@ def _process_group(args: argparse.Namespace):
         raise BadOptionError("lr", args.lr, "a learning-rate sweep runs in one process",
                              "start it without torchrun, or give one rate")
     require("torch")
-    from ..distributed import start
+    from ..scale.distributed import start
 
     group = start(getattr(args, "device", "auto"))
     try:
@@ -137,7 +137,7 @@ def _run_fit(args: argparse.Namespace, group) -> int:
     main = group is None or group.is_main  # only rank 0 prints and writes files
     callbacks = []
     if main and not (args.json or args.quiet):
-        from ..callbacks import RichProgressCallback, progress_wanted
+        from ..training.callbacks import RichProgressCallback, progress_wanted
 
         if progress_wanted():
             callbacks.append(RichProgressCallback())
@@ -160,13 +160,13 @@ def _run_fit(args: argparse.Namespace, group) -> int:
 def _report_fit(args: argparse.Namespace, result) -> int:
     """``--save-model``, then the JSON or the terminal report."""
     if args.save_model:
-        from ..model_file import save_model
+        from ..results.model_file import save_model
 
         save_model(result.saved_model(target=result.target), args.save_model)
     if args.json:
         print(result.to_json())
     else:
-        from ..report import print_report
+        from ..results.report import print_report
 
         print_report(result, quiet=args.quiet)
     return 0
@@ -181,7 +181,7 @@ def _streamable(args: argparse.Namespace) -> bool:
 
 def _run_fit_streaming(args: argparse.Namespace, group) -> int:
     """A file fitted from one streaming pass (``--chunk-rows``, or a large file): exact engine."""
-    from ..streaming_fit import fit_streaming
+    from ..pipeline.streaming_fit import fit_streaming
 
     if args.plot:
         raise BadOptionError("plot", args.plot, "the plots draw the rows, which a streamed fit does not hold",
@@ -212,7 +212,7 @@ def _write_plots(args: argparse.Namespace, data: "_Data", result, standardize: b
     """``--plot DIR``: the figures, from the same rows the fit used (on stderr: what was written)."""
     from ..api import _problem
     from ..config import FitConfig
-    from ..plots import skipped_plots, write_plots
+    from ..figures.plots import skipped_plots, write_plots
 
     # The rows the fit used, chosen by the same code (the dataset's split, or the seeded one).
     cfg = FitConfig(val_split=args.val_split, seed=args.seed).validate()
@@ -234,7 +234,7 @@ def _fit_options(args: argparse.Namespace, standardize: bool) -> dict:
 
 def _run_sweep(args: argparse.Namespace, data: "_Data", standardize: bool) -> int:
     """``--lr 0.01,0.1,0.5``: one run per rate and a comparison table."""
-    from ..sweep import sweep
+    from ..pipeline.sweep import sweep
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the table says converged or not for every rate
@@ -341,7 +341,7 @@ def _is_large_file(path: str) -> bool:
 
 
 def _run_solve_streaming(args: argparse.Namespace, group=None) -> int:
-    from ..streaming_solve import solve_streaming
+    from ..pipeline.streaming_solve import solve_streaming
 
     if not os.path.exists(args.data):
         raise BadDataError(f"data file {args.data!r} not found; --chunk-rows streams a CSV or Parquet file, "
@@ -363,7 +363,7 @@ def _run_solve_streaming(args: argparse.Namespace, group=None) -> int:
 
 def run_predict(args: argparse.Namespace) -> int:
     from ..data.files import read_table
-    from ..model_file import load_model
+    from ..results.model_file import load_model
 
     model = load_model(args.model)
     if not os.path.exists(args.data):
@@ -426,7 +426,7 @@ def run_datasets(args: argparse.Namespace) -> int:
 
 
 def run_devices(args: argparse.Namespace) -> int:
-    from ..devices import auto_device, list_devices
+    from ..scale.devices import auto_device, list_devices
 
     devices, auto = list_devices(), auto_device()
     if args.json:
@@ -451,8 +451,8 @@ def run_devices(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from .. import bench
-    from ..devices import resolve_device
+    from ..bench import suite as bench
+    from ..scale.devices import resolve_device
 
     device = resolve_device(args.device)
     rows = bench.run(quick=args.quick, device=device)
@@ -475,7 +475,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
 
 def run_graph(args: argparse.Namespace) -> int:
-    from ..graph import write_graph
+    from ..figures.graph import write_graph
 
     model = args.model or "manual"
     if model not in ("manual", "linear"):
@@ -494,7 +494,7 @@ def run_graph(args: argparse.Namespace) -> int:
 
 def run_lr_find(cli_args: argparse.Namespace) -> int:
     """The LR range test for the torch engine's linear model, with its plot."""
-    from ..lr_find import find_lr
+    from ..training.lr_range import find_lr
 
     args = options_namespace(cli_args, "fit")
     args.plot = cli_args.plot
@@ -506,7 +506,7 @@ def run_lr_find(cli_args: argparse.Namespace) -> int:
                     seed=args.seed, device=args.device, dtype=args.dtype, intercept=args.intercept, poly=args.poly,
                     standardize=standardize)
     if cli_args.plot:
-        from ..plots import plot_lr_find
+        from ..figures.plots import plot_lr_find
 
         plot_lr_find(found.lrs, found.losses, found.suggested_lr, cli_args.plot)
     if args.json:

@@ -21,8 +21,8 @@ from .validate import _mismatch_message
 
 
 def default_rows(width: int) -> int:
-    """Rows per chunk for ``width`` columns (see :func:`gradfit.streaming.default_chunk_rows`)."""
-    from ..streaming import default_chunk_rows
+    """Rows per chunk for ``width`` columns (see :func:`gradfit.least_squares.sufficient.default_chunk_rows`)."""
+    from ..least_squares.sufficient import default_chunk_rows
 
     return default_chunk_rows(width)
 
@@ -111,7 +111,7 @@ class ParquetChunks:
         """The row groups this process reads (``None``: all) and the file row its first one starts at."""
         if self.part is None:
             return None, 0
-        from ..distributed import share
+        from ..scale.distributed import share
 
         rank, world_size = self.part
         mine = share(self.n_rows, rank, world_size)
@@ -264,7 +264,7 @@ def iter_file_chunks(path, target: str, features: list[str] | None = None, rows:
 class PolyChunks:
     """A one-feature source with ``x`` replaced by ``x, x², …, x^degree``, built per chunk.
 
-    The powers are those of :func:`gradfit.solve.polynomial_design` (double-double, then rounded
+    The powers are those of :func:`gradfit.least_squares.dense.polynomial_design` (double-double, then rounded
     once), the columns :func:`gradfit.data.design.expand_poly` gives; their rounding errors are not
     carried (TSQR works in float64).
 
@@ -292,7 +292,7 @@ class PolyChunks:
         return getattr(self.source, "n_dropped", 0)
 
     def __iter__(self):
-        from ..solve import polynomial_design
+        from ..least_squares.dense import polynomial_design
 
         for x, y in self.source:
             x = np.asarray(x, dtype=np.float64)

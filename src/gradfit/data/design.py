@@ -144,7 +144,7 @@ def expand_poly(problem, degree: int):
             "poly", degree, f"polynomial terms need exactly one feature, got {problem.n_features} "
             f"({', '.join(problem.names)})", "choose one with --features",
         )
-    from ..solve import polynomial_design
+    from ..least_squares.dense import polynomial_design
 
     names = polynomial_features(problem.x_train[:1], degree, name)[1]
     # Powers with their rounding errors (double-double), so the closed form is that of the exact

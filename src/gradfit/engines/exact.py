@@ -16,9 +16,9 @@ import numpy as np
 
 from ..config import FitConfig
 from ..data import Problem
-from .closed_form_gd import BLOCK, Eigen, components, quadratic_losses, train_losses
+from .eigen import BLOCK, Eigen, components, quadratic_losses, train_losses
 from .common import DivergenceMonitor, EngineRun, traced_updates
-from .control import RunControl, ThetaLoop
+from ..training.control import RunControl, ThetaLoop
 
 
 class Quadratic:
@@ -45,12 +45,12 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
         **_) -> EngineRun:
     """Full-batch plain gradient descent, float64, from ``theta0``, every epoch at once.
 
-    ``train_stats`` / ``val_stats`` (:class:`gradfit.streaming.SufficientStats`, in the space GD
+    ``train_stats`` / ``val_stats`` (:class:`gradfit.least_squares.sufficient.SufficientStats`, in the space GD
     runs in) replace the rows for large data: the engine then never touches them.
 
     ``closed_theta`` is the least-squares solution of ``problem`` (the expansion point). The
     epochs are evaluated in blocks from the eigenbasis of the Hessian
-    (:mod:`gradfit.engines.closed_form_gd`); divergence is caught in the first block it shows.
+    (:mod:`gradfit.engines.eigen`); divergence is caught in the first block it shows.
 
     ``control`` adds callbacks, early stopping and checkpoints (written when the run ends or
     stops: a block of epochs takes milliseconds). Since every iterate is a closed-form function of

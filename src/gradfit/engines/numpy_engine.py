@@ -11,7 +11,7 @@ import numpy as np
 from ..config import FitConfig
 from ..data import Problem
 from .common import DivergenceMonitor, EngineRun, batch_bounds, epoch_order, is_traced, shuffler
-from .control import RunControl, ThetaLoop
+from ..training.control import RunControl, ThetaLoop
 
 
 def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, monitor: DivergenceMonitor,

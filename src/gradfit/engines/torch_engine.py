@@ -18,10 +18,10 @@ from torch import nn
 
 from ..config import FitConfig
 from ..data import Problem
-from ..callbacks import Callback
-from ..trainer import Trainer
+from ..training.callbacks import Callback
+from ..training.trainer import Trainer
 from .common import DivergenceMonitor, EngineRun, is_traced
-from .control import RunControl
+from ..training.control import RunControl
 
 
 class ManualLinearRegression(nn.Module):
@@ -143,10 +143,10 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | Non
         dtype: str, device: str, control: RunControl | None = None, shard=None, batches=None, **_) -> EngineRun:
     """Train with autograd on :class:`gradfit.Trainer`; returns float64 parameter vectors and
     per-epoch losses. ``control`` adds callbacks, checkpoints, early stopping and resuming.
-    ``shard`` (:class:`gradfit.distributed.GlobalRows`): ``problem`` holds this process's rows of
+    ``shard`` (:class:`gradfit.scale.distributed.GlobalRows`): ``problem`` holds this process's rows of
     a ``torch.distributed`` run (DistributedDataParallel, the global batches of one process).
     ``batches`` (re-iterable of ``(x, y)`` tensors): mini-batches streamed from disk instead of
-    ``problem``'s rows (:class:`gradfit.data.shuffle_buffer.ShuffledBatches`)."""
+    ``problem``'s rows (:class:`gradfit.scale.shuffle_buffer.ShuffledBatches`)."""
     control = control or RunControl()
     torch_dtype = getattr(torch, dtype)
     model = build_model(cfg.model or "manual", problem.n_features, problem.intercept, cfg.seed, device,

@@ -7,7 +7,7 @@ import platform
 import re
 from dataclasses import dataclass
 
-from .errors import BadOptionError
+from ..errors import BadOptionError
 
 _DEVICE_PATTERN = re.compile(r"^(cpu|cuda|mps)(?::(\d+))?$")
 

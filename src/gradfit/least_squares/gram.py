@@ -1,6 +1,6 @@
 """Sufficient statistics from a shifted Gram matrix and one refinement pass: the fast path.
 
-TSQR (:mod:`gradfit.tsqr`) is the accurate way to reduce rows to ``R_aug``; for well-conditioned
+TSQR (:mod:`gradfit.least_squares.tsqr`) is the accurate way to reduce rows to ``R_aug``; for well-conditioned
 data the Cholesky factor of the Gram matrix ``[A | y]ᵀ[A | y]`` is the same triangle (QR's R is
 unique up to signs) at a fraction of the cost: a matrix product per chunk (BLAS syrk) instead of a
 Householder QR. Its two weaknesses are handled:
@@ -37,7 +37,7 @@ MIN_CHUNK_ROWS = 1024
 
 
 def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: list[str] | None = None):
-    """:class:`gradfit.streaming.SufficientStats` of in-memory rows, or ``None`` if ill-conditioned.
+    """:class:`gradfit.least_squares.sufficient.SufficientStats` of in-memory rows, or ``None`` if ill-conditioned.
 
     Parameters
     ----------
@@ -46,7 +46,7 @@ def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: lis
     y : numpy.ndarray
         ``(n,)`` targets.
     """
-    from .streaming import SufficientStats
+    from .sufficient import SufficientStats
 
     n, d = x.shape
     i0 = int(intercept)

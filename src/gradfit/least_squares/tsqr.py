@@ -1,7 +1,7 @@
 """TSQR: fold chunks of rows into the R factor of ``[A | y]`` and per-column moments, in place.
 
 The state is O(p²) (the ``(p+1, p+1)`` triangle, the scales, means, M2 and max |·|) plus one
-reusable chunk buffer; :class:`gradfit.streaming.SufficientStats` is a snapshot of it. Each chunk
+reusable chunk buffer; :class:`gradfit.least_squares.sufficient.SufficientStats` is a snapshot of it. Each chunk
 is copied once into a Fortran-ordered buffer (columns of extreme magnitude divided by a power of
 two, exactly: see :meth:`Accumulator._rescale`) and factorised together with the running
 triangle by LAPACK's ``dtpqrt`` (QR of a triangle stacked on a rectangle, blocked: level-3 BLAS).
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import BadDataError
+from ..errors import BadDataError
 
 # Rescale a column (by a power of two, exactly) once its scale is this far from the one its
 # largest value calls for: keeps the factor far from overflow whatever the first chunk looked like.
@@ -110,8 +110,8 @@ class Accumulator:
         self.n += other.n
 
     def stats(self):
-        """A snapshot of the statistics so far, as :class:`gradfit.streaming.SufficientStats`."""
-        from .streaming import SufficientStats
+        """A snapshot of the statistics so far, as :class:`gradfit.least_squares.sufficient.SufficientStats`."""
+        from .sufficient import SufficientStats
 
         return SufficientStats(
             n=self.n, intercept=self.intercept, scale=self.scale.copy(), r_aug=np.triu(self.r_aug),

@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 
-from .result import FitResult, Params
+from .types import FitResult, Params
 
 
 def ordinal(k: int) -> str:
@@ -45,7 +45,7 @@ def trace_lines(result: FitResult) -> list[str]:
 
 def header_line(result: FitResult) -> str:
     """What ran: data, engine, device, dtype, optimizer, schedule."""
-    from .data import DATASETS
+    from ..data import DATASETS
 
     data = result.dataset or "data"
     if data in DATASETS:

@@ -22,8 +22,8 @@ import os
 
 import numpy as np
 
-from .atomic import atomic_write_bytes
-from .errors import BadDataError
+from ..atomic import atomic_write_bytes
+from ..errors import BadDataError
 
 FORMAT = "gradfit-checkpoint"
 VERSION = 1
@@ -155,7 +155,7 @@ def load_checkpoint(path: str | os.PathLike, kind: str | tuple[str, ...] | None 
 
 
 def new_state(kind: str, epoch: int, global_step: int, history) -> dict:
-    """The fields every checkpoint starts with (``history``: a :class:`gradfit.result.History`).
+    """The fields every checkpoint starts with (``history``: a :class:`gradfit.results.types.History`).
 
     The history is stored as float64 tensors (exact): pickling long lists of floats would make a
     checkpoint every epoch cost time that grows with the epoch count.
@@ -287,7 +287,7 @@ def check_resume(state: dict, current: dict, epochs: int, path: str) -> None:
     path : str
         The checkpoint, for messages.
     """
-    from .errors import BadOptionError
+    from ..errors import BadOptionError
 
     saved = (state.get("extra") or {}).get("fit")
     if saved is None:

@@ -26,10 +26,10 @@ last place, whatever the chunk size (1-row chunks included). The error grows lik
 when the residuals are not small: on the NIST StRD sets TSQR alone gets 11–15 correct digits on
 Norris, Pontius, NoInt1/2 and Longley, but 6–13 on Wampler1–5 and 7 on Filip.
 :attr:`ClosedForm.needs_refinement` flags such problems with the estimate
-:func:`gradfit.solve.lstsq` uses; the caller then refines with the exact solver (which needs the
+:func:`gradfit.least_squares.dense.lstsq` uses; the caller then refines with the exact solver (which needs the
 rows in memory). Column scaling does not enter: Householder QR is exactly invariant under scaling
 a column by a power of two, so columns are scaled only to stay clear of overflow (see
-:mod:`gradfit.tsqr`), and the condition number and rank test use unit-length columns.
+:mod:`gradfit.least_squares.tsqr`), and the condition number and rank test use unit-length columns.
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ from functools import cached_property
 
 import numpy as np
 
-from .errors import BadDataError
-from .solve import _EPS, _REFINE_ABOVE
-from .solve import _check_rank as _solve_check_rank
+from ..errors import BadDataError
+from .dense import _EPS, _REFINE_ABOVE
+from .dense import _check_rank as _solve_check_rank
 from .tsqr import Accumulator, _range_scale
 
 # Rows per chunk when the caller does not say: 8 MiB chunks (up to 65,536 rows) amortise the
@@ -58,7 +58,7 @@ def default_chunk_rows(width: int) -> int:
 
 @dataclass(frozen=True)
 class ClosedForm:
-    """The least-squares solution from sufficient statistics (like :class:`gradfit.solve.LeastSquares`,
+    """The least-squares solution from sufficient statistics (like :class:`gradfit.least_squares.dense.LeastSquares`,
     without per-row residuals).
 
     Attributes
@@ -77,7 +77,7 @@ class ClosedForm:
         ``eps·(κ + κ²(1 + ‖r*‖/‖θ‖))`` on unit-length columns: the relative error float64 QR may
         leave in ``θ`` and ``(AᵀA)⁻¹``.
     needs_refinement : bool
-        ``estimated_error`` is above 1e-13, where :func:`gradfit.solve.lstsq` refines exactly.
+        ``estimated_error`` is above 1e-13, where :func:`gradfit.least_squares.dense.lstsq` refines exactly.
     """
 
     theta: np.ndarray
@@ -267,7 +267,7 @@ class SufficientStats:
 
         Standard deviations (``ddof=0``) with an intercept; root mean squares without one.
         """
-        from .data.design import Scaling
+        from ..data.design import Scaling
 
         n = self.n
         if self.intercept:
@@ -401,7 +401,7 @@ def accumulate(chunks, *, intercept: bool = True, names: list[str] | None = None
 
 
 def _check_rank(unit: np.ndarray, names: list[str], n: int) -> None:
-    """:func:`gradfit.solve._check_rank` with a tolerance that grows with the rows folded in.
+    """:func:`gradfit.least_squares.dense._check_rank` with a tolerance that grows with the rows folded in.
 
     ``unit`` is R of the design with unit-length columns. TSQR's backward error grows with the
     number of rows, so at 10⁷ rows a duplicated column leaves ``|R_jj|`` near 1e-13, not ``p·eps``.

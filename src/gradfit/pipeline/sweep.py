@@ -6,10 +6,10 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import BadOptionError, DivergedError
+from ..errors import BadOptionError, DivergedError
 
 if TYPE_CHECKING:
-    from .result import FitResult
+    from ..results.types import FitResult
 
 
 @dataclass
@@ -32,7 +32,7 @@ class SweepRun:
 
 def parse_lrs(value) -> list[float | str]:
     """``"0.01,0.1,0.5"`` or a list → learning rates (each checked like ``--lr``)."""
-    from .config import parse_lr
+    from ..config import parse_lr
 
     items = value.split(",") if isinstance(value, str) else list(value)
     if not items or any(str(item).strip() == "" for item in items):
@@ -56,7 +56,7 @@ def sweep(x=None, y=None, *, lr, **fit_options) -> list[SweepRun]:
     >>> [(run.lr, run.diverged is not None) for run in runs]
     [(0.1, False), (0.5, False), (1.1, True)]
     """
-    from .api import fit
+    from ..api import fit
 
     rates = parse_lrs(lr)
     # What all rates share: the closed form and statistics pass (the same rows every time), and,
@@ -93,9 +93,9 @@ def _stackable(rates: list, options: dict) -> bool:
 
 def _stacked_override(rates: list[float]):
     """An engine replacement that trains every rate at the first call, then hands out the runs."""
-    from .engines import get_engine
-    from .engines.common import DivergenceMonitor
-    from .engines.stacked import run_many
+    from ..engines import get_engine
+    from ..engines.common import DivergenceMonitor
+    from ..engines.stacked import run_many
 
     trained: dict = {}
 

@@ -5,7 +5,7 @@ seeded permutation and sliced (no DataLoader), and the epoch's loss is summed on
 an epoch costs one host sync. The tutorial's traps (an output of shape ``(n, 1)`` against targets
 of shape ``(n,)``, parameters that are not leaves, parameters that get no gradient, data on
 another device) are errors or warnings that name the culprit and the fix
-(:mod:`gradfit.trainer_checks`).
+(:mod:`gradfit.training.checks`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from torch import nn
 
 from . import checkpoint as ckpt
 from .callbacks import Callback, keyed_callbacks
-from .engines.common import batch_bounds, epoch_order, shuffler
-from .errors import BadDataError, BadOptionError, Interrupted
-from .result import History
-from .trainer_checks import (check_gradients, check_tensor_attributes, make_optimizer, model_device_dtype,
+from ..engines.common import batch_bounds, epoch_order, shuffler
+from ..errors import BadDataError, BadOptionError, Interrupted
+from ..results.types import History
+from .checks import (check_gradients, check_tensor_attributes, make_optimizer, model_device_dtype,
                              output_shape_error, shape_check_applies, to_model_tensor)
 
 
@@ -90,7 +90,7 @@ class Trainer:
     check_shapes : bool, optional
         Refuse an output whose shape differs from the target's. Default: for element-wise
         losses (MSE, L1, Huber, BCE …), where such shapes broadcast silently to a wrong loss.
-    shard : gradfit.distributed.GlobalRows, optional
+    shard : gradfit.scale.distributed.GlobalRows, optional
         Data-parallel training in a ``torch.distributed`` process group: ``train_data`` and
         ``val_data`` (in memory) are this process's rows ``[start, start + len)`` of ``total``.
         The model is wrapped in ``DistributedDataParallel``; every update is the one a single
@@ -353,8 +353,8 @@ class Trainer:
             return torch.cat(outputs)
 
     def lr_find(self, **kwargs):
-        """The learning-rate range test on a copy of the model (see :func:`gradfit.lr_find.lr_find`)."""
-        from .lr_find import lr_find
+        """The learning-rate range test on a copy of the model (see :func:`gradfit.training.lr_range.lr_find`)."""
+        from .lr_range import lr_find
 
         return lr_find(self, **kwargs)
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from .data.design import Scaling
-    from .stats import OLSStats
+    from ..data.design import Scaling
+    from ..least_squares.statistics import OLSStats
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ class FitResult:
         ``2 / L``, L the largest eigenvalue of the loss Hessian ``2/n XᵀX``: full-batch plain
         gradient descent diverges above it.
     trace : list of TraceEntry
-        Parameters at the updates the trace shows (see :func:`gradfit.report.trace_updates`).
+        Parameters at the updates the trace shows (see :func:`gradfit.results.report.trace_updates`).
     scheduler : str or None
         The learning-rate scheduler (``history.lr`` holds each epoch's rate).
     patience : int or None
@@ -226,7 +226,7 @@ class FitResult:
         }
 
     def saved_model(self, target: str | None = None):
-        """The fitted parameters as a :class:`gradfit.model_file.SavedModel` (see ``--save-model``)."""
+        """The fitted parameters as a :class:`gradfit.results.model_file.SavedModel` (see ``--save-model``)."""
         from .model_file import SavedModel
 
         info = {"engine": self.engine, "converged": self.converged, "max_abs_diff": self.max_abs_diff,

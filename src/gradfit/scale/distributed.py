@@ -10,7 +10,7 @@ What each process does:
   everywhere, and the validation split is the same seeded one as in a single process), then keeps
   its own contiguous share of the training and validation rows (:func:`share`);
 - the exact engine and ``solve`` reduce each share to sufficient statistics
-  (:class:`gradfit.streaming.SufficientStats`) and all-gather them: every process merges the same
+  (:class:`gradfit.least_squares.sufficient.SufficientStats`) and all-gather them: every process merges the same
   statistics in rank order, so every process holds the same closed form, curvature and iterates;
 - the torch engine wraps the model in ``DistributedDataParallel``; each global mini-batch is the
   one a single process would draw (one seeded permutation of all rows, replayed by every process),
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import BadOptionError
+from ..errors import BadOptionError
 
 
 def launched() -> bool:
@@ -183,7 +183,7 @@ class Shares:
 def share_problem(problem, group: Distributed):
     """This process's contiguous share of ``problem``'s training and validation rows (copies, so
     the whole arrays can be freed), and the :class:`Shares` describing them."""
-    from .data import Problem
+    from ..data import Problem
 
     def take(array, rows: slice):
         return None if array is None else np.ascontiguousarray(array[rows])
@@ -200,14 +200,14 @@ def share_problem(problem, group: Distributed):
 
 
 def gather_stats(group: Distributed, compute, names: list[str] | None):
-    """Every process's :class:`gradfit.streaming.SufficientStats`, merged in rank order.
+    """Every process's :class:`gradfit.least_squares.sufficient.SufficientStats`, merged in rank order.
 
     ``compute()`` returns this process's statistics (``None`` when it holds no rows). A
     :class:`gradfit.errors.GradfitError` raised on any process is raised on every process (the
     lowest rank's message), so none of them waits for the others forever.
     """
-    from .errors import BadDataError, GradfitError
-    from .streaming import SufficientStats
+    from ..errors import BadDataError, GradfitError
+    from ..least_squares.sufficient import SufficientStats
 
     try:
         local = compute()

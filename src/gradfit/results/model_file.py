@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .atomic import atomic_write_text
-from .data.design import polynomial_features
-from .errors import BadDataError
+from ..atomic import atomic_write_text
+from ..data.design import polynomial_features
+from ..errors import BadDataError
 
 FORMAT = "gradfit-model"
 VERSION = 1

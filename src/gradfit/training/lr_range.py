@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import BadDataError, BadOptionError
+from ..errors import BadDataError, BadOptionError
 
 
 @dataclass
@@ -94,8 +94,8 @@ def lr_find(trainer, *, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int
     """
     import torch
 
-    from .engines.common import batch_bounds, epoch_order, shuffler
-    from .trainer_checks import output_shape_error
+    from ..engines.common import batch_bounds, epoch_order, shuffler
+    from .checks import output_shape_error
 
     if not (0 < start_lr < end_lr and math.isfinite(end_lr)):
         raise BadOptionError("start_lr", start_lr, f"must be positive and below end_lr ({end_lr})")
@@ -183,11 +183,11 @@ def find_lr(x=None, y=None, *, dataset: str | None = None, model: str | None = N
     import torch
     from torch import nn
 
-    from .api import _problem, _scaled_problem
-    from .config import FitConfig
-    from .data.design import Scaling, check_degree, expand_poly
-    from .devices import resolve_device
-    from .engines.torch_engine import build_model, make_optimizer
+    from ..api import _problem, _scaled_problem
+    from ..config import FitConfig
+    from ..data.design import Scaling, check_degree, expand_poly
+    from ..scale.devices import resolve_device
+    from ..engines.torch_engine import build_model, make_optimizer
     from .trainer import Trainer
 
     cfg = FitConfig(engine="torch", model=model, optimizer=optimizer, batch_size=batch_size, seed=seed,

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from .atomic import atomic_write_bytes
-from .errors import BadDataError, BadOptionError, DivergedError, require
+from ..atomic import atomic_write_bytes
+from ..errors import BadDataError, BadOptionError, DivergedError, require
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .result import FitResult
+    from ..results.types import FitResult
 
 SIZE = (7.0, 5.0)  # inches; at DPI, 840 × 600 pixels
 WIDE = (15.0, 5.0)  # three panels side by side
@@ -126,7 +126,7 @@ def _refit_options(result: "FitResult", fit_options: Mapping[str, Any] | None) -
 
 
 def _refit(x, y, val, options: dict[str, Any], **overrides) -> "FitResult":
-    from .api import fit
+    from ..api import fit
 
     with warnings.catch_warnings():
         # Short illustrative runs are not expected to converge, and warnings about them would
@@ -231,7 +231,7 @@ def losses_figure(result: "FitResult") -> "Figure":
     Examples
     --------
     >>> import gradfit
-    >>> from gradfit.plots import losses_figure
+    >>> from gradfit.figures.plots import losses_figure
     >>> figure = losses_figure(gradfit.fit(epochs=20, tol=1e3))
     >>> [line.get_gid() for line in figure.axes[0].get_lines()]
     ['train', 'val', 'floor']
@@ -489,7 +489,7 @@ def skipped_plots(result: "FitResult") -> dict[str, str]:
     Examples
     --------
     >>> import numpy as np, gradfit
-    >>> from gradfit.plots import skipped_plots
+    >>> from gradfit.figures.plots import skipped_plots
     >>> x = np.random.default_rng(0).random((30, 2))
     >>> res = gradfit.fit(x, x @ [1.0, 2.0] + 0.5, lr="auto", epochs=20, tol=1e3)
     >>> sorted(skipped_plots(res))

@@ -6,8 +6,8 @@ import warnings
 
 import numpy as np
 
-from .errors import CollinearityWarning
-from .result import FitResult
+from ..errors import CollinearityWarning
+from .types import FitResult
 
 # Belsley's rule of thumb flags condition indices of unit-length columns above 30; 1000 is well
 # past "strong" collinearity (Longley: 4.3e4, Wampler: 2.2e3, Filip: 5.2e9).

@@ -11,7 +11,7 @@ hook receives the *run* (``trainer``), which offers:
 ``global_step``
     Optimizer updates so far.
 ``history``
-    :class:`gradfit.result.History`.
+    :class:`gradfit.results.types.History`.
 ``stop_training``
     Set it to ``True`` to stop after this epoch.
 ``interrupting``
@@ -40,7 +40,7 @@ import sys
 import time
 import warnings
 
-from .errors import BadOptionError
+from ..errors import BadOptionError
 
 
 class Callback:
@@ -200,7 +200,7 @@ class TensorBoardCallback(Callback):
         self.writer = None
 
     def on_train_begin(self, trainer) -> None:
-        from .errors import require
+        from ..errors import require
 
         require("tensorboard")
         from torch.utils.tensorboard import SummaryWriter

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from .errors import BadDataError, BadOptionError
-from .atomic import atomic_write_bytes
-from .errors import MissingDependencyError
+from ..errors import BadDataError, BadOptionError
+from ..atomic import atomic_write_bytes
+from ..errors import MissingDependencyError
 
 if TYPE_CHECKING:
     import graphviz
@@ -51,7 +51,7 @@ def autograd_graph(model: str = "manual", n_features: int = 1) -> "graphviz.Digr
 
     Examples
     --------
-    >>> from gradfit.graph import autograd_graph
+    >>> from gradfit.figures.graph import autograd_graph
     >>> source = autograd_graph("manual").source
     >>> all(name in source for name in ('"b', '"w', "MseLossBackward0", "AddBackward0"))
     True
@@ -65,8 +65,8 @@ def autograd_graph(model: str = "manual", n_features: int = 1) -> "graphviz.Digr
     import torch
     from torch import nn
 
-    from .data import load_dataset
-    from .engines.torch_engine import build_model
+    from ..data import load_dataset
+    from ..engines.torch_engine import build_model
 
     book = load_dataset("book")
     extra = np.random.RandomState(42).rand(len(book.y_train), n_features - 1)
@@ -119,7 +119,7 @@ def write_graph(directory_or_path: str | os.PathLike, *, model: str = "manual", 
     Examples
     --------
     >>> import tempfile
-    >>> from gradfit.graph import write_graph
+    >>> from gradfit.figures.graph import write_graph
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     paths, note = write_graph(folder, formats=("dot",))
     ...     [p.name for p in paths], note

@@ -1,22 +1,22 @@
 """``fit_streaming``: gradient descent on a file that is never held in memory.
 
-One streaming pass (:func:`gradfit.streaming_solve.stream_statistics`: Parquet row groups, CSV
+One streaming pass (:func:`gradfit.pipeline.streaming_solve.stream_statistics`: Parquet row groups, CSV
 blocks, ``chunk_rows`` rows at a time) reduces the rows to sufficient statistics: the closed
 form, the statistics, the curvature and the convergence verdict of :func:`gradfit.fit` come from
 them. Full batch, the exact engine then runs every epoch from them in O(p²); memory is about one
 chunk whatever the file's size, and under ``torchrun`` each process streams its own part of the
 file. Mini-batches (torch engine) are read from the file again every epoch through a seeded
-shuffle buffer (:class:`gradfit.data.shuffle_buffer.ShuffledBatches`); memory is the buffer.
+shuffle buffer (:class:`gradfit.scale.shuffle_buffer.ShuffledBatches`); memory is the buffer.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .config import FitConfig
-from .data import Problem
-from .errors import BadOptionError
-from .result import FitResult
+from ..config import FitConfig
+from ..data import Problem
+from ..errors import BadOptionError
+from ..results.types import FitResult
 
 
 def fit_streaming(source, *, target: str | None = None, features: list[str] | None = None,
@@ -30,7 +30,7 @@ def fit_streaming(source, *, target: str | None = None, features: list[str] | No
     source : str, path, or tuple (x, y)
         A CSV or Parquet file (``target`` required), or in-memory arrays (streamed as views).
     target, features, chunk_rows, dropna
-        As :func:`gradfit.streaming_solve.solve_streaming`.
+        As :func:`gradfit.pipeline.streaming_solve.solve_streaming`.
     intercept, names, poly, standardize, init, callbacks, distributed
         As :func:`gradfit.fit`.
     **options
@@ -54,7 +54,7 @@ def fit_streaming(source, *, target: str | None = None, features: list[str] | No
     >>> round(res.params.intercept, 6), round(float(res.params.coef[0]), 6), res.n_train
     (1.0, 2.0, 50)
     """
-    from .api import fit_problem
+    from ..api import fit_problem
     from .streaming_solve import stream_statistics
 
     cfg = FitConfig(**options).validate()
@@ -87,7 +87,7 @@ def fit_streaming(source, *, target: str | None = None, features: list[str] | No
 
 def streamed_batches(stream, cfg: FitConfig, engine: str, scaling):
     """The torch engine's mini-batches of a streamed fit (in the space GD runs in)."""
-    from .data.shuffle_buffer import ShuffledBatches, default_buffer_rows
+    from ..scale.shuffle_buffer import ShuffledBatches, default_buffer_rows
 
     if cfg.batch_size is None:
         raise BadOptionError("engine", engine, "streams mini-batches only", "give --batch-size, or use the exact "

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import BadDataError, BadOptionError
+from ..errors import BadDataError, BadOptionError
 
 _EPS = np.finfo(np.float64).eps
 _REFINE_ABOVE = 1e-13  # refine when float64's estimated relative error exceeds this

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import Problem
-from .data.design import Scaling
+from ..data import Problem
+from ..data.design import Scaling
 
 # --lr auto treats the curvature ratio L/μ as at most this (see auto_lr).
 AUTO_LR_CONDITION_CAP = 100.0

@@ -1,11 +1,11 @@
 """``solve_streaming``: least squares, its statistics and the solve result from one streaming pass.
 
 :func:`solve_streaming` streams any source (arrays, a CSV or Parquet file, chunks) into
-:class:`gradfit.streaming.SufficientStats` and returns a :class:`StreamingSolveResult`, a
-:class:`gradfit.result.SolveResult` like :func:`gradfit.solve`'s.
+:class:`gradfit.least_squares.sufficient.SufficientStats` and returns a :class:`StreamingSolveResult`, a
+:class:`gradfit.results.types.SolveResult` like :func:`gradfit.solve`'s.
 
-:class:`StreamingOLSStats` is an :class:`gradfit.stats.OLSStats` whose data-dependent pieces come
-from :class:`gradfit.streaming.SufficientStats`: ``RSS(θ) = ‖Rθ − z‖² + ρ²`` at any ``θ``, ``TSS``
+:class:`StreamingOLSStats` is an :class:`gradfit.least_squares.statistics.OLSStats` whose data-dependent pieces come
+from :class:`gradfit.least_squares.sufficient.SufficientStats`: ``RSS(θ) = ‖Rθ − z‖² + ρ²`` at any ``θ``, ``TSS``
 from ``y``'s M2 (with an intercept) or ``Σy² = M2 + n·ȳ²`` (without), ``(AᵀA)⁻¹ = R⁻¹R⁻ᵀ`` and the
 condition number from ``R``. Everything else (t, p, intervals, R², F, log-likelihood, AIC, BIC,
 ``to_dict``, ``summary``) is OLSStats' own code, so the two cannot drift apart. Per-row residuals
@@ -21,15 +21,15 @@ from functools import cached_property
 
 import numpy as np
 
-from .errors import BadDataError, BadOptionError
-from .result import Params, SolveResult
-from .stats import OLSStats
-from .streaming import accumulate
+from ..errors import BadDataError, BadOptionError
+from ..results.types import Params, SolveResult
+from ..least_squares.statistics import OLSStats
+from ..least_squares.sufficient import accumulate
 
 
 class StreamingOLSStats(OLSStats):
-    """:class:`gradfit.stats.OLSStats` at ``theta`` (default: the least-squares solution) from
-    :class:`gradfit.streaming.SufficientStats`.
+    """:class:`gradfit.least_squares.statistics.OLSStats` at ``theta`` (default: the least-squares solution) from
+    :class:`gradfit.least_squares.sufficient.SufficientStats`.
 
     Parameters
     ----------
@@ -43,7 +43,7 @@ class StreamingOLSStats(OLSStats):
 
     Examples
     --------
-    >>> from gradfit.streaming import accumulate
+    >>> from gradfit.least_squares.sufficient import accumulate
     >>> x = np.array([0.0, 1.0, 2.0, 3.0, 4.0]); y = np.array([1.1, 2.9, 5.2, 6.8, 9.1])
     >>> res = StreamingOLSStats(accumulate([(x[:2], y[:2]), (x[2:], y[2:])]))
     >>> round(res.r_squared, 6), res.df_resid, res.std_err.round(4).tolist()  # as statsmodels
@@ -99,7 +99,7 @@ class StreamingOLSStats(OLSStats):
 
 @dataclass
 class StreamingSolveResult(SolveResult):
-    """:class:`gradfit.result.SolveResult` from one streaming pass, with what only streaming knows.
+    """:class:`gradfit.results.types.SolveResult` from one streaming pass, with what only streaming knows.
 
     Attributes
     ----------
@@ -143,7 +143,7 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
         Rows per chunk (default: about a million cells, at most 65,536 rows).
     dropna : bool
         Files: drop rows with missing values instead of raising.
-    distributed : bool or gradfit.distributed.Distributed, optional
+    distributed : bool or gradfit.scale.distributed.Distributed, optional
         Share the pass among the processes of a ``torchrun`` launch: each reads its part (Parquet
         row groups, CSV blocks, array rows), and the statistics are all-gathered and merged, so
         every process returns the same result.
@@ -151,7 +151,7 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
     Returns
     -------
     StreamingSolveResult
-        A :class:`gradfit.result.SolveResult` (``closed_form``, ``std_err``, ``stats``,
+        A :class:`gradfit.results.types.SolveResult` (``closed_form``, ``std_err``, ``stats``,
         ``summary()``, ``to_dict()``) with ``needs_refinement``, ``estimated_error`` and the
         :class:`SufficientStats` (``sufficient``).
 
@@ -165,8 +165,8 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
     >>> np.allclose(res.stats.std_err, gradfit.solve(x, y).stats.std_err, rtol=1e-12)
     True
     """
-    from .diagnostics import warn_if_collinear
-    from .config import FitConfig
+    from ..results.diagnostics import warn_if_collinear
+    from ..config import FitConfig
 
     FitConfig(alpha=alpha).validate()  # before the pass, not after it
     streamed = stream_statistics(source, target=target, features=features, intercept=intercept, names=names,
@@ -203,11 +203,11 @@ def stream_statistics(source, *, target: str | None = None, features: list[str] 
                       chunk_rows: int | None = None, dropna: bool = False, distributed=None) -> Streamed:
     """One pass over ``source`` (the sources of :func:`solve_streaming`) to sufficient statistics,
     shared among the processes of a ``torchrun`` launch when ``distributed``."""
-    from .data.chunks import iter_array_chunks, iter_file_chunks, with_poly
+    from ..data.chunks import iter_array_chunks, iter_file_chunks, with_poly
 
     group = None
     if distributed:
-        from .distributed import Distributed, start
+        from ..scale.distributed import Distributed, start
 
         group = distributed if isinstance(distributed, Distributed) else start()
     part = None if group is None else (group.rank, group.world_size)
@@ -243,7 +243,7 @@ def stream_statistics(source, *, target: str | None = None, features: list[str] 
         stats = accumulate(chunks, intercept=intercept, names=param_names)
         n_dropped = int(getattr(chunks, "n_dropped", 0))
     else:
-        from .distributed import gather_stats
+        from ..scale.distributed import gather_stats
 
         stats = gather_stats(group, lambda: accumulate(chunks, intercept=intercept, names=param_names,
                                                        allow_empty=True), param_names)

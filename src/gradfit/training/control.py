@@ -3,7 +3,7 @@
 The torch engine runs on :class:`gradfit.Trainer`, which calls the callbacks itself. The numpy and
 exact engines hand each finished epoch to a :class:`ThetaLoop`: the run object the same callbacks
 see (the parameters held as one float64 vector θ, intercept first), which also writes and reads
-their checkpoints (kinds ``"numpy"`` and ``"exact"``, format in :mod:`gradfit.checkpoint`).
+their checkpoints (kinds ``"numpy"`` and ``"exact"``, format in :mod:`gradfit.training.checkpoint`).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import checkpoint as ckpt
-from ..callbacks import Callback, CheckpointCallback, EarlyStopping, keyed_callbacks
+from . import checkpoint as ckpt
+from .callbacks import Callback, CheckpointCallback, EarlyStopping, keyed_callbacks
 from ..errors import Interrupted
-from ..result import History
-from .common import DivergenceMonitor, EngineRun
+from ..results.types import History
+from ..engines.common import DivergenceMonitor, EngineRun
 
 
 @dataclass
@@ -292,9 +292,9 @@ def fit_control(cfg, *, callbacks, fingerprint: dict, theta0: np.ndarray | None,
                 has_val: bool, rescale: Rescale | None = None) -> tuple[RunControl, np.ndarray | None]:
     """The :class:`RunControl` of a :func:`gradfit.fit` run, and its start (the checkpoint's when resuming).
 
-    Loads and checks the checkpoint to resume (:func:`gradfit.checkpoint.check_resume`).
+    Loads and checks the checkpoint to resume (:func:`gradfit.training.checkpoint.check_resume`).
     """
-    from ..callbacks import TensorBoardCallback
+    from .callbacks import TensorBoardCallback
     from ..errors import BadOptionError
 
     if cfg.patience and not has_val:

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .errors import BadDataError, BadModelError, BadOptionError, NoGradientWarning
+from ..errors import BadDataError, BadModelError, BadOptionError, NoGradientWarning
 
 # Losses computed element by element: output and target must have the same shape, since any
 # difference broadcasts silently. (Classification losses take (n, C) outputs and (n,) labels.)

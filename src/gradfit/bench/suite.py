@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from . import bench_baselines as baselines
+from . import baselines
 
 
 @dataclass
@@ -62,7 +62,7 @@ def _quiet_fit(*args, **kwargs):
 
 def bench_book(device: str) -> list[Row]:
     """The tutorial's workload: 80 points, 1000 full-batch epochs."""
-    from .data import load_dataset
+    from ..data import load_dataset
 
     data = load_dataset("book")
     x, y = data.x_train[:, 0], data.y_train
@@ -86,7 +86,7 @@ def bench_book(device: str) -> list[Row]:
 
 def bench_full_batch(n: int, d: int, epochs: int = 100) -> list[Row]:
     """n × d, full batch, lr 0.1, no standardization: exact engine vs a NumPy loop."""
-    from .engines.common import numpy_init
+    from ..engines.common import numpy_init
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(n, d))
@@ -185,7 +185,7 @@ def bench_startup() -> list[Row]:
 _MEMORY_SCRIPT = """
 import resource, sys, numpy as np
 n, d = int(sys.argv[1]), int(sys.argv[2])
-import gradfit, gradfit.stats, gradfit.streaming, gradfit.streaming_solve, scipy.linalg
+import gradfit, gradfit.least_squares.statistics, gradfit.least_squares.sufficient, gradfit.pipeline.streaming_solve, scipy.linalg
 def rss():  # this process's high-water mark: VmHWM, not ru_maxrss, which Linux carries over exec
     with open("/proc/self/status") as f:  # from the parent (a bench that holds 1.6 GB shows 1.6 GB here)
         return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
@@ -230,7 +230,7 @@ def machine() -> str:
     """What the figures were measured on."""
     import torch
 
-    from .devices import _cpu_name
+    from ..scale.devices import _cpu_name
 
     gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
     return (f"{_cpu_name()}, {os.cpu_count()} logical cores{gpu}; Python {platform.python_version()}, "

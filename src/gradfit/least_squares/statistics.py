@@ -6,7 +6,7 @@ use from the data and the given ``theta``, and :meth:`OLSStats.summary` and
 (non-robust covariance), so the two agree to ~1e-12 at the least-squares θ:
 
 - residuals and ``RSS`` are taken at the given θ (not at the minimiser), ``σ̂² = RSS / (n - p)``;
-- ``(AᵀA)⁻¹`` comes from :func:`gradfit.solve.lstsq` (accurate even for Filip);
+- ``(AᵀA)⁻¹`` comes from :func:`gradfit.least_squares.dense.lstsq` (accurate even for Filip);
 - ``R²`` is centered with an intercept and uncentered (``1 - RSS / Σy²``) without one, and the
   explained sum of squares is ``TSS - RSS`` accordingly;
 - ``df_model = p - 1`` with an intercept, ``p`` without; ``df_resid = n - p``;
@@ -14,7 +14,7 @@ use from the data and the given ``theta``, and :meth:`OLSStats.summary` and
   ``bic = -2 llf + p log n``.
 
 One deliberate difference: ``condition_number`` is that of the design with unit-length columns
-(see :class:`gradfit.solve.LeastSquares`); statsmodels reports ``sqrt(λmax/λmin)`` of the raw
+(see :class:`gradfit.least_squares.dense.LeastSquares`); statsmodels reports ``sqrt(λmax/λmin)`` of the raw
 ``XᵀX``, which mostly measures the units of the columns.
 
 SciPy (the t and F distributions) is imported on first use, and only ``scipy.special``: it imports
@@ -28,8 +28,8 @@ from functools import cached_property
 
 import numpy as np
 
-from .errors import BadDataError, BadOptionError
-from .solve import LeastSquares, lstsq, residuals
+from ..errors import BadDataError, BadOptionError
+from .dense import LeastSquares, lstsq, residuals
 
 _DICT_KEYS = (
     "names", "coef", "std_err", "t", "p", "ci_low", "ci_high", "r_squared", "adj_r_squared",
@@ -59,7 +59,7 @@ class OLSStats:
     closed : LeastSquares, optional
         The result of ``lstsq(design, y)`` when the caller has it already.
     design_lo : numpy.ndarray, optional
-        Rounding errors of the design entries (see :func:`gradfit.solve.lstsq`).
+        Rounding errors of the design entries (see :func:`gradfit.least_squares.dense.lstsq`).
 
     Raises
     ------
