@@ -20,7 +20,8 @@ torch = pytest.importorskip("torch")
 import torch.distributed as dist  # noqa: E402
 
 from gradfit.cli import main  # noqa: E402
-from gradfit.scale.distributed import GlobalRows, share  # noqa: E402
+from gradfit.data.batches import share  # noqa: E402
+from gradfit.scale.distributed import GlobalRows  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not dist.is_available(), reason="torch.distributed is not available")
 

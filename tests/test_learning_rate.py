@@ -42,7 +42,7 @@ def test_divergence_stops_at_once_and_names_a_stable_rate(engine):
     assert error.lr_max_stable == pytest.approx(LR_MAX_STABLE, abs=5e-5)
     message = str(error)
     assert f"epoch {error.epoch}" in message and "0.8055" in message
-    suggested = float(message.split("try --lr ")[1].split()[0])
+    suggested = float(message.split("try lr=")[1].split()[0])
     assert 0 < suggested <= LR_MAX_STABLE
 
 

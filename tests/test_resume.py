@@ -75,7 +75,7 @@ def test_an_interrupted_run_saves_and_resumes_exactly(tmp_path, engine, batch_si
     with pytest.raises(Interrupted) as info:
         gradfit.fit(epochs=100, checkpoint=path, checkpoint_every=50, callbacks=[StopAt(37)], **options)
     assert (info.value.epoch, info.value.checkpoint, info.value.exit_code) == (37, path, 130)
-    assert f"--resume {path}" in str(info.value)
+    assert f"resume={path!r}" in str(info.value)  # the CLI says --resume (test_cli_training)
     assert not gradfit.training.checkpoint.stop_requested()  # the request was used up
     assert load_checkpoint(path)["epoch"] == 37
     assert_same_run(gradfit.fit(epochs=100, **options), gradfit.fit(epochs=100, resume=path, **options))

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from gradfit.errors import BadDataError, BadOptionError
-from gradfit.least_squares.dense import lstsq, polynomial_design, residuals
+from gradfit.data.design import polynomial_design
+from gradfit.least_squares.dense import lstsq, residuals
 from gradfit.least_squares.statistics import OLSStats
 
 NIST_SETS = ["norris", "pontius", "noint1", "noint2", "longley",

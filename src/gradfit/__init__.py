@@ -14,7 +14,8 @@ from .config import FitConfig
 from .errors import (BadDataError, BadModelError, BadOptionError, CollinearityWarning, ConvergenceWarning,
                      DivergedError, GradfitError, Interrupted, NoGradientWarning)
 from .results.types import FitResult, History, Params, SolveResult
-from .least_squares.dense import LeastSquares, lstsq, polynomial_design
+from .data.design import polynomial_design
+from .least_squares.dense import LeastSquares, lstsq
 from .least_squares.statistics import OLSStats
 from .pipeline.sweep import SweepRun, sweep
 

@@ -3,12 +3,89 @@
 Every error a user can cause is a :class:`GradfitError` with a message that says what is wrong,
 where, and how to fix it. The command line prints that message as one line on stderr and exits
 with the error's ``exit_code``; the Python API raises it as is.
+
+A message names options through :func:`option` (``option("lr", 0.4)``), so that each caller is
+told in its own language: Python reads ``lr=0.4``, the command line ``--lr 0.4``
+(:meth:`GradfitError.render` with the command line's renderer). ``str(error)`` is the Python form.
 """
 
 from __future__ import annotations
 
+import ast
+import re
+from typing import Callable
 
-class GradfitError(Exception):
+# An option reference inside a message: ⟦name⟧, ⟦name=repr(value)⟧, either with |python text.
+_REFERENCE = re.compile(r"⟦([A-Za-z_]+)(?:=(.*?))?(?:\|(.*?))?⟧")
+_NO_VALUE = object()
+
+# How the command line spells a reference: (name, value or None, whether a value was given) -> text.
+CliRenderer = Callable[[str, object, bool], str]
+
+
+def option(name: str, value: object = _NO_VALUE, *, python: str | None = None) -> str:
+    """A reference to option ``name`` (with an example ``value``) for a user-facing message.
+
+    Rendered ``name=value`` for Python (``lr=0.4``, ``engine='torch'``; a bare ``name`` without a
+    value) and ``--name value`` by the command line (switches as their flags: ``--dropna``,
+    ``--no-intercept``). ``python`` replaces the Python form where the API has no such option
+    (the command line's ``--features`` is the columns of ``x`` for :func:`gradfit.fit`).
+
+    >>> render(f"try {option('lr', 0.4)} or {option('lr', 'auto')}")
+    "try lr=0.4 or lr='auto'"
+    """
+    text = name if value is _NO_VALUE else f"{name}={value!r}"
+    return f"⟦{text}" + ("" if python is None else f"|{python}") + "⟧"
+
+
+def render(template: str, cli: CliRenderer | None = None) -> str:
+    """``template`` with its :func:`option` references in Python's words, or the command line's (``cli``)."""
+    def one(match: re.Match) -> str:
+        name, raw, python = match.groups()
+        value = None if raw is None else _literal(raw)
+        if cli is not None:
+            return cli(name, value, raw is not None)
+        if python is not None:
+            return python
+        if raw is None:
+            return name
+        return f"{name}={value}" if _placeholder(value) else f"{name}={value!r}"
+
+    return _REFERENCE.sub(one, template)
+
+
+def default_cli_text(name: str, value: object, has_value: bool) -> str:
+    """``--name-with-dashes value``: how the command line spells an option it has no special form for."""
+    flag = "--" + name.replace("_", "-")
+    return f"{flag} {value}" if has_value else flag
+
+
+def _literal(raw: str) -> object:
+    try:
+        return ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        return raw
+
+
+def _placeholder(value: object) -> bool:
+    """``PATH``, ``COL``, ``N``: a value standing for the user's own, shown without quotes."""
+    return isinstance(value, str) and value.isupper() and value.isalpha()
+
+
+class Rendered:
+    """Text with option references, shown in Python's words by ``str()`` and in the command
+    line's by ``render(cli)``: the base of gradfit's errors and warnings."""
+
+    def __init__(self, message: str = "", *args: object) -> None:
+        self.template = message
+        super().__init__(self.render(), *args)
+
+    def render(self, cli: CliRenderer | None = None) -> str:
+        """The message for Python (``cli=None``) or as the command line says it."""
+        return render(self.template, cli)
+
+
+class GradfitError(Rendered, Exception):
     """Base class of every error gradfit reports to a user."""
 
     exit_code = 2
@@ -27,20 +104,20 @@ class BadOptionError(GradfitError, ValueError):
     problem : str
         What is wrong with it, e.g. ``"must be a positive integer"``.
     fix : str, optional
-        How to put it right.
+        How to put it right (may name options with :func:`option`).
     """
 
     def __init__(self, option: str, value: object, problem: str, fix: str = "") -> None:
         self.option, self.value, self.problem, self.fix = option, value, problem, fix
-        super().__init__(self.render(cli=False))
+        super().__init__(problem + (f"; {fix}" if fix else ""))
 
-    def render(self, cli: bool) -> str:
+    def render(self, cli: CliRenderer | None = None) -> str:
         """The message as the command line (``--lr abc: …``) or the API (``lr='abc': …``) says it."""
-        if cli:
-            head = f"--{self.option.replace('_', '-')} {self.value}"
+        if cli is not None:
+            head = cli(self.option, self.value, self.value is not None)
         else:
             head = f"{self.option}={self.value!r}"
-        return f"{head}: {self.problem}" + (f"; {self.fix}" if self.fix else "")
+        return f"{head}: " + render(self.template, cli)
 
 
 class BadDataError(GradfitError, ValueError):
@@ -74,8 +151,8 @@ class DivergedError(GradfitError, RuntimeError):
         if lr_max_stable is not None:
             message += (
                 f"; the largest stable full-batch learning rate for this data is {lr_max_stable:.4g}"
-                f" (2 / largest eigenvalue of the loss Hessian): try --lr {_round_down(lr_max_stable / 2)}"
-                " or --lr auto"
+                f" (2 / largest eigenvalue of the loss Hessian): try {option('lr', _round_down(lr_max_stable / 2))}"
+                f" or {option('lr', 'auto')}"
             )
         super().__init__(message)
 
@@ -102,13 +179,14 @@ class Interrupted(GradfitError):
         self.epoch, self.checkpoint = epoch, checkpoint
         if checkpoint is not None:
             message = (f"interrupted after epoch {epoch}; checkpoint saved to {checkpoint!r}: "
-                       f"continue with --resume {checkpoint}")
+                       f"continue with {option('resume', checkpoint)}")
         else:
-            message = f"interrupted after epoch {epoch}; nothing saved (give --checkpoint PATH to be able to resume)"
+            message = (f"interrupted after epoch {epoch}; nothing saved (give {option('checkpoint', 'PATH')} to be "
+                       "able to resume)")
         super().__init__(message)
 
 
-class CollinearityWarning(UserWarning):
+class CollinearityWarning(Rendered, UserWarning):
     """The columns are nearly collinear (high condition number on unit-length columns)."""
 
 
@@ -118,7 +196,7 @@ class MissingDependencyError(GradfitError):
 
 OPTIONAL = {  # module: (what needs it, the extra that installs it)
     "matplotlib": ("plotting", "plots"),
-    "tensorboard": ("--tensorboard", "tensorboard"),
+    "tensorboard": (option("tensorboard"), "tensorboard"),
     "torchviz": ("drawing the autograd graph", "graph"),
 }
 
@@ -134,17 +212,17 @@ def require(module: str) -> None:
                                      f"pip install {module} (or pip install \"gradfit[{extra}]\")")
 
 
-class ConvergenceWarning(UserWarning):
+class ConvergenceWarning(Rendered, UserWarning):
     """Gradient descent stopped at ``epochs`` before meeting the convergence tolerance."""
 
 
-class NoGradientWarning(UserWarning):
+class NoGradientWarning(Rendered, UserWarning):
     """Parameters handed to the optimizer got no gradient from ``backward()``: they never change."""
 
 
-def _round_down(value: float) -> str:
+def _round_down(value: float) -> float:
     """A short learning rate at or below ``value`` (two significant digits, rounded down)."""
     from math import floor, log10
 
     scale = 10 ** (floor(log10(value)) - 1)
-    return f"{floor(value / scale) * scale:.2g}"
+    return float(f"{floor(value / scale) * scale:.2g}")

@@ -11,9 +11,9 @@ import os
 import sys
 
 from .. import __version__
-from ..errors import BadOptionError, GradfitError, Interrupted
+from ..errors import GradfitError, Interrupted
 from . import commands
-from .options import add_arguments
+from .options import add_arguments, flag_text
 
 EPILOG_FIT = """examples:
   gradfit fit                                   the tutorial's data, exact engine, update trace
@@ -167,17 +167,14 @@ def _main(argv: list[str] | None) -> int:
             raise UsageError(f"{prefix}: error: runs in one process; start it without torchrun "
                              f"(torchrun runs {' and '.join('gradfit ' + c for c in DISTRIBUTED_COMMANDS)})")
         return args.handler(args)
-    except BadOptionError as error:
-        print(f"{prefix}: error: {error.render(cli=True)}", file=sys.stderr)
-        return error.exit_code
     except UsageError as error:
         print(f"{error}", file=sys.stderr)
         return error.exit_code
     except Interrupted as error:
-        print(f"{prefix}: {error}", file=sys.stderr)
+        print(f"{prefix}: {error.render(flag_text)}", file=sys.stderr)
         return error.exit_code
     except GradfitError as error:
-        print(f"{prefix}: error: {error}", file=sys.stderr)
+        print(f"{prefix}: error: {error.render(flag_text)}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print(f"{prefix}: interrupted", file=sys.stderr)

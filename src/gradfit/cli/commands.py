@@ -10,8 +10,8 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from ..errors import BadDataError, BadOptionError, CollinearityWarning, ConvergenceWarning, require
-from .options import dump_config, effective_options
+from ..errors import BadDataError, BadOptionError, CollinearityWarning, ConvergenceWarning, Rendered, require
+from .options import dump_config, effective_options, flag_text
 
 
 def options_namespace(cli_args: argparse.Namespace, command: str) -> argparse.Namespace:
@@ -301,7 +301,9 @@ def _warnings_to_stderr(args: argparse.Namespace, shown_in_report: bool = False)
         if issubclass(warning.category, ConvergenceWarning) and shown_in_report:
             continue
         if issubclass(warning.category, (ConvergenceWarning, CollinearityWarning)):
-            print(f"gradfit {args.command}: warning: {warning.message}", file=sys.stderr)
+            message = warning.message
+            text = message.render(flag_text) if isinstance(message, Rendered) else str(message)
+            print(f"gradfit {args.command}: warning: {text}", file=sys.stderr)
 
 
 def run_solve(cli_args: argparse.Namespace) -> int:

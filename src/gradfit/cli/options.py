@@ -91,6 +91,18 @@ OPTIONS: list[Option] = [
 BY_DEST = {option.dest: option for option in OPTIONS}
 
 
+def flag_text(name: str, value: object, has_value: bool) -> str:
+    """How the command line spells option ``name`` (with ``value``) in a message: ``--lr 0.4``,
+    ``--dropna``, ``--no-intercept``. The renderer of :meth:`gradfit.errors.GradfitError.render`."""
+    option = BY_DEST.get(name)
+    flag = option.cli_flag if option else "--" + name.replace("_", "-")
+    if option is None or option.kind == "value" or not has_value:
+        return f"{flag} {value}" if has_value else flag
+    if option.kind == "boolean":
+        return flag if value else "--no-" + flag[2:]
+    return flag  # a switch (--dropna) or a negated default (--no-intercept) has one spelling
+
+
 def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     """Add ``command``'s options; every default is ``None`` so we can tell what was typed."""
     groups: dict[str, argparse._ArgumentGroup] = {}

@@ -111,7 +111,7 @@ class ParquetChunks:
         """The row groups this process reads (``None``: all) and the file row its first one starts at."""
         if self.part is None:
             return None, 0
-        from ..scale.distributed import share
+        from .batches import share
 
         rank, world_size = self.part
         mine = share(self.n_rows, rank, world_size)
@@ -292,7 +292,7 @@ class PolyChunks:
         return getattr(self.source, "n_dropped", 0)
 
     def __iter__(self):
-        from ..least_squares.dense import polynomial_design
+        from .design import polynomial_design
 
         for x, y in self.source:
             x = np.asarray(x, dtype=np.float64)

@@ -56,29 +56,6 @@ def _numpy_init(seed: int, n_features: int, intercept: bool) -> np.ndarray:
     return np.concatenate([b, w])
 
 
-def shuffler(seed: int) -> np.random.Generator:
-    """The generator that reshuffles mini-batches each epoch (shared by the numpy and torch
-    engines, so both see the same batches in the same order)."""
-    return np.random.default_rng(seed)
-
-
-def epoch_order(n: int, batch_size: int | None, rng: np.random.Generator) -> np.ndarray | None:
-    """This epoch's row order for mini-batches, freshly shuffled; ``None`` for full batch."""
-    if batch_size is None or batch_size >= n:
-        return None
-    return rng.permutation(n)
-
-
-def batch_bounds(n: int, batch_size: int | None) -> list[tuple[int, int]]:
-    """``(start, stop)`` of each mini-batch in an epoch's order; one pair for full batch.
-
-    The last batch holds the remainder when ``batch_size`` does not divide ``n`` (as a
-    DataLoader without ``drop_last`` does).
-    """
-    step = n if batch_size is None else min(batch_size, n)
-    return [(start, min(start + step, n)) for start in range(0, n, step)]
-
-
 def is_traced(update: int) -> bool:
     """Whether the trace shows the parameters after this update.
 

@@ -10,7 +10,8 @@ import numpy as np
 
 from ..config import FitConfig
 from ..data import Problem
-from .common import DivergenceMonitor, EngineRun, batch_bounds, epoch_order, is_traced, shuffler
+from ..data.batches import batch_bounds, epoch_order, shuffler
+from .common import DivergenceMonitor, EngineRun, is_traced
 from ..training.control import RunControl, ThetaLoop
 
 

@@ -14,7 +14,8 @@ import torch
 from ..config import FitConfig
 from ..data import Problem
 from ..errors import DivergedError
-from .common import DivergenceMonitor, EngineRun, batch_bounds, epoch_order, is_traced, shuffler
+from ..data.batches import batch_bounds, epoch_order, shuffler
+from .common import DivergenceMonitor, EngineRun, is_traced
 from .torch_engine import build_model, theta_of
 
 

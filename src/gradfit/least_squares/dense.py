@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import BadDataError, BadOptionError
+from ..errors import BadDataError
+from ..floats import two_sum
 
 _EPS = np.finfo(np.float64).eps
 _REFINE_ABOVE = 1e-13  # refine when float64's estimated relative error exceeds this
@@ -158,55 +159,6 @@ def lstsq(design: np.ndarray, y: np.ndarray, names: list[str] | None = None, *,
     )
 
 
-def polynomial_design(x: np.ndarray, degree: int, intercept: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Columns ``[1,] x, x², …, x^degree`` as float64 values and their rounding errors.
-
-    Powers are carried in double-double arithmetic (Dekker's exact product), so
-    ``design + design_lo`` equals the exact powers of the float64 ``x`` to about 1e-30 relative;
-    pass both to :func:`lstsq`.
-
-    Parameters
-    ----------
-    x : numpy.ndarray
-        ``(n,)`` values.
-    degree : int
-        Highest power, at least 1.
-    intercept : bool
-        Whether to put a column of ones first.
-
-    Returns
-    -------
-    design, design_lo : numpy.ndarray
-        ``(n, degree + intercept)`` each.
-
-    Raises
-    ------
-    BadOptionError
-        When ``degree`` is not a whole number of at least 1.
-
-    Examples
-    --------
-    >>> design, lo = polynomial_design(np.array([0.1, 3.0]), 3)
-    >>> design[:, 3].tolist(), lo[:, 3].tolist()  # 0.1**3 is 0.0010000000000000002 - 7.1e-20
-    ([0.0010000000000000002, 27.0], [-7.112366251504908e-20, 0.0])
-    """
-    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1:
-        raise BadOptionError("degree", degree, "must be a whole number of at least 1", "e.g. degree=2 for x, x²")
-    x = np.asarray(x, dtype=np.float64).reshape(-1)  # (n,)
-    hi, lo = x, np.zeros_like(x)  # x**k == hi + lo to ~k·eps² relative
-    columns, errors = [hi], [lo]
-    for _ in range(2, degree + 1):
-        product, error = _two_product(hi, x)
-        hi, lo = _fast_two_sum(product, error + lo * x)
-        columns.append(hi)
-        errors.append(lo)
-    if intercept:
-        columns.insert(0, np.ones_like(x))
-        errors.insert(0, np.zeros_like(x))
-    # Dekker's split overflows beyond ~1e300; such entries keep their float64 value alone.
-    return np.column_stack(columns), np.nan_to_num(np.column_stack(errors), nan=0.0, posinf=0.0, neginf=0.0)
-
-
 def residuals(design: np.ndarray, y: np.ndarray, theta: np.ndarray, design_lo: np.ndarray | None = None, *,
               exact: bool = False) -> np.ndarray:
     """``y - (design + design_lo) θ``, in float64 or exactly (then rounded once per entry).
@@ -315,7 +267,7 @@ def _refine(exact: _ExactNormalEquations, r: np.ndarray, u: np.ndarray,
         defect_hi, defect_lo = exact.defect(z_hi, z_lo)  # (p, p + 1) each
         dz = _solve_r(r, _solve_r(r, defect_hi, transpose=True))
         dz = dz + _solve_r(r, _solve_r(r, defect_lo, transpose=True))  # (p, p + 1)
-        z_hi, z_lo = _two_sum(z_hi, z_lo + dz)
+        z_hi, z_lo = two_sum(z_hi, z_lo + dz)
         change = float(np.max(np.abs(dz)) / np.max(np.abs(z_hi)))
         if change <= _EPS * _EPS or change > 0.5 * previous:  # done, or stalled at the rounding
             break
@@ -408,35 +360,6 @@ def _to_floats(ints: np.ndarray, exp: int) -> np.ndarray:
 def _to_float(value: int, exp: int) -> float:
     """``value · 2**exp`` correctly rounded (Python's int true division rounds correctly)."""
     return float(value << exp) if exp >= 0 else value / (1 << -exp)
-
-
-def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Dekker's split of ``a`` into two halves of 26 bits each (``hi + lo == a`` exactly)."""
-    c = 134217729.0 * a  # 2**27 + 1
-    hi = c - (c - a)
-    return hi, a - hi
-
-
-def _two_product(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(p, e)`` with ``p = fl(a·b)`` and ``p + e == a·b`` exactly (barring over/underflow)."""
-    product = a * b
-    a_hi, a_lo = _split(a)
-    b_hi, b_lo = _split(b)
-    error = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    return product, error
-
-
-def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(s, e)`` with ``s = fl(a + b)`` and ``s + e == a + b`` exactly (Knuth)."""
-    total = a + b
-    b_virtual = total - a
-    return total, (a - (total - b_virtual)) + (b - b_virtual)
-
-
-def _fast_two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(s, e)`` with ``s = fl(a + b)`` and ``s + e == a + b`` exactly, for ``|a| >= |b|``."""
-    total = a + b
-    return total, b - (total - a)
 
 
 def _check_rank(r: np.ndarray, names: list[str], tol: float | None = None) -> None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data.batches import share
 from ..errors import BadOptionError
 
 
@@ -89,15 +90,6 @@ class Distributed:
 
         if dist.is_initialized():
             dist.destroy_process_group()
-
-
-def share(n: int, rank: int, world_size: int) -> slice:
-    """Rows ``[n·rank/W, n·(rank+1)/W)``: contiguous, in order, every row once.
-
-    >>> [share(10, r, 3) for r in range(3)]
-    [slice(0, 3, None), slice(3, 6, None), slice(6, 10, None)]
-    """
-    return slice(n * rank // world_size, n * (rank + 1) // world_size)
 
 
 def start(device: str = "auto") -> Distributed:

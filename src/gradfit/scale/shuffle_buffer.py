@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engines.common import shuffler
+from ..data.batches import shuffler
 
 # Default buffer: about 64 MiB of float64 rows, at most 1,048,576 rows.
 DEFAULT_BUFFER_BYTES = 64 * 2**20

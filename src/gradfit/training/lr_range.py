@@ -94,7 +94,7 @@ def lr_find(trainer, *, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int
     """
     import torch
 
-    from ..engines.common import batch_bounds, epoch_order, shuffler
+    from ..data.batches import batch_bounds, epoch_order, shuffler
     from .checks import output_shape_error
 
     if not (0 < start_lr < end_lr and math.isfinite(end_lr)):

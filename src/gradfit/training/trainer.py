@@ -19,7 +19,7 @@ from torch import nn
 
 from . import checkpoint as ckpt
 from .callbacks import Callback, keyed_callbacks
-from ..engines.common import batch_bounds, epoch_order, shuffler
+from ..data.batches import batch_bounds, epoch_order, shuffler
 from ..errors import BadDataError, BadOptionError, Interrupted
 from ..results.types import History
 from .checks import (check_gradients, check_tensor_attributes, make_optimizer, model_device_dtype,

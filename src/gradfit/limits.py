@@ -1,0 +1,79 @@
+"""Every size and numerical threshold gradfit decides by, in one place, each with its reason.
+
+Modules read these as ``limits.NAME`` when they run (never copy them at import), so a test or
+an experiment can change one here and every path sees it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+EPS = float(np.finfo(np.float64).eps)
+
+# ----- how data is held --------------------------------------------------------------------
+
+# Up to this many cells (rows × columns) the design is built in memory and solved by dense QR
+# with exact refinement (about 1 s a million cells when a problem needs it); above it, rows are
+# reduced to sufficient statistics (memory about one chunk beyond the data itself).
+SMALL_CELLS = 2_000_000
+
+# Data files above this size are streamed (row groups / CSV chunks) when the run allows it, so
+# memory stays about one chunk whatever the file's size; smaller files are read whole.
+STREAM_FILES_ABOVE = 64 * 2**20
+
+# Rows per chunk of a streaming pass when the caller does not say: about this many cells (8 MiB
+# chunks amortise the per-chunk overhead; larger ones gain nothing measurable), 1,024 to 65,536 rows.
+CHUNK_CELLS = 1 << 20
+MIN_CHUNK_ROWS = 1024
+MAX_CHUNK_ROWS = 65_536
+
+# CSV cells parsed per chunk when a file is read whole: bounds memory whatever the file's width.
+CSV_READ_CELLS = 4_000_000
+
+# Mini-batches streamed from disk: a shuffle buffer of about 64 MiB of float64 rows, at most
+# 1,048,576 rows.
+SHUFFLE_BUFFER_BYTES = 64 * 2**20
+MAX_SHUFFLE_BUFFER_ROWS = 1 << 20
+
+# Arrays of at least this many values are checked for NaN/inf by one sum (a read, no temporary)
+# instead of an elementwise test (which costs more than the sum below about a million values).
+FINITE_SUM_CHECK_CELLS = 1_000_000
+
+# ----- the Gram (Cholesky) fast path to sufficient statistics ------------------------------
+
+# Above this condition number of the unit-length columns, κ²·eps (2e-10 at 1e3) in the triangle,
+# which the standard errors inherit, is no longer negligible: use TSQR instead.
+GRAM_MAX_CONDITION = 1e3
+# Values per chunk of the Gram pass: 160 KiB of float64 stays in a core's L2 cache, so the
+# second and third products with a chunk cost no memory traffic, and OpenBLAS runs a product this
+# small on one thread. (Measured on 2 cores, 1,000,000 × 20: twice the rows per chunk and its
+# threads wait on one another, and a machine busy with other work makes them wait far longer.)
+GRAM_CHUNK_CELLS = 20_480
+# The refinement pass is two matrix-vector products per chunk, bound by memory: chunks of 640 KiB
+# (a quarter as many calls) took 16 ms instead of 22 at 1,000,000 × 20.
+GRAM_REFINE_CHUNK_CELLS = 81_920
+# Wide data is bound by arithmetic, not memory: BLAS needs long chunks to run at full speed.
+GRAM_MIN_CHUNK_ROWS = 1024
+
+# ----- accuracy of the closed form ---------------------------------------------------------
+
+# Refine the closed form in exact arithmetic when float64 QR's estimated relative error exceeds this.
+REFINE_ABOVE = 1e-13
+# Steps of exact refinement at most (each gains about -log10(κ·eps) digits; Filip needs 3–4).
+MAX_REFINE_STEPS = 12
+
+# Belsley's rule of thumb flags condition indices of unit-length columns above 30; 1000 is well
+# past "strong" collinearity (Longley: 4.3e4, Wampler: 2.2e3, Filip: 5.2e9).
+COLLINEARITY_WARNING_ABOVE = 1e3
+
+# ----- gradient descent --------------------------------------------------------------------
+
+# A loss this many times the first epoch's has left any sensible basin: for full-batch gradient
+# descent below the stable step the loss only falls, so such growth means divergence.
+DIVERGENCE_FACTOR = 1e4
+
+# --lr auto treats the curvature ratio L/μ as at most this (see least_squares.curvature.auto_lr).
+AUTO_LR_CONDITION_CAP = 100.0
+
+# The exact engine evaluates this many epochs per block: memory BLOCK × p floats whatever the epochs.
+EXACT_EPOCH_BLOCK = 4096
