@@ -83,7 +83,7 @@ def test_auto_mini_batch_lies_between_stochastic_and_full_batch():
 
 
 def test_not_converged_is_reported_not_hidden():
-    with pytest.warns(gradfit.ConvergenceWarning, match="did not converge in 20 epochs.*--epochs"):
+    with pytest.warns(gradfit.ConvergenceWarning, match="did not converge in 20 epochs.*raise epochs, try lr=.auto."):
         res = gradfit.fit(epochs=20)
     assert not res.converged
     assert res.grad_norm > res.tol * res.initial_grad_norm

@@ -20,7 +20,8 @@ from gradfit.engines.exact import Quadratic
 from gradfit.errors import BadDataError, BadOptionError
 from gradfit.least_squares.statistics import OLSStats
 from gradfit.least_squares.sufficient import SufficientStats, accumulate
-from gradfit.pipeline.streaming_solve import StreamingOLSStats, solve_streaming
+from gradfit.least_squares.statistics import SufficientOLSStats
+from gradfit.pipeline.streaming_solve import solve_streaming
 from test_solve import NIST_SETS, load_nist, lre, min_lre, needs_nist
 
 
@@ -199,7 +200,7 @@ def test_statistics_match_olsstats_at_any_theta(intercept):
     stats = accumulate(iter_array_chunks(x, y, 17), intercept=intercept)
     theta_star = stats.closed_form().theta
     for theta in (theta_star, theta_star * (1 + 1e-3)):
-        got = StreamingOLSStats(stats, theta).to_dict()
+        got = SufficientOLSStats(stats, theta).to_dict()
         want = OLSStats(design, y, theta, intercept=intercept).to_dict()
         assert got.keys() == want.keys()
         for key, value in want.items():

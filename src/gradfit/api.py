@@ -13,9 +13,11 @@ from .data import Problem, as_problem, load_dataset
 from .data.design import Scaling, check_degree, expand_poly
 from .data.validate import series_name
 from .engines import choose_engine, get_engine
-from .engines.common import DivergenceMonitor, numpy_init
+from .engines.common import numpy_init
+from .training.divergence import DivergenceMonitor
 from .errors import BadDataError, BadOptionError, CollinearityWarning, ConvergenceWarning, require
-from .results.diagnostics import not_converged_message, warn_if_collinear
+from .least_squares.checks import warn_if_collinear
+from .results.diagnostics import not_converged_message
 from .least_squares.curvature import auto_lr, max_row_norm2
 from .results.types import FitResult, History, Params, SolveResult, TraceEntry
 from .least_squares.dense import lstsq
@@ -500,9 +502,9 @@ def _statistics(design, train_stats, problem: Problem, theta, param_names, alpha
     if design is not None:
         return OLSStats(design, problem.y_train, theta, param_names, problem.intercept, alpha, closed=closed,
                         design_lo=problem.design_lo())
-    from .pipeline.streaming_solve import StreamingOLSStats
+    from .least_squares.statistics import SufficientOLSStats
 
-    return StreamingOLSStats(train_stats, theta, param_names, alpha)
+    return SufficientOLSStats(train_stats, theta, param_names, alpha)
 
 
 def _hessian_extremes(design: np.ndarray) -> tuple[float, float]:

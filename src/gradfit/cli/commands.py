@@ -168,7 +168,7 @@ def _report_fit(args: argparse.Namespace, result) -> int:
     else:
         from ..results.report import print_report
 
-        print_report(result, quiet=args.quiet)
+        print_report(result, quiet=args.quiet, cli=flag_text)
     return 0
 
 

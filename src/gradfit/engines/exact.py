@@ -17,7 +17,9 @@ import numpy as np
 from ..config import FitConfig
 from ..data import Problem
 from .eigen import BLOCK, Eigen, components, quadratic_losses, train_losses
-from .common import DivergenceMonitor, EngineRun, traced_updates
+from ..results.engine_run import EngineRun
+from ..training.divergence import DivergenceMonitor
+from .common import traced_updates
 from ..training.control import RunControl, ThetaLoop
 
 

@@ -11,7 +11,9 @@ import numpy as np
 from ..config import FitConfig
 from ..data import Problem
 from ..data.batches import batch_bounds, epoch_order, shuffler
-from .common import DivergenceMonitor, EngineRun, is_traced
+from ..results.engine_run import EngineRun
+from ..training.divergence import DivergenceMonitor
+from .common import is_traced
 from ..training.control import RunControl, ThetaLoop
 
 

@@ -15,7 +15,9 @@ from ..config import FitConfig
 from ..data import Problem
 from ..errors import DivergedError
 from ..data.batches import batch_bounds, epoch_order, shuffler
-from .common import DivergenceMonitor, EngineRun, is_traced
+from ..results.engine_run import EngineRun
+from ..training.divergence import DivergenceMonitor
+from .common import is_traced
 from .torch_engine import build_model, theta_of
 
 

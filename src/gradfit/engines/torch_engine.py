@@ -20,7 +20,9 @@ from ..config import FitConfig
 from ..data import Problem
 from ..training.callbacks import Callback
 from ..training.trainer import Trainer
-from .common import DivergenceMonitor, EngineRun, is_traced
+from ..results.engine_run import EngineRun
+from ..training.divergence import DivergenceMonitor
+from .common import is_traced
 from ..training.control import RunControl
 
 

@@ -4,7 +4,7 @@
 :class:`gradfit.least_squares.sufficient.SufficientStats` and returns a :class:`StreamingSolveResult`, a
 :class:`gradfit.results.types.SolveResult` like :func:`gradfit.solve`'s.
 
-:class:`StreamingOLSStats` is an :class:`gradfit.least_squares.statistics.OLSStats` whose data-dependent pieces come
+:class:`SufficientOLSStats` is an :class:`gradfit.least_squares.statistics.OLSStats` whose data-dependent pieces come
 from :class:`gradfit.least_squares.sufficient.SufficientStats`: ``RSS(θ) = ‖Rθ − z‖² + ρ²`` at any ``θ``, ``TSS``
 from ``y``'s M2 (with an intercept) or ``Σy² = M2 + n·ȳ²`` (without), ``(AᵀA)⁻¹ = R⁻¹R⁻ᵀ`` and the
 condition number from ``R``. Everything else (t, p, intervals, R², F, log-likelihood, AIC, BIC,
@@ -23,78 +23,8 @@ import numpy as np
 
 from ..errors import BadDataError, BadOptionError
 from ..results.types import Params, SolveResult
-from ..least_squares.statistics import OLSStats
+from ..least_squares.statistics import SufficientOLSStats
 from ..least_squares.sufficient import accumulate
-
-
-class StreamingOLSStats(OLSStats):
-    """:class:`gradfit.least_squares.statistics.OLSStats` at ``theta`` (default: the least-squares solution) from
-    :class:`gradfit.least_squares.sufficient.SufficientStats`.
-
-    Parameters
-    ----------
-    sufficient : SufficientStats
-    theta : array_like, optional
-        ``(p,)``, intercept first; need not be the minimiser (a gradient-descent answer).
-    names : list of str, optional
-        Parameter names; by default the statistics' own, else ``intercept, x1, x2, …``.
-    alpha : float
-        Confidence intervals at ``1 - alpha``.
-
-    Examples
-    --------
-    >>> from gradfit.least_squares.sufficient import accumulate
-    >>> x = np.array([0.0, 1.0, 2.0, 3.0, 4.0]); y = np.array([1.1, 2.9, 5.2, 6.8, 9.1])
-    >>> res = StreamingOLSStats(accumulate([(x[:2], y[:2]), (x[2:], y[2:])]))
-    >>> round(res.r_squared, 6), res.df_resid, res.std_err.round(4).tolist()  # as statsmodels
-    (0.997305, 3, [0.1463, 0.0597])
-    """
-
-    def __init__(self, sufficient, theta=None, names: list[str] | None = None, alpha: float = 0.05) -> None:
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
-            raise BadOptionError("alpha", alpha, "must be a number strictly between 0 and 1",
-                                 "use 0.05 for 95% confidence intervals")
-        self.sufficient = sufficient
-        self.closed = sufficient.closed_form()
-        p, intercept = sufficient.p, sufficient.intercept
-        self.theta = self.closed.theta.copy() if theta is None else np.asarray(theta, dtype=np.float64).reshape(-1)
-        if self.theta.shape != (p,):
-            raise BadDataError(f"theta has shape {self.theta.shape} but the model has {p} parameters; "
-                               "pass one coefficient per column")
-        if names is None:
-            names = list(sufficient.names) if sufficient.names else \
-                (["intercept"] if intercept else []) + [f"x{j + 1}" for j in range(p - int(intercept))]
-        self.intercept = bool(intercept)
-        self.alpha = float(alpha)
-        self._names = list(names)
-        self._design_lo = None
-
-    @property
-    def residuals(self):
-        raise AttributeError("per-row residuals are not kept when streaming; compute y - design @ theta "
-                             "chunk by chunk if you need them")
-
-    @cached_property
-    def rss(self) -> float:
-        if np.array_equal(self.theta, self.closed.theta):
-            return self.closed.rss
-        return self.sufficient.rss(self.theta)
-
-    @cached_property
-    def tss(self) -> float:
-        return self.sufficient.tss
-
-    @cached_property
-    def n_obs(self) -> int:
-        return int(self.sufficient.n)
-
-    @cached_property
-    def df_model(self) -> int:
-        return int(self.sufficient.p - self.intercept)
-
-    @cached_property
-    def df_resid(self) -> int:
-        return int(self.sufficient.n - self.sufficient.p)
 
 
 @dataclass
@@ -165,7 +95,7 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
     >>> np.allclose(res.stats.std_err, gradfit.solve(x, y).stats.std_err, rtol=1e-12)
     True
     """
-    from ..results.diagnostics import warn_if_collinear
+    from ..least_squares.checks import warn_if_collinear
     from ..config import FitConfig
 
     FitConfig(alpha=alpha).validate()  # before the pass, not after it
@@ -176,7 +106,7 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
     warn_if_collinear(closed.condition_number, param_names)
     return StreamingSolveResult(
         names=streamed.feature_names, closed_form=Params.from_theta(closed.theta, intercept), std_err=closed.std_err,
-        stats=StreamingOLSStats(stats, closed.theta, param_names, alpha), refined=False, dataset=streamed.path,
+        stats=SufficientOLSStats(stats, closed.theta, param_names, alpha), refined=False, dataset=streamed.path,
         target=streamed.target, poly_degree=streamed.degree, needs_refinement=closed.needs_refinement,
         estimated_error=closed.estimated_error, n_dropped=streamed.n_dropped, sufficient=stats,
         world_size=streamed.world_size,

@@ -94,7 +94,7 @@ def _stackable(rates: list, options: dict) -> bool:
 def _stacked_override(rates: list[float]):
     """An engine replacement that trains every rate at the first call, then hands out the runs."""
     from ..engines import get_engine
-    from ..engines.common import DivergenceMonitor
+    from ..training.divergence import DivergenceMonitor
     from ..engines.stacked import run_many
 
     trained: dict = {}

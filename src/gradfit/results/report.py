@@ -6,6 +6,8 @@ import io
 
 import numpy as np
 
+from ..errors import CliRenderer, render
+from .diagnostics import not_converged_message
 from .types import FitResult, Params
 
 
@@ -78,8 +80,9 @@ def results_table(result: FitResult):
     return table
 
 
-def footer_lines(result: FitResult) -> list[str]:
-    """Losses, convergence, and the largest gap."""
+def footer_lines(result: FitResult, cli: CliRenderer | None = None) -> list[str]:
+    """Losses, convergence, and the largest gap (advice naming options as ``cli`` spells them,
+    Python's ``lr=0.1`` by default)."""
     losses = f"train MSE {result.train_loss:.9g}"
     if result.val_loss is not None:
         losses += f" · validation MSE {result.val_loss:.9g}"
@@ -100,9 +103,7 @@ def footer_lines(result: FitResult) -> list[str]:
         f"{result.updates} updates)",
     ]
     if not result.converged:
-        from .diagnostics import not_converged_message
-
-        lines.append("  " + not_converged_message(result))
+        lines.append("  " + render(not_converged_message(result), cli))
     return lines
 
 
@@ -114,8 +115,9 @@ def stats_text(result: FitResult) -> str:
     return result.stats.summary(title=title, y_name=result.target or "y")
 
 
-def print_report(result: FitResult, *, quiet: bool = False, file=None) -> None:
-    """The whole terminal report: header, trace (unless ``quiet``), table, footer."""
+def print_report(result: FitResult, *, quiet: bool = False, file=None, cli: CliRenderer | None = None) -> None:
+    """The whole terminal report: header, trace (unless ``quiet``), table, footer (``cli``: how
+    the command line names options, see :func:`gradfit.errors.render`)."""
     from rich.console import Console
 
     console = Console(file=file, highlight=False, soft_wrap=True)
@@ -124,7 +126,7 @@ def print_report(result: FitResult, *, quiet: bool = False, file=None) -> None:
         for line in trace_lines(result):
             console.print(line, markup=False)
     console.print(results_table(result))
-    for line in footer_lines(result):
+    for line in footer_lines(result, cli):
         console.print(line, markup=False)
     if result.stats is not None:
         console.print()

@@ -17,7 +17,8 @@ from . import checkpoint as ckpt
 from .callbacks import Callback, CheckpointCallback, EarlyStopping, keyed_callbacks
 from ..errors import Interrupted
 from ..results.types import History
-from ..engines.common import DivergenceMonitor, EngineRun
+from ..results.engine_run import EngineRun
+from .divergence import DivergenceMonitor
 
 
 @dataclass
