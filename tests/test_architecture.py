@@ -7,6 +7,7 @@ that breaks it. ``ARCHITECTURE.md`` describes the same layers.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +17,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "gradfit"
 
 # Bottom to top: a module may import its own layer and the layers below it, never one above.
 LAYERS = [
-    ("errors", "limits", "atomic"),
-    ("config",),
+    ("errors", "limits", "atomic", "floats"),
+    ("config", "option_checks"),
     ("data",),
     ("least_squares",),
     ("scale",),
@@ -187,3 +188,24 @@ def test_files_are_small_and_functions_short(name):
             for node in ast.walk(ast.parse(text)) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
             and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
     assert not long, f"functions over {MAX_FUNCTION_LINES} lines in {path.relative_to(PACKAGE)}: " + "; ".join(long)
+
+
+FLAG = re.compile(r"(?<![\w-])(?<!torchrun )--[a-z][a-z-]*")
+
+
+def test_library_messages_name_options_through_option():
+    """Outside cli/, an error or warning names an option with errors.option(), never a literal
+    flag: Python callers read ``lr=0.4``, the command line ``--lr 0.4``."""
+    found = []
+    for name, path in ALL.items():
+        if name.startswith("gradfit.cli"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            calls = [node.exc] if isinstance(node, ast.Raise) and node.exc is not None else []
+            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith(("warn", "Warning", "Error")):
+                calls.append(node)
+            for call in calls:
+                for sub in ast.walk(call):
+                    if isinstance(sub, ast.Constant) and isinstance(sub.value, str) and FLAG.search(sub.value):
+                        found.append(f"{name}:{sub.lineno}: {sub.value[:80]!r}")
+    assert not found, "flags written into library messages (use errors.option):\n" + "\n".join(sorted(set(found)))

@@ -9,6 +9,7 @@ import torch
 
 import gradfit
 from gradfit import BadDataError
+from gradfit.cli.options import flag_text
 from gradfit.training.checkpoint import (FORMAT, VERSION, clear_stop_request, load_checkpoint, request_stop, save_checkpoint,
                                 stop_requested)
 
@@ -55,7 +56,8 @@ def test_a_file_carrying_code_is_refused_and_its_code_never_runs(tmp_path, write
     with pytest.raises(BadDataError) as info:
         load_checkpoint(path)
     message = one_line_error(info)
-    assert "evil.pt" in message and ("code" in message) and "--checkpoint" in message
+    assert "evil.pt" in message and ("code" in message) and "checkpoint=PATH" in message  # Python's words
+    assert "--checkpoint PATH" in info.value.render(flag_text)  # the command line's
     assert not marker.exists()
 
 
@@ -144,6 +146,6 @@ def test_stop_requests_are_flags_a_run_uses_up():
     clear_stop_request()
     assert not stop_requested()
     request_stop()
-    assert stop_requested() and gradfit.api.request_stop is request_stop
+    assert stop_requested() and gradfit.request_stop is request_stop
     clear_stop_request()
     assert not stop_requested()

@@ -235,13 +235,13 @@ def test_alpha_changes_the_interval(capsys):
 
 
 def test_large_files_are_solved_by_streaming_with_the_same_answer(capsys, houses, tmp_path, monkeypatch):
-    import gradfit.cli.commands as commands
+    import gradfit.limits
 
     frame, path = houses
     parquet = tmp_path / "houses.parquet"
     frame.to_parquet(parquet, row_group_size=17)
     in_memory = json.loads(run(capsys, "solve", str(parquet), "--target", "price", "--json")[1])
-    monkeypatch.setattr(commands, "STREAM_FILES_ABOVE", 0)
+    monkeypatch.setattr(gradfit.limits, "STREAM_FILES_ABOVE", 0)  # read when the command runs
     code, out, err = run(capsys, "solve", str(parquet), "--target", "price", "--json")
     streamed = json.loads(out)
     assert code == 0 and streamed["streamed"] is True, err

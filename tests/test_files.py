@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from gradfit.data import files
+from gradfit import limits
+from gradfit.data import file_checks
 from gradfit.data.files import TableData, read_table
 from gradfit.errors import BadDataError, BadOptionError
 
@@ -197,7 +198,7 @@ def test_parquet_reads_only_the_needed_columns(tmp_path, monkeypatch):
 
 
 def test_csv_in_many_chunks(tmp_path, monkeypatch):
-    monkeypatch.setattr(files, "_CHUNK_CELLS", 1)  # 1,000-row chunks
+    monkeypatch.setattr(limits, "CSV_READ_CELLS", 1)  # 1,000-row chunks
     rows = np.arange(2500 * 3).reshape(2500, 3)
     text = "a,b,y\n" + "".join(f"{a},{b},{y}\n" for a, b, y in rows)
     data = read_table(write(tmp_path, "data.csv", text), target="y")
@@ -257,7 +258,7 @@ def test_unreadable_file_message_as_root_sees_it(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(files, "open", refuse, raising=False)
+    monkeypatch.setattr(file_checks, "open", refuse, raising=False)
     bad(r"permission denied; make the file readable \(chmod \+r\)", path)
 
 
@@ -341,7 +342,7 @@ def test_parquet_with_damaged_footer(tmp_path):
 
 def test_target_required(tmp_path):
     path = write(tmp_path, "data.csv", "a,b,c\n1,2,3\n")
-    bad(r"a data file needs --target COL; the columns are: a, b, c$", path, target=None)
+    bad(r"a data file needs target=COL; the columns are: a, b, c$", path, target=None)
 
 
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
@@ -350,13 +351,13 @@ def test_unknown_target(tmp_path, kind):
         path = write(tmp_path, "data.csv", "size,price\n1,2\n")
     else:
         path = write_parquet(tmp_path, "data.parquet", {"size": [1.0], "price": [2.0]})
-    bad(r"no column 'pirce' for --target \(did you mean 'price'\?\); the columns are: size, price$",
+    bad(r"no column 'pirce' for target \(did you mean 'price'\?\); the columns are: size, price$",
         path, target="pirce")
 
 
 def test_unknown_target_matches_case_and_shows_spaces(tmp_path):
     path = write(tmp_path, "data.csv", "size, Price\n1,2\n")
-    bad(r"no column 'price' for --target \(did you mean ' Price'\?\); the columns are: size, ' Price'$",
+    bad(r"no column 'price' for target \(did you mean ' Price'\?\); the columns are: size, ' Price'$",
         path, target="price")
 
 
@@ -368,15 +369,15 @@ def test_long_column_lists_are_cut(tmp_path):
 
 def test_unknown_feature(tmp_path):
     path = write(tmp_path, "data.csv", "size,rooms,y\n1,2,3\n")
-    bad(r"no column 'room' \(did you mean 'rooms'\?\) for --features; the columns are: size, rooms, y$",
+    bad(r"no column 'room' \(did you mean 'rooms'\?\) for features; the columns are: size, rooms, y$",
         path, features=["size", "room"])
-    bad(r"no columns 'zz', 'qq' for --features", path, features=["zz", "qq"])
+    bad(r"no columns 'zz', 'qq' for features", path, features=["zz", "qq"])
 
 
 def test_target_listed_as_feature(tmp_path):
     path = write(tmp_path, "data.csv", "a,y\n1,2\n")
-    bad(r"column 'y' is the target and is also in --features; "
-        r"a column cannot predict itself: remove it from --features",
+    bad(r"column 'y' is the target and is also in features; "
+        r"a column cannot predict itself: remove it from features",
         path, features=["a", "y"])
 
 
@@ -388,17 +389,17 @@ def test_features_as_one_string(tmp_path):
 
 
 def test_feature_listed_twice(tmp_path):
-    bad(r"--features lists 'a' more than once", write(tmp_path, "data.csv", "a,y\n1,2\n"), features=["a", "a"])
+    bad(r"features lists 'a' more than once", write(tmp_path, "data.csv", "a,y\n1,2\n"), features=["a", "a"])
 
 
 def test_empty_feature_list(tmp_path):
     path = write(tmp_path, "data.csv", "a,y\n1,2\n")
-    bad(r"--features is empty; list at least one column of: a, y", path, features=[])
+    bad(r"features is empty; list at least one column of: a, y", path, features=[])
 
 
 def test_prediction_needs_features(tmp_path):
     path = write(tmp_path, "data.csv", "a,b\n1,2\n")
-    bad(r"without a target column, name the feature columns \(--features A,B\); the columns are: a, b$",
+    bad(r"without a target column, name the feature columns \(features=\['A', 'B'\]\); the columns are: a, b$",
         path, target=None, require_target=False)
 
 
@@ -424,7 +425,7 @@ def test_duplicate_column_names(tmp_path, kind):
 def test_unnamed_column(tmp_path):
     path = write(tmp_path, "data.csv", ",x,y\n0,1,2\n1,3,4\n")  # pandas' to_csv with its index
     bad(r"column 1 has no name in the header \(line 1\), perhaps a saved row index; "
-        r"name it, or choose the feature columns with --features", path)
+        r"name it, or choose the feature columns with features", path)
     assert read_table(path, target="y", features=["x"]).x.tolist() == [[1.0], [3.0]]
 
 
@@ -435,7 +436,7 @@ def test_non_numeric_csv_column(tmp_path):
     path = write(tmp_path, "data.csv", "size,price\n" + rows + "6,abc\n7,70\n")
     bad(r"column 'price' is not numeric: line 7 has 'abc'; the target must be numeric: fix that value$",
         path, target="price")
-    bad(r"column 'price' is not numeric: line 7 has 'abc'; fix that value, or leave 'price' out of --features$",
+    bad(r"column 'price' is not numeric: line 7 has 'abc'; fix that value, or leave 'price' out of features$",
         path, target="size")
 
 
@@ -457,7 +458,7 @@ def test_decimal_comma(tmp_path):
 
 def test_non_numeric_parquet_column(tmp_path):
     path = write_parquet(tmp_path, "data.parquet", {"a": [1.0, 2.0], "name": [None, "Bob"], "y": [1.0, 2.0]})
-    bad(r"column 'name' is not numeric \(Parquet type string\): row 2 has 'Bob'; leave 'name' out of --features", path)
+    bad(r"column 'name' is not numeric \(Parquet type string\): row 2 has 'Bob'; leave 'name' out of features", path)
     path = write_parquet(tmp_path, "time.parquet", {"a": [1.0], "y": pa.array([0], pa.timestamp("ms"))})
     bad(r"column 'y' is not numeric \(Parquet type timestamp\[ms\]\).*; the target must be numeric", path)
 
@@ -471,7 +472,7 @@ def test_non_numeric_parquet_column(tmp_path):
 ])
 def test_missing_value(tmp_path, row, pattern):
     path = write(tmp_path, "data.csv", f"a,b,y\n1,2,3\n{row}\n7,8,9\n")
-    bad(pattern + r"; fill it in, or use --dropna to drop rows with missing values$", path)
+    bad(pattern + r"; fill it in, or use dropna=True to drop rows with missing values$", path)
 
 
 def test_missing_values_after_blank_lines_point_at_the_right_line(tmp_path):
@@ -479,12 +480,13 @@ def test_missing_values_after_blank_lines_point_at_the_right_line(tmp_path):
     # the quoted value spans lines 4-5: the reader must not be fooled by it
     bad(r"column 'a' is not numeric: line 4 has 'x\\ny'", path)
     path = write(tmp_path, "data2.csv", 'a,y\n1,2\n\n\n4,\n5,\n')
-    bad(r"line 5, column 'y' is empty; 2 rows have missing values: fill them in, or use --dropna to drop them$", path)
+    bad(r"line 5, column 'y' is empty; 2 rows have missing values: fill them in, or use dropna=True to drop them$",
+        path)
 
 
 def test_missing_value_in_parquet(tmp_path):
     path = write_parquet(tmp_path, "data.parquet", {"a": [1.0, None], "y": [1.0, 2.0]})
-    bad(r"row 2, column 'a' is missing \(null or NaN\); fill it in, or use --dropna", path)
+    bad(r"row 2, column 'a' is missing \(null or NaN\); fill it in, or use dropna=True", path)
 
 
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
@@ -493,7 +495,7 @@ def test_dropna_dropping_every_row(tmp_path, kind):
         path = write(tmp_path, "data.csv", "a,y\n,1\n2,\n")
     else:
         path = write_parquet(tmp_path, "data.parquet", {"a": [None, 2.0], "y": [1.0, None]})
-    bad(r"every one of the 2 rows has a missing value in the columns used \(a, y\), so --dropna leaves no data",
+    bad(r"every one of the 2 rows has a missing value in the columns used \(a, y\), so dropna=True leaves no data",
         path, dropna=True)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import gradfit
-import gradfit.api
+import gradfit.limits
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def both_paths(monkeypatch, call):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         in_memory = call()
-        monkeypatch.setattr(gradfit.api, "SMALL_CELLS", 0)
+        monkeypatch.setattr(gradfit.limits, "SMALL_CELLS", 0)  # read at call time
         streamed = call()
     return in_memory, streamed
 

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from gradfit import BadOptionError, Trainer
-from gradfit.training.lr_range import find_lr, lr_find
+from gradfit import find_lr, lr_find
 
 from published import LR_MAX_STABLE
 

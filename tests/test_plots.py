@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 import gradfit
-from gradfit.figures import plots
+from gradfit.figures import inputs, plots
+from gradfit.figures.surface import thin_path
 from gradfit.errors import BadDataError, BadOptionError
 
 from published import NUMPY_FIRST_MSE, NUMPY_START
@@ -91,9 +92,9 @@ def test_loss_curves_are_the_history(result):
 
 def test_loss_floor_of_data_fitted_from_streamed_statistics(monkeypatch):
     """Large data keeps no rows in its statistics: the floor comes from the closed form's RSS."""
-    import gradfit.api
+    import gradfit.limits
 
-    monkeypatch.setattr(gradfit.api, "SMALL_CELLS", 0)
+    monkeypatch.setattr(gradfit.limits, "SMALL_CELLS", 0)
     rng = np.random.default_rng(4)
     x = rng.normal(size=(500, 2))
     y = 1.0 + x @ [2.0, -1.0] + rng.normal(size=500)
@@ -102,7 +103,7 @@ def test_loss_floor_of_data_fitted_from_streamed_statistics(monkeypatch):
         res = gradfit.fit(x, y, epochs=5)
     design = np.column_stack([np.ones(500), x])
     floor = np.mean((y - design @ np.linalg.lstsq(design, y, rcond=None)[0]) ** 2)
-    assert plots._least_squares_mse(res) == pytest.approx(floor, rel=1e-12)
+    assert inputs.least_squares_mse(res) == pytest.approx(floor, rel=1e-12)
     plots.losses_figure(res)
 
 
@@ -144,9 +145,9 @@ def test_the_contoured_surface_is_the_training_mse(book, lstsq_minimum):
 
 def test_long_paths_are_thinned_keeping_both_ends():
     path = np.arange(40_002.0).reshape(-1, 2)
-    thin = plots._thin(path, 500)
+    thin = thin_path(path, 500)
     assert len(thin) == 500 and (thin[0] == path[0]).all() and (thin[-1] == path[-1]).all()
-    assert plots._thin(path[:10], 500) is not None and len(plots._thin(path[:10], 500)) == 10
+    assert thin_path(path[:10], 500) is not None and len(thin_path(path[:10], 500)) == 10
 
 
 def test_modes_figure_runs_batch_minibatch_and_stochastic_from_the_same_start(result, book, lstsq_minimum):

@@ -103,7 +103,7 @@ def saved_run(tmp_path_factory):
 
 @pytest.mark.parametrize("change, error, match", [
     (dict(epochs=20), BadOptionError, r"epochs=20: checkpoint .* already holds 20 epochs"),
-    (dict(epochs=10), BadOptionError, r"already holds 20 epochs.*e\.g\. --epochs 30"),
+    (dict(epochs=10), BadOptionError, r"already holds 20 epochs.*e\.g\. epochs=30"),
     (dict(engine="numpy"), BadOptionError, r"engine='numpy': checkpoint .* written by the torch engine"),
     (dict(batch_size=8), BadOptionError, r"batch_size=8: checkpoint .* written with batch_size 16"),
     (dict(model="linear"), BadOptionError, r"model='linear': checkpoint .* written with model 'manual'"),
@@ -157,7 +157,7 @@ def test_a_checkpoint_of_a_trainer_is_not_a_fit(tmp_path):
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"checkpoint_every": 0, "checkpoint": "run.pt"}, r"checkpoint_every=0: must be a positive integer"),
-    ({"checkpoint_every": 5}, r"checkpoint_every=5: needs a checkpoint file; add --checkpoint PATH"),
+    ({"checkpoint_every": 5}, r"checkpoint_every=5: needs a checkpoint file; add checkpoint=PATH"),
     ({"checkpoint": ""}, r"checkpoint='': must be a file or folder path"),
     ({"patience": 0}, r"patience=0: must be a positive integer"),
     ({"scheduler": "cosine", "engine": "exact"}, r"schedulers run on the torch engine, not exact"),

@@ -21,7 +21,7 @@ from gradfit.errors import BadDataError, BadOptionError
 from gradfit.least_squares.statistics import OLSStats
 from gradfit.least_squares.sufficient import SufficientStats, accumulate
 from gradfit.least_squares.statistics import SufficientOLSStats
-from gradfit.pipeline.streaming_solve import solve_streaming
+from gradfit import solve_streaming
 from test_solve import NIST_SETS, load_nist, lre, min_lre, needs_nist
 
 
@@ -342,7 +342,7 @@ def test_bad_values_in_arrays_name_the_row():
 
 def test_column_and_option_problems_raise_up_front(table, tmp_path):
     path = write(table, tmp_path, "data")["parquet"]
-    with pytest.raises(BadDataError, match="no column 'z' for --target"):
+    with pytest.raises(BadDataError, match="no column 'z' for target; the columns are: a, b, c, y"):
         iter_parquet_chunks(path, "z")
     with pytest.raises(BadOptionError, match="chunk_rows"):
         iter_array_chunks(np.ones((3, 1)), np.ones(3), rows=0)

@@ -13,7 +13,7 @@ import pytest
 import gradfit
 from gradfit.cli import main
 from gradfit.errors import BadOptionError
-from gradfit.pipeline.streaming_fit import fit_streaming
+from gradfit import fit_streaming
 
 pd = pytest.importorskip("pandas")
 pytest.importorskip("pyarrow")
@@ -80,7 +80,7 @@ MEMORY_SCRIPT = textwrap.dedent("""
     import json, sys
     import numpy as np, pyarrow, pyarrow.parquet, pandas  # the imports are not the data
     import gradfit
-    from gradfit.pipeline.streaming_fit import fit_streaming
+    from gradfit import fit_streaming
 
     def status(key):
         with open("/proc/self/status") as handle:

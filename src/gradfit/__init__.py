@@ -6,18 +6,19 @@
 ('exact', True)
 """
 
-from .api import fit, solve
-from .training.callbacks import (Callback, CheckpointCallback, EarlyStopping, RichProgressCallback, TensorBoardCallback,
-                        progress_wanted)
-from .training.checkpoint import clear_stop_request, load_checkpoint, request_stop, save_checkpoint
+from .api import find_lr, fit, fit_streaming, solve, solve_streaming, sweep
 from .config import FitConfig
+from .data.design import polynomial_design
 from .errors import (BadDataError, BadModelError, BadOptionError, CollinearityWarning, ConvergenceWarning,
                      DivergedError, GradfitError, Interrupted, NoGradientWarning)
-from .results.types import FitResult, History, Params, SolveResult
-from .data.design import polynomial_design
 from .least_squares.dense import LeastSquares, lstsq
 from .least_squares.statistics import OLSStats
-from .pipeline.sweep import SweepRun, sweep
+from .pipeline.sweep import SweepRun
+from .results.types import FitResult, History, Params, SolveResult
+from .scale.distributed import GlobalRows
+from .training.callbacks import (Callback, CheckpointCallback, EarlyStopping, RichProgressCallback,
+                                 TensorBoardCallback, progress_wanted)
+from .training.checkpoint import clear_stop_request, load_checkpoint, request_stop, save_checkpoint
 
 __version__ = "0.1.0"
 
@@ -34,7 +35,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "fit", "solve", "sweep", "SweepRun", "lstsq", "polynomial_design", "FitConfig", "FitResult", "SolveResult", "History", "Params",
+    "fit", "solve", "sweep", "fit_streaming", "solve_streaming", "find_lr", "GlobalRows", "SweepRun", "lstsq", "polynomial_design", "FitConfig", "FitResult", "SolveResult", "History", "Params",
     "LeastSquares", "OLSStats", "GradfitError", "BadDataError", "BadOptionError", "DivergedError",
     "ConvergenceWarning", "CollinearityWarning",
     "Trainer", "lr_find", "LRFinderResult", "Callback", "EarlyStopping", "CheckpointCallback", "TensorBoardCallback",

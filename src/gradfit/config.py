@@ -1,12 +1,22 @@
-"""The options of a fit: one dataclass that every entry point builds, validated up front."""
+"""The options of a fit, each declared once: name, default, TOML table, help, documentation, check.
+
+:class:`FitConfig`'s fields are the declaration. Everything else derives from them:
+
+- the keyword arguments of :func:`gradfit.fit`, :func:`gradfit.solve` and the other entry points
+  (:func:`signature_options`, :func:`document_options`: their signatures and docstrings);
+- the command line's flags and the TOML config file's keys (:mod:`gradfit.cli.options` adds the
+  options only the command line has: the data file, ``--json``, ``--plot`` …);
+- the checkpoint fingerprint (:data:`RUN_SHAPING`: the options a resumed run must share).
+"""
 
 from __future__ import annotations
 
-import math
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from typing import Callable
 
-from .errors import BadOptionError
+from .errors import BadOptionError, option
+from .option_checks import (boolean, choice, device_text, fraction, learning_rate, non_negative_int, path_text,
+                            poly_degree, positive_float, positive_int, significance)
 
 ENGINES = ("auto", "numpy", "torch", "exact")
 MODELS = ("linear", "manual")
@@ -14,175 +24,235 @@ OPTIMIZERS = ("sgd", "adam")
 DTYPES = ("float32", "float64")
 SCHEDULERS = ("step", "cosine", "plateau")
 
-DEFAULT_LR = 0.1
-DEFAULT_EPOCHS = 1000
-DEFAULT_TOL = 1e-4
+# The Python entry points an option belongs to (their signatures derive from this).
+FIT = ("fit", "sweep", "fit_streaming")
+FIT_AND_SOLVE = FIT + ("solve", "solve_streaming")
+_SAME = object()
 
 
-@dataclass
-class FitConfig:
-    """Options of one gradient-descent fit.
+@dataclass(frozen=True)
+class Option:
+    """The declaration of one option.
 
     Attributes
     ----------
-    engine : {"auto", "numpy", "torch", "exact"}
-        ``auto`` picks ``exact`` for full-batch plain gradient descent on the linear MSE model,
-        otherwise ``torch``.
-    model : {"linear", "manual"} or None
-        Torch engine only: ``nn.Linear`` or the hand-made module with ``nn.Parameter`` b and w.
-        ``None`` means ``manual`` (the tutorial's module) and lets ``auto`` choose ``exact``.
-    optimizer : {"sgd", "adam"}
-        ``torch.optim`` optimizer (numpy and exact engines: plain gradient descent only).
-    lr : float or "auto"
-        Learning rate; ``"auto"`` derives a safe one from the curvature of the loss.
-    epochs : int
-        Passes over the training rows.
-    batch_size : int or None
-        ``None`` = full batch, ``1`` = stochastic, otherwise mini-batches reshuffled each epoch.
-    seed : int
-        Seeds the initial parameters and the shuffling.
-    device : str
-        ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
-    dtype : {"float32", "float64"} or None
-        ``None``: float32 for the torch engine (as in the tutorial), float64 otherwise.
-    tol : float
-        Convergence tolerance: converged when the norm of the scale-free gradient at the end
-        (the MSE gradient with features and target scaled to unit variance) is at most ``tol``.
-    val_split : float or None
-        Fraction of the rows held out for validation (``None``: the dataset's own split, or none).
-    alpha : float
-        Confidence intervals are at level ``1 - alpha``.
-    record_path : bool
-        Keep the parameters after every update (for plots of the path on the loss surface).
-    scheduler : {"step", "cosine", "plateau"} or None
-        Torch engine: change the learning rate once per epoch. ``step`` halves it every 100
-        epochs; ``cosine`` anneals it to 0 over ``epochs``; ``plateau`` divides it by 10 after 10
-        epochs without improvement of the validation loss (the training loss without validation
-        data). ``None``: constant.
-    patience : int or None
-        Early stopping: stop after this many epochs without improvement of the validation loss
-        and keep the best epoch's parameters (needs validation data).
-    checkpoint : str or None
-        Write a checkpoint (atomically) to this file every ``checkpoint_every`` epochs, at the end,
-        when stopping early and when interrupted (:func:`gradfit.request_stop`).
-    checkpoint_every : int or None
-        Epochs between checkpoints (default: every epoch). The exact engine writes its checkpoint
-        when it ends or stops.
-    resume : str or None
-        Continue the run saved in this checkpoint until ``epochs`` epochs in total. The data and
-        the options that shape training must be those of the saved run.
-    tensorboard : str or None
-        Log each epoch (losses, learning rate, parameters of small models) to this folder.
-    shuffle_buffer : int or None
-        Mini-batches streamed from disk: rows shuffled together (default about 64 MiB of rows).
+    name : str
+        The Python keyword and TOML key; the command line's flag is ``--name-with-dashes``
+        unless ``flag`` says otherwise.
+    section : str
+        The TOML table: ``data``, ``model``, ``training`` or ``output``.
+    help : str
+        One line for ``--help``.
+    doc : str
+        The numpydoc entry for Python docstrings (``type`` line first, then the text).
+    parse : callable or None
+        ``value -> value``: checks and converts (strings from the command line included).
+    kind : str
+        ``value``, ``switch`` (a flag storing True), ``negated`` (``--no-X`` storing False) or
+        ``boolean`` (``--X/--no-X``).
+    python : tuple of str
+        The Python functions that take it as a keyword.
+    commands : tuple of str
+        The commands that take it as a flag (empty: Python only).
+    shapes_run : bool
+        A resumed run must use the saved value (it is part of the checkpoint fingerprint).
+    path : bool
+        A file or folder: relative paths in a config file are relative to that file.
+    cli_default : object
+        The command line's default when it differs from Python's.
     """
 
-    engine: str = "auto"
-    model: str | None = None
-    optimizer: str = "sgd"
-    lr: float | str = DEFAULT_LR
-    epochs: int = DEFAULT_EPOCHS
-    batch_size: int | None = None
-    seed: int = 42
-    device: str = "auto"
-    dtype: str | None = None
-    tol: float = DEFAULT_TOL
-    val_split: float | None = None
-    alpha: float = 0.05
-    record_path: bool = False
-    scheduler: str | None = None
-    patience: int | None = None
-    checkpoint: str | None = None
-    checkpoint_every: int | None = None
-    resume: str | None = None
-    tensorboard: str | None = None
-    shuffle_buffer: int | None = None
+    name: str
+    default: object
+    section: str
+    help: str
+    doc: str
+    parse: Callable | None = None
+    kind: str = "value"
+    flag: str | None = None
+    metavar: str | None = None
+    python: tuple[str, ...] = FIT
+    commands: tuple[str, ...] = ("fit",)
+    shapes_run: bool = False
+    path: bool = False
+    cli_default: object = _SAME
+
+    @property
+    def cli_flag(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    @property
+    def command_default(self) -> object:
+        return self.default if self.cli_default is _SAME else self.cli_default
+
+
+def declare(default, section: str, help: str, doc: str, **spec) -> object:
+    """A :class:`FitConfig` field declaring one option (the name is the field's)."""
+    return field(default=default, metadata={"option": dict(default=default, section=section, help=help, doc=doc,
+                                                           **spec)})
+
+
+# ----- the declaration ------------------------------------------------------------------------
+
+@dataclass
+class FitConfig:
+    """Every option of a fit, validated up front (:meth:`validate`); one field per option.
+
+    Each field's declaration (default, TOML table, ``--help`` line, documentation, check) is
+    the one place an option is defined; see :func:`options`.
+    """
+
+    # [data]: what is fitted
+    intercept: bool = declare(
+        True, "data", "fit y ≈ x·w without b", "bool\n    Fit an intercept ``b``.", parse=boolean,
+        kind="negated", flag="--no-intercept", python=FIT_AND_SOLVE, commands=("fit", "solve"), shapes_run=True)
+    poly: int | None = declare(
+        None, "data", "polynomial terms x, x², …, x^DEG of the one feature",
+        "int, optional\n    Fit the polynomial ``x, x², …, x^poly`` of a single feature (1 to 20).",
+        parse=poly_degree, metavar="DEG", python=FIT_AND_SOLVE, commands=("fit", "solve"))
+    alpha: float = declare(
+        0.05, "data", "confidence intervals at 1 − alpha (default 0.05: 95%%)",
+        "float\n    The statistics (``res.stats``) give ``1 - alpha`` confidence intervals.",
+        parse=significance, python=FIT_AND_SOLVE, commands=("fit", "solve"))
+    val_split: float | None = declare(
+        None, "data", "hold out this fraction for validation (default: the embedded dataset's own split, none "
+        "for files; 0 for none)",
+        "float, optional\n    Fraction of rows held out for validation (seeded shuffle); default: an embedded "
+        "dataset's own split, else none.", parse=fraction, metavar="F")
+    standardize: bool = declare(
+        False, "data", "run GD on centred and scaled data, report on the original scale (default: on for data "
+        "files, off for embedded datasets)",
+        "bool\n    Run gradient descent on features and target centred and scaled with training-split statistics, "
+        "and report\n    everything on the original scale. Off by default, so the tutorial's numbers hold; the "
+        "command line\n    turns it on for data files.", parse=boolean, kind="boolean", shapes_run=True, cli_default=None)
+    # [model]: what is trained, where
+    engine: str = declare(
+        "auto", "model", "auto (default), numpy, torch or exact",
+        "{'auto', 'numpy', 'torch', 'exact'}\n    ``numpy``: hand-written gradients; ``torch``: autograd and "
+        "``torch.optim``; ``exact``: full-batch GD\n    through XᵀX at O(p²) an epoch; ``auto``: ``exact`` for "
+        "full-batch plain SGD on the CPU, else ``torch``.", parse=choice(*ENGINES))
+    model: str | None = declare(
+        None, "model", "torch module: manual (nn.Parameter b and w; default) or linear (nn.Linear)",
+        "{'manual', 'linear'}, optional\n    Torch engine: the tutorial's module with ``nn.Parameter`` b and w "
+        "(default), or ``nn.Linear``.", parse=choice(*MODELS), shapes_run=True)
+    device: str = declare(
+        "auto", "model", "auto (default), cpu, cuda or cuda:N (torch engine)",
+        "str\n    ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (torch engine).", parse=device_text)
+    dtype: str | None = declare(
+        None, "model", "float32 or float64 (default: float32 for torch, float64 otherwise)",
+        "{'float32', 'float64'}, optional\n    Default float32 for torch (as in the tutorial), float64 for numpy "
+        "and exact.", parse=choice(*DTYPES), shapes_run=True)
+    # [training]: how
+    optimizer: str = declare(
+        "sgd", "training", "sgd (default) or adam (torch engine)",
+        "{'sgd', 'adam'}\n    ``torch.optim`` optimizer (numpy and exact: plain gradient descent only).",
+        parse=choice(*OPTIMIZERS), shapes_run=True)
+    lr: float | str = declare(
+        0.1, "training", "learning rate, or auto (from the loss curvature); default 0.1",
+        "float or 'auto'\n    ``'auto'`` derives the step from the curvature of the loss: about the optimal "
+        "fixed step\n    ``2/(L+μ)`` for full batch (``L``, ``μ`` the extreme eigenvalues of the loss Hessian; "
+        "``2/L`` is the\n    stability limit), and a bound for sampled mini-batches otherwise.",
+        parse=learning_rate, shapes_run=True)
+    epochs: int = declare(
+        1000, "training", "passes over the training rows (default 1000)", "int\n    Passes over the training rows.",
+        parse=positive_int(1000), metavar="N")
+    batch_size: int | None = declare(
+        None, "training", "rows per update: omit for full batch, 1 for stochastic",
+        "int, optional\n    ``None`` for full batch, ``1`` for stochastic gradient descent.",
+        parse=positive_int(fix="use 1 for stochastic GD, or omit it for full batch"), metavar="N", shapes_run=True)
+    shuffle_buffer: int | None = declare(
+        None, "training", "with --chunk-rows and --batch-size: rows shuffled together as they stream from the file "
+        "(default about 64 MiB of rows)",
+        "int, optional\n    Mini-batches streamed from disk: rows shuffled together (default about 64 MiB of "
+        "rows;\n    at least the number of rows gives exactly the batches of the in-memory run).",
+        parse=positive_int(1_000_000), metavar="N", python=("fit_streaming",))
+    seed: int = declare(
+        42, "training", "seeds initial values and shuffling (default 42)",
+        "int\n    Seeds the initial values and the mini-batch shuffle.", parse=non_negative_int, metavar="N", shapes_run=True)
+    tol: float = declare(
+        1e-4, "training", "converged when the final scale-free gradient norm (features and target at unit "
+        "variance) is at most tol (default 1e-4)",
+        "float\n    Converged when the norm of the scale-free gradient at the end (the MSE gradient with features "
+        "and\n    target scaled to unit variance, so independent of units) is at most ``tol``.",
+        parse=positive_float("1e-4"))
+    patience: int | None = declare(
+        None, "training", "early stopping: stop after N epochs without a better validation loss and keep the best "
+        "epoch's weights",
+        "int, optional\n    Early stopping: stop after ``patience`` epochs without a better validation loss and "
+        "keep the best\n    epoch's parameters (``res.stopped_epoch``, ``res.best_epoch``).",
+        parse=positive_int(20, fix=f"e.g. {option('patience', 20)} (needs validation data)"), metavar="N",
+        shapes_run=True)
+    scheduler: str | None = declare(
+        None, "training", "learning-rate schedule (torch engine): step (halve every 100 epochs), cosine (to 0 over "
+        "--epochs) or plateau (x0.1 after 10 epochs without improvement)",
+        "{'step', 'cosine', 'plateau'}, optional\n    Torch engine: ``step`` halves the rate every 100 epochs, "
+        "``cosine`` anneals it to 0 over ``epochs``,\n    ``plateau`` divides it by 10 after 10 epochs without "
+        "improvement. ``res.history.lr`` holds each epoch's rate.", parse=choice(*SCHEDULERS), shapes_run=True)
+    resume: str | None = declare(
+        None, "training", "continue the run saved in this checkpoint up to --epochs in total",
+        "str, optional\n    Continue the run in this checkpoint until ``epochs`` epochs in total (600 done and "
+        "``epochs=1000``:\n    400 more), with the numbers of the uninterrupted run. Data and the options that "
+        "shape training\n    must match the saved run.", parse=path_text, metavar="PATH", path=True)
+    # [output]
+    checkpoint: str | None = declare(
+        None, "output", "save a checkpoint here every epoch (or --checkpoint-every N), at the end and on Ctrl-C",
+        "str, optional\n    Write a checkpoint to this file (atomically) every ``checkpoint_every`` epochs, at "
+        "the end, when\n    stopping early and when :func:`gradfit.request_stop` interrupts the run.",
+        parse=path_text, metavar="PATH", path=True)
+    checkpoint_every: int | None = declare(
+        None, "output", "epochs between checkpoints (default 1)",
+        "int, optional\n    Epochs between checkpoints (default 1; the exact engine writes when it ends).",
+        parse=positive_int(10), metavar="N")
+    tensorboard: str | None = declare(
+        None, "output", "write TensorBoard logs (losses, lr, parameters, graph) into DIR",
+        "str, optional\n    Log every epoch (losses, learning rate, parameters) to this folder for TensorBoard.",
+        parse=path_text, metavar="DIR", path=True)
+    record_path: bool = declare(
+        False, "output", "", "bool\n    Keep the parameters after every update in ``res.path`` (``(updates + 1, p)``)"
+        ", e.g. to draw\n    the path on the loss surface.", parse=boolean, python=("fit",), commands=())
 
     def validate(self) -> "FitConfig":
         """Check every option, converting strings from the command line; return ``self``."""
-        self.engine = _choice("engine", self.engine, ENGINES)
-        if self.model is not None:
-            self.model = _choice("model", self.model, MODELS)
-        self.optimizer = _choice("optimizer", self.optimizer, OPTIMIZERS)
-        if self.dtype is not None:
-            self.dtype = _choice("dtype", self.dtype, DTYPES)
-        self.lr = parse_lr(self.lr)
-        self.epochs = _positive_int("epochs", self.epochs, "e.g. --epochs 1000")
-        if self.batch_size is not None:
-            self.batch_size = _positive_int(
-                "batch_size", self.batch_size, "use 1 for stochastic GD, or omit it for full batch"
-            )
-        self.seed = _int("seed", self.seed)
-        if self.seed < 0:
-            raise BadOptionError("seed", self.seed, "must be 0 or a positive integer")
-        self.tol = _positive_float("tol", self.tol, "e.g. --tol 1e-4")
-        if self.val_split is not None:
-            self.val_split = _float("val_split", self.val_split)
-            if not 0.0 <= self.val_split < 1.0:
-                raise BadOptionError(
-                    "val_split", self.val_split, "must be at least 0 and below 1",
-                    "e.g. --val-split 0.2 holds out 20% of the rows",
-                )
-        self.alpha = check_alpha(self.alpha)
-        if self.shuffle_buffer is not None:
-            self.shuffle_buffer = _positive_int("shuffle_buffer", self.shuffle_buffer, "e.g. --shuffle-buffer 1000000")
-        if not isinstance(self.device, str) or not self.device:
-            raise BadOptionError("device", self.device, "must be auto, cpu, cuda or cuda:N")
+        for spec in options():
+            value = getattr(self, spec.name)
+            if value is not None and spec.parse is not None:
+                setattr(self, spec.name, spec.parse(spec.name, value))
         self._check_training_control()
         self._check_engine_combination()
         return self
 
     def _check_training_control(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler = _choice("scheduler", self.scheduler, SCHEDULERS)
-        if self.patience is not None:
-            self.patience = _positive_int("patience", self.patience, "e.g. --patience 20 (needs validation data)")
-        for option in ("checkpoint", "resume", "tensorboard"):
-            value = getattr(self, option)
-            if value is not None:
-                if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
-                    raise BadOptionError(option, value, "must be a file or folder path")
-                setattr(self, option, os.fspath(value))
-        if self.checkpoint_every is not None:
-            self.checkpoint_every = _positive_int("checkpoint_every", self.checkpoint_every,
-                                                  "e.g. --checkpoint-every 10")
-            if self.checkpoint is None:
-                raise BadOptionError("checkpoint_every", self.checkpoint_every, "needs a checkpoint file",
-                                     "add --checkpoint PATH")
+        if self.checkpoint_every is not None and self.checkpoint is None:
+            raise BadOptionError("checkpoint_every", self.checkpoint_every, "needs a checkpoint file",
+                                 f"add {option('checkpoint', 'PATH')}")
 
     def _check_engine_combination(self) -> None:
         if self.engine in ("numpy", "exact"):
-            if self.optimizer != "sgd":
-                raise BadOptionError(
-                    "optimizer", self.optimizer,
-                    f"the {self.engine} engine runs plain gradient descent only",
-                    "use --engine torch for adam",
-                )
-            if self.model is not None:
-                raise BadOptionError(
-                    "model", self.model, f"--model chooses a torch module; the {self.engine} engine has none",
-                    "use --engine torch, or leave --model out",
-                )
-            if self.device not in ("auto", "cpu"):
-                raise BadOptionError(
-                    "device", self.device, f"the {self.engine} engine runs on the CPU",
-                    "use --engine torch for a GPU",
-                )
-        if self.scheduler is not None and self.engine in ("numpy", "exact"):
-            raise BadOptionError(
-                "scheduler", self.scheduler, f"learning-rate schedulers run on the torch engine, not {self.engine}",
-                "use --engine torch (or auto)",
-            )
+            self._check_plain_engine()
         if self.engine == "exact" and self.batch_size is not None:
             raise BadOptionError(
                 "batch_size", self.batch_size, "the exact engine runs full-batch gradient descent only",
-                "leave --batch-size out, or use --engine numpy or torch for mini-batches",
-            )
+                f"leave {option('batch_size')} out, or use {option('engine', 'numpy')} or "
+                f"{option('engine', 'torch')} for mini-batches")
         if self.lr == "auto" and self.optimizer == "adam":
-            raise BadOptionError(
-                "lr", "auto", "the curvature rule behind 'auto' is for plain gradient descent, not adam",
-                "give adam a number, e.g. --lr 0.01",
-            )
+            raise BadOptionError("lr", "auto", "the curvature rule behind 'auto' is for plain gradient descent, not "
+                                 "adam", f"give adam a number, e.g. {option('lr', 0.01)}")
+
+    def _check_plain_engine(self) -> None:
+        """The numpy and exact engines: plain gradient descent on the CPU, no torch module."""
+        torch_engine = option("engine", "torch")
+        if self.optimizer != "sgd":
+            raise BadOptionError("optimizer", self.optimizer, f"the {self.engine} engine runs plain gradient descent "
+                                 "only", f"use {torch_engine} for adam")
+        if self.model is not None:
+            raise BadOptionError("model", self.model, f"{option('model')} chooses a torch module; the {self.engine} "
+                                 "engine has none", f"use {torch_engine}, or leave {option('model')} out")
+        if self.device not in ("auto", "cpu"):
+            raise BadOptionError("device", self.device, f"the {self.engine} engine runs on the CPU",
+                                 f"use {torch_engine} for a GPU")
+        if self.scheduler is not None:
+            raise BadOptionError("scheduler", self.scheduler, f"learning-rate schedulers run on the torch engine, "
+                                 f"not {self.engine}", f"use {torch_engine} (or auto)")
 
     def resolved_dtype(self, engine: str) -> str:
         """The dtype a given engine runs in: float32 for torch unless asked, float64 otherwise."""
@@ -191,63 +261,68 @@ class FitConfig:
         return "float32" if engine == "torch" else "float64"
 
 
-def check_alpha(value: object) -> float:
-    """A significance level strictly between 0 and 1."""
-    alpha = _float("alpha", value, "a number between 0 and 1")
-    if not 0.0 < alpha < 1.0:
-        raise BadOptionError("alpha", value, "must be strictly between 0 and 1", "e.g. --alpha 0.05 for 95% intervals")
-    return alpha
+# ----- what derives from the declaration -------------------------------------------------------
+
+def options() -> list[Option]:
+    """Every option :class:`FitConfig` declares, in declaration order."""
+    return list(_OPTIONS)
 
 
-def parse_lr(value: float | str) -> float | str:
-    """A positive finite learning rate, or ``"auto"``."""
-    if isinstance(value, str) and value.strip().lower() == "auto":
-        return "auto"
-    lr = _float("lr", value, "a positive number such as 0.1, or auto")
-    if not (lr > 0 and math.isfinite(lr)):
-        raise BadOptionError("lr", value, "must be a positive number", "e.g. --lr 0.1, or --lr auto")
-    return lr
+def _declared() -> tuple[Option, ...]:
+    return tuple(Option(name=f.name, **f.metadata["option"]) for f in fields(FitConfig))
 
 
-def _choice(option: str, value: object, choices: tuple[str, ...]) -> str:
-    text = str(value).strip().lower() if isinstance(value, str) else value
-    if text not in choices:
-        raise BadOptionError(option, value, f"unknown {option}", "choose one of " + ", ".join(choices))
-    return text
+_OPTIONS = _declared()
+BY_NAME = {spec.name: spec for spec in _OPTIONS}
+# The options a resumed run must share with the saved one (part of the checkpoint fingerprint).
+RUN_SHAPING = tuple(spec.name for spec in _OPTIONS if spec.shapes_run)
 
 
-def _float(option: str, value: object, expected: str = "a number") -> float:
-    if isinstance(value, bool):
-        raise BadOptionError(option, value, f"must be {expected}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise BadOptionError(option, value, f"must be {expected}") from None
+def options_of(function: str) -> list[Option]:
+    """The options Python function ``function`` (``"fit"``, ``"solve"`` …) takes as keywords."""
+    return [spec for spec in _OPTIONS if function in spec.python]
 
 
-def _positive_float(option: str, value: object, fix: str) -> float:
-    number = _float(option, value)
-    if not (number > 0 and math.isfinite(number)):
-        raise BadOptionError(option, value, "must be a positive number", fix)
-    return number
+def config_from(function: str, given: dict) -> FitConfig:
+    """``FitConfig`` from the keywords a caller gave ``function``: unknown ones are a ``TypeError``
+    naming the closest option, as Python says of any function."""
+    accepted = {spec.name for spec in options_of(function)}
+    unknown = sorted(set(given) - accepted)
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], sorted(accepted), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise TypeError(f"{function}() got an unexpected keyword argument {unknown[0]!r}{hint}")
+    return FitConfig(**given).validate()
 
 
-def _int(option: str, value: object) -> int:
-    if isinstance(value, bool):
-        raise BadOptionError(option, value, "must be an integer")
-    if isinstance(value, int):
-        return value
-    try:
-        number = float(value) if not isinstance(value, str) else None
-        if number is not None and number.is_integer():
-            return int(number)
-        return int(str(value).strip())
-    except (TypeError, ValueError, OverflowError):
-        raise BadOptionError(option, value, "must be an integer") from None
+def signature_options(function: str) -> list:
+    """``inspect.Parameter`` objects (keyword-only, with defaults) for ``function``'s options."""
+    import inspect
+
+    return [inspect.Parameter(spec.name, inspect.Parameter.KEYWORD_ONLY, default=spec.default)
+            for spec in options_of(function)]
 
 
-def _positive_int(option: str, value: object, fix: str) -> int:
-    number = _int(option, value)
-    if number < 1:
-        raise BadOptionError(option, value, "must be a positive integer", fix)
-    return number
+def document_options(function: str) -> str:
+    """The numpydoc entries of ``function``'s options, for its docstring."""
+    return "\n".join(f"{spec.name} : {spec.doc}" for spec in options_of(function))
+
+
+def takes_options(function: str):
+    """Decorate an entry point whose options arrive as ``**options``: its signature lists them
+    (for ``help()``, IDEs and notebooks) and ``{options}`` in its docstring becomes their docs."""
+    import inspect
+    import textwrap
+
+    def decorate(func):
+        signature = inspect.signature(func)
+        own = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        func.__signature__ = signature.replace(parameters=own + signature_options(function))
+        if func.__doc__ and "{options}" in func.__doc__:
+            docs = textwrap.indent(document_options(function), "    ")
+            func.__doc__ = func.__doc__.replace("    {options}", docs)
+        return func
+
+    return decorate

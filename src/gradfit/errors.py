@@ -12,44 +12,55 @@ told in its own language: Python reads ``lr=0.4``, the command line ``--lr 0.4``
 from __future__ import annotations
 
 import ast
+import inspect
+import os
 import re
+import warnings
 from typing import Callable
 
 # An option reference inside a message: ⟦name⟧, ⟦name=repr(value)⟧, either with |python text.
-_REFERENCE = re.compile(r"⟦([A-Za-z_]+)(?:=(.*?))?(?:\|(.*?))?⟧")
+_REFERENCE = re.compile(r"⟦([A-Za-z_]+)(?:=(.*?))?(?:\|(.*?))?(?:\|(.*?))?⟧")
 _NO_VALUE = object()
 
 # How the command line spells a reference: (name, value or None, whether a value was given) -> text.
 CliRenderer = Callable[[str, object, bool], str]
 
 
-def option(name: str, value: object = _NO_VALUE, *, python: str | None = None) -> str:
+def option(name: str, value: object = _NO_VALUE, *, python: str | None = None, cli: str | None = None) -> str:
     """A reference to option ``name`` (with an example ``value``) for a user-facing message.
 
     Rendered ``name=value`` for Python (``lr=0.4``, ``engine='torch'``; a bare ``name`` without a
     value) and ``--name value`` by the command line (switches as their flags: ``--dropna``,
-    ``--no-intercept``). ``python`` replaces the Python form where the API has no such option
-    (the command line's ``--features`` is the columns of ``x`` for :func:`gradfit.fit`).
+    ``--no-intercept``). A number given as text keeps its spelling (``option("tol", "1e-4")``).
+    ``python`` replaces the Python form where the API has no such option (the command line's
+    ``--features`` is the columns of ``x`` for :func:`gradfit.fit`); ``cli`` replaces the command
+    line's (a whole invocation, say).
 
     >>> render(f"try {option('lr', 0.4)} or {option('lr', 'auto')}")
     "try lr=0.4 or lr='auto'"
     """
-    text = name if value is _NO_VALUE else f"{name}={value!r}"
-    return f"⟦{text}" + ("" if python is None else f"|{python}") + "⟧"
+    if value is _NO_VALUE:
+        text = name
+    elif isinstance(value, str) and _is_number(value):
+        text = f"{name}={value}"  # a number as the caller spelled it
+    else:
+        text = f"{name}={value!r}"
+    return f"⟦{text}" + ("" if python is None and cli is None else f"|{python or ''}") + \
+        ("" if cli is None else f"|{cli}") + "⟧"
 
 
 def render(template: str, cli: CliRenderer | None = None) -> str:
     """``template`` with its :func:`option` references in Python's words, or the command line's (``cli``)."""
     def one(match: re.Match) -> str:
-        name, raw, python = match.groups()
-        value = None if raw is None else _literal(raw)
+        name, raw, python, cli_text = match.groups()
         if cli is not None:
-            return cli(name, value, raw is not None)
-        if python is not None:
+            return cli_text if cli_text else cli(name, None if raw is None else _value(raw), raw is not None)
+        if python:
             return python
         if raw is None:
             return name
-        return f"{name}={value}" if _placeholder(value) else f"{name}={value!r}"
+        value = _value(raw)
+        return f"{name}={value}" if _placeholder(value) else f"{name}={raw}"
 
     return _REFERENCE.sub(one, template)
 
@@ -60,7 +71,18 @@ def default_cli_text(name: str, value: object, has_value: bool) -> str:
     return f"{flag} {value}" if has_value else flag
 
 
-def _literal(raw: str) -> object:
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return text.strip().lower() not in ("nan", "inf", "-inf", "infinity")
+
+
+def _value(raw: str) -> object:
+    """What a reference's raw text stands for: numbers keep their spelling (as text)."""
+    if _is_number(raw):
+        return raw
     try:
         return ast.literal_eval(raw)
     except (ValueError, SyntaxError):
@@ -83,6 +105,16 @@ class Rendered:
     def render(self, cli: CliRenderer | None = None) -> str:
         """The message for Python (``cli=None``) or as the command line says it."""
         return render(self.template, cli)
+
+
+def warn(warning: Warning) -> None:
+    """Issue ``warning`` as from the caller's own line: the first frame outside gradfit (so a
+    notebook or script shows its line, not gradfit's)."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = inspect.currentframe().f_back, 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(warning, stacklevel=level)
 
 
 class GradfitError(Rendered, Exception):
@@ -196,7 +228,7 @@ class MissingDependencyError(GradfitError):
 
 OPTIONAL = {  # module: (what needs it, the extra that installs it)
     "matplotlib": ("plotting", "plots"),
-    "tensorboard": (option("tensorboard"), "tensorboard"),
+    "tensorboard": (option("tensorboard", python="logging to TensorBoard"), "tensorboard"),
     "torchviz": ("drawing the autograd graph", "graph"),
 }
 
@@ -220,9 +252,9 @@ class NoGradientWarning(Rendered, UserWarning):
     """Parameters handed to the optimizer got no gradient from ``backward()``: they never change."""
 
 
-def _round_down(value: float) -> float:
+def _round_down(value: float) -> str:
     """A short learning rate at or below ``value`` (two significant digits, rounded down)."""
     from math import floor, log10
 
     scale = 10 ** (floor(log10(value)) - 1)
-    return float(f"{floor(value / scale) * scale:.2g}")
+    return f"{floor(value / scale) * scale:.2g}"

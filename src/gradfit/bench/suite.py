@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .. import api as gradfit  # the public functions, by the names users call them
 from . import baselines
 
 
@@ -53,8 +54,6 @@ def best_time(fn, repeats: int = 3) -> tuple[float, object]:
 
 
 def _quiet_fit(*args, **kwargs):
-    import gradfit
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return gradfit.fit(*args, **kwargs)
@@ -107,8 +106,6 @@ def bench_full_batch(n: int, d: int, epochs: int = 100) -> list[Row]:
 
 def bench_solve(n: int, d: int) -> list[Row]:
     """The closed form with statistics vs statsmodels and scikit-learn, where installed."""
-    import gradfit
-
     rng = np.random.default_rng(1)
     x = rng.normal(size=(n, d))
     y = 2.0 + x @ rng.normal(size=d) + rng.normal(size=n)
@@ -150,10 +147,6 @@ def bench_minibatch(n: int, d: int, device: str) -> list[Row]:
 
 def bench_sweep(n: int, d: int, device: str) -> list[Row]:
     """16 learning rates trained together vs one run."""
-    import gradfit
-
-    if not hasattr(gradfit, "sweep"):
-        return []
     rng = np.random.default_rng(3)
     x = rng.normal(size=(n, d)).astype(np.float32)
     y = (x @ rng.normal(size=d)).astype(np.float32)
@@ -185,7 +178,7 @@ def bench_startup() -> list[Row]:
 _MEMORY_SCRIPT = """
 import resource, sys, numpy as np
 n, d = int(sys.argv[1]), int(sys.argv[2])
-import gradfit, gradfit.least_squares.statistics, gradfit.least_squares.sufficient, gradfit.pipeline.streaming_solve, scipy.linalg
+import gradfit, gradfit.least_squares.statistics, gradfit.least_squares.sufficient, scipy.linalg
 def rss():  # this process's high-water mark: VmHWM, not ru_maxrss, which Linux carries over exec
     with open("/proc/self/status") as f:  # from the parent (a bench that holds 1.6 GB shows 1.6 GB here)
         return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
@@ -230,10 +223,10 @@ def machine() -> str:
     """What the figures were measured on."""
     import torch
 
-    from ..scale.devices import _cpu_name
+    from ..scale.devices import cpu_name
 
     gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
-    return (f"{_cpu_name()}, {os.cpu_count()} logical cores{gpu}; Python {platform.python_version()}, "
+    return (f"{cpu_name()}, {os.cpu_count()} logical cores{gpu}; Python {platform.python_version()}, "
             f"NumPy {np.__version__}, torch {torch.__version__}")
 
 

@@ -1,7 +1,9 @@
 """The command line: parse arguments, run a command, turn errors into one line and an exit code.
 
-``options.py`` holds the option table (argparse flags, TOML keys); ``commands.py`` runs each
-command through the Python API and prints.
+``parser.py`` builds the argument parser from the option table in ``options.py`` (flags, TOML
+keys: gradfit.config's declarations and the command line's own); ``fit.py``, ``solve.py`` and
+``commands.py`` run each command through the Python API and print; ``inputs.py`` holds what they
+share (the data file, the process group, warnings and Ctrl-C).
 """
 
 from __future__ import annotations
@@ -10,118 +12,9 @@ import argparse
 import os
 import sys
 
-from .. import __version__
 from ..errors import GradfitError, Interrupted
-from . import commands
-from .options import add_arguments, flag_text
-
-EPILOG_FIT = """examples:
-  gradfit fit                                   the tutorial's data, exact engine, update trace
-  gradfit fit --engine numpy --json             hand-written NumPy gradients, JSON on stdout
-  gradfit fit --engine torch --model manual     autograd, nn.MSELoss, torch.optim.SGD
-  gradfit fit --engine torch --optimizer adam --lr 0.05 --batch-size 16
-  gradfit fit --lr auto                         step size from the curvature of the loss
-  gradfit fit houses.csv --target price         a data file: standardized GD and statistics
-  gradfit fit --config run.toml --epochs 50     options from a file; flags win
-  gradfit fit big.parquet --target y --chunk-rows 100000      stream the file, never held whole
-  torchrun --standalone --nproc_per_node=2 -m gradfit fit data.csv --target y
-                                                the same fit across 2 processes (see README)
-
-exit codes: 0 success, 1 training diverged, 2 bad input or options, 130 interrupted
-"""
-
-
-class UsageError(GradfitError):
-    """A command line argparse cannot parse."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, no usage dump
-        raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="gradfit", description="Regression by gradient descent, checked against exact "
-                     "least squares.")
-    parser.add_argument("--version", action="version", version=f"gradfit {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-
-    def command(name: str, handler, help: str, description: str, epilog: str | None = None):
-        p = sub.add_parser(name, help=help, description=description, epilog=epilog,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-        p.set_defaults(handler=handler)
-        return p
-
-    fit = command("fit", commands.run_fit, "train a linear regression by gradient descent",
-                  "Train y ≈ b + x·w by gradient descent and compare it with the exact least-squares answer.",
-                  EPILOG_FIT)
-    add_arguments(fit, "fit")
-
-    config = command("config", commands.run_config, "print the effective fit configuration as TOML",
-                     "Print every fit option as TOML: the defaults, overridden by --config FILE and by the flags "
-                     "given. Save it, edit it, and run gradfit fit --config FILE.",
-                     "examples:\n  gradfit config > run.toml\n  gradfit config --engine torch --lr 0.05 > run.toml\n"
-                     "  gradfit fit --config run.toml")
-    add_arguments(config, "fit")
-
-    solve = command("solve", commands.run_solve, "the exact least-squares fit and its statistics (no gradient "
-                    "descent)", "Solve least squares exactly (QR, refined in exact arithmetic when ill-conditioned) "
-                    "and print statsmodels-style statistics: coefficients, standard errors, t, p, confidence "
-                    "intervals, R², F, log-likelihood, AIC, BIC, condition number.",
-                    "examples:\n  gradfit solve houses.csv --target price\n"
-                    "  gradfit solve filip.csv --target y --poly 10 --json\n"
-                    "  gradfit solve longley.csv --target y --alpha 0.01")
-    add_arguments(solve, "solve")
-
-    predict = command("predict", commands.run_predict, "predictions from a model saved by gradfit fit --save-model",
-                      "Predict with a saved model. DATA must have the model's feature columns; the output is CSV "
-                      "(the features and a prediction column) on stdout or in --out.",
-                      "examples:\n  gradfit fit houses.csv --target price --save-model model.json\n"
-                      "  gradfit predict model.json new_houses.csv --out predictions.csv\n"
-                      "  gradfit predict model.json new_houses.csv --json")
-    predict.add_argument("model", metavar="MODEL", help="a model file written by --save-model")
-    predict.add_argument("data", metavar="DATA", help="a CSV or Parquet file with the model's feature columns")
-    predict.add_argument("--out", metavar="FILE", help="write the predictions as CSV to FILE (atomically)")
-    predict.add_argument("--json", action="store_true", help='print {"predictions": [...]} on stdout')
-    predict.add_argument("--dropna", action="store_true", help="drop rows with missing values")
-
-    datasets = command("datasets", commands.run_datasets, "list the embedded datasets",
-                       "List the datasets that ship with gradfit.")
-    datasets.add_argument("--json", action="store_true", help="print JSON")
-
-    devices = command("devices", commands.run_devices, "CPUs and GPUs torch can use, and what auto picks",
-                      "List the devices torch can see and which one --device auto picks.")
-    devices.add_argument("--json", action="store_true", help="print JSON")
-    lr_find = command("lr-find", commands.run_lr_find, "LR range test: a suggested learning rate, with its plot",
-                      "Train the torch engine's linear model on DATA with an exponentially growing learning rate "
-                      "(1e-7 to 10 over 200 steps, on a copy) and suggest the rate where the smoothed loss falls "
-                      "fastest.", "examples:\n  gradfit lr-find --plot lr_find.png\n"
-                      "  gradfit lr-find houses.csv --target price --batch-size 32")
-    add_arguments(lr_find, "fit")
-    lr_find.set_defaults(plot=None)
-
-    graph = command("graph", commands.run_graph, "the autograd graph of one training step (Graphviz)",
-                    "Write the computational graph that autograd builds for one training step (forward pass and "
-                    "nn.MSELoss on the book data) as Graphviz DOT via torchviz, and render PNG and SVG when "
-                    "Graphviz's dot program is installed.",
-                    "examples:\n  gradfit graph                       writes graph/autograd-manual.{dot,png,svg}\n"
-                    "  gradfit graph --model linear --out pictures/")
-    graph.add_argument("--model", help="manual (nn.Parameter b and w; default) or linear (nn.Linear)")
-    graph.add_argument("--features", default="1", help="number of features (default 1)")
-    graph.add_argument("--out", default="graph", metavar="PATH", help="a folder (default: graph) or a file name")
-
-    bench = command("bench", commands.run_bench, "speed and memory against hand-written baselines",
-                    "Time gradfit against the tutorial's PyTorch loop, a NumPy loop, a lean mini-batch loop, "
-                    "statsmodels and scikit-learn (where installed), in one run; print a table of ratios (lower is "
-                    "better) with each baseline named, and whether each target is met.",
-                    "examples:\n  gradfit bench --quick\n  gradfit bench --out benchmarks/RESULTS.md\n"
-                    "  gradfit bench --device cuda")
-    bench.add_argument("--quick", action="store_true", help="problems about 10x smaller (about a minute)")
-    bench.add_argument("--device", default="cpu", help="cpu (default) or cuda for the torch rows")
-    bench.add_argument("--json", action="store_true", help="print JSON")
-    bench.add_argument("--out", metavar="FILE", help="also write the table, with the machine, to FILE (Markdown)")
-    return parser
-
+from .options import flag_text
+from .parser import UsageError, build_parser
 
 # Commands that run across the processes of a torchrun launch; the others refuse to.
 DISTRIBUTED_COMMANDS = ("fit", "solve")

@@ -1,94 +1,46 @@
-"""The options of ``fit`` and ``solve``: one table drives argparse, TOML config files and
-``gradfit config``, so a flag and a config key can never drift apart."""
+"""The command line's options: :class:`gradfit.config.FitConfig`'s declarations and the few only
+the command line has. One table drives argparse, TOML config files and ``gradfit config``, so a
+flag, a config key and a Python keyword can never drift apart."""
 
 from __future__ import annotations
 
 import argparse
 import difflib
 import os
-from dataclasses import dataclass
 
+from .. import config
+from ..config import Option
 from ..errors import BadDataError, BadOptionError
 
 
-@dataclass(frozen=True)
-class Option:
-    """One option: ``dest`` is its name in Python and in TOML, ``flag`` on the command line."""
-
-    dest: str
-    section: str  # TOML table: data, model, training, output
-    default: object
-    help: str
-    flag: str | None = None  # default: --dest-with-dashes
-    kind: str = "value"  # value | switch (store True) | negated (--no-X stores False) | boolean (--X/--no-X)
-    metavar: str | None = None
-    commands: tuple[str, ...] = ("fit",)
-    path: bool = False  # a file or folder: relative paths in a config file are relative to that file
-
-    @property
-    def cli_flag(self) -> str:
-        return self.flag or "--" + self.dest.replace("_", "-")
-
-
-DATA, SOLVE = ("fit", "solve"), ("fit", "solve")
-OPTIONS: list[Option] = [
-    # [data]: what is fitted
-    Option("data", "data", "book", "a CSV or Parquet file, or an embedded dataset (see gradfit datasets)",
-           commands=DATA, path=True),
-    Option("target", "data", None, "the column to predict (required for data files)", metavar="COL", commands=DATA),
-    Option("features", "data", None, "feature columns, comma-separated (default: every other column)",
-           metavar="A,B,…", commands=DATA),
-    Option("intercept", "data", True, "fit y ≈ x·w without b", flag="--no-intercept", kind="negated",
-           commands=DATA),
-    Option("poly", "data", None, "polynomial terms x, x², …, x^DEG of the one feature", metavar="DEG",
-           commands=DATA),
-    Option("dropna", "data", False, "drop rows with missing values (and say how many)", kind="switch",
-           commands=DATA),
-    Option("chunk_rows", "data", None, "stream the file N rows at a time, never holding it whole (solve; fit: full "
-           "batch on the exact engine, mini-batches through --shuffle-buffer). Files above 64 MiB stream by default "
-           "when the run allows it",
-           metavar="N", commands=DATA),
-    Option("alpha", "data", 0.05, "confidence intervals at 1 − alpha (default 0.05: 95%%)", commands=SOLVE),
-    Option("val_split", "data", None, "hold out this fraction for validation (default: the embedded dataset's "
-           "own split, none for files; 0 for none)", metavar="F"),
-    Option("standardize", "data", None, "run GD on centred and scaled data, report on the original scale "
-           "(default: on for data files, off for embedded datasets)", kind="boolean"),
-    # [model]: what is trained, where
-    Option("engine", "model", "auto", "auto (default), numpy, torch or exact"),
-    Option("model", "model", None, "torch module: manual (nn.Parameter b and w; default) or linear (nn.Linear)"),
-    Option("device", "model", "auto", "auto (default), cpu, cuda or cuda:N (torch engine)"),
-    Option("dtype", "model", None, "float32 or float64 (default: float32 for torch, float64 otherwise)"),
-    # [training]: how
-    Option("optimizer", "training", "sgd", "sgd (default) or adam (torch engine)"),
-    Option("lr", "training", 0.1, "learning rate, or auto (from the loss curvature); default 0.1"),
-    Option("epochs", "training", 1000, "passes over the training rows (default 1000)", metavar="N"),
-    Option("batch_size", "training", None, "rows per update: omit for full batch, 1 for stochastic", metavar="N"),
-    Option("shuffle_buffer", "training", None, "with --chunk-rows and --batch-size: rows shuffled together as they "
-           "stream from the file (default about 64 MiB of rows)", metavar="N"),
-    Option("seed", "training", 42, "seeds initial values and shuffling (default 42)", metavar="N"),
-    Option("tol", "training", 1e-4, "converged when the final scale-free gradient norm (features and target at "
-           "unit variance) is at most tol (default 1e-4)"),
-    Option("patience", "training", None, "early stopping: stop after N epochs without a better validation loss "
-           "and keep the best epoch's weights", metavar="N"),
-    Option("scheduler", "training", None, "learning-rate schedule (torch engine): step (halve every 100 epochs), "
-           "cosine (to 0 over --epochs) or plateau (x0.1 after 10 epochs without improvement)"),
-    Option("resume", "training", None, "continue the run saved in this checkpoint up to --epochs in total",
-           metavar="PATH", path=True),
-    # [output]
-    Option("json", "output", False, "print one JSON object on stdout and nothing else", kind="switch",
-           commands=SOLVE),
-    Option("quiet", "output", False, "hide the update trace", kind="switch"),
-    Option("save_model", "output", None, "write the fitted model as JSON (for gradfit predict)", metavar="PATH",
-           path=True),
-    Option("checkpoint", "output", None, "save a checkpoint here every epoch (or --checkpoint-every N), at the "
-           "end and on Ctrl-C", metavar="PATH", path=True),
-    Option("checkpoint_every", "output", None, "epochs between checkpoints (default 1)", metavar="N"),
-    Option("tensorboard", "output", None, "write TensorBoard logs (losses, lr, parameters, graph) into DIR",
-           metavar="DIR", path=True),
-    Option("plot", "output", None, "write losses.png, fit.png, path.png, modes.png and lr.png into DIR",
-           metavar="DIR", path=True),
+# What only the command line has: the data file and its columns, what to print and write. The
+# options of the fit itself are gradfit.config.FitConfig's declarations.
+FILE, BOTH = ("fit", "solve"), ("fit", "solve")
+CLI_ONLY: list[Option] = [
+    Option("data", "book", "data", "a CSV or Parquet file, or an embedded dataset (see gradfit datasets)", "",
+           commands=BOTH, path=True, python=()),
+    Option("target", None, "data", "the column to predict (required for data files)", "", metavar="COL",
+           commands=BOTH, python=()),
+    Option("features", None, "data", "feature columns, comma-separated (default: every other column)", "",
+           metavar="A,B,…", commands=BOTH, python=()),
+    Option("dropna", False, "data", "drop rows with missing values (and say how many)", "", kind="switch",
+           commands=BOTH, python=()),
+    Option("chunk_rows", None, "data", "stream the file N rows at a time, never holding it whole (solve; fit: "
+           "full batch on the exact engine, mini-batches through --shuffle-buffer). Files above 64 MiB stream by "
+           "default when the run allows it", "", metavar="N", commands=BOTH, python=()),
+    Option("json", False, "output", "print one JSON object on stdout and nothing else", "", kind="switch",
+           commands=BOTH, python=()),
+    Option("quiet", False, "output", "hide the update trace", "", kind="switch", python=()),
+    Option("save_model", None, "output", "write the fitted model as JSON (for gradfit predict)", "",
+           metavar="PATH", path=True, python=()),
+    Option("plot", None, "output", "write losses.png, fit.png, path.png, modes.png and lr.png into DIR", "",
+           metavar="DIR", path=True, python=()),
 ]
-BY_DEST = {option.dest: option for option in OPTIONS}
+SECTIONS = ("data", "model", "training", "output")
+OPTIONS: list[Option] = sorted(
+    CLI_ONLY + [spec for spec in config.options() if spec.commands],
+    key=lambda spec: SECTIONS.index(spec.section))  # stable: declaration order within a table
+BY_DEST = {option.name: option for option in OPTIONS}
 
 
 def flag_text(name: str, value: object, has_value: bool) -> str:
@@ -109,20 +61,20 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     for option in OPTIONS:
         if command not in option.commands:
             continue
-        if option.dest == "data":
+        if option.name == "data":
             parser.add_argument("data", nargs="?", metavar="DATA", help=option.help + " (default: book)")
             continue
         group = groups.setdefault(option.section, parser.add_argument_group(option.section))
         if option.kind == "switch":
-            group.add_argument(option.cli_flag, dest=option.dest, action="store_const", const=True, help=option.help)
+            group.add_argument(option.cli_flag, dest=option.name, action="store_const", const=True, help=option.help)
         elif option.kind == "negated":
-            group.add_argument(option.cli_flag, dest=option.dest, action="store_const", const=False,
+            group.add_argument(option.cli_flag, dest=option.name, action="store_const", const=False,
                                help=option.help)
         elif option.kind == "boolean":
-            group.add_argument(option.cli_flag, dest=option.dest, action=argparse.BooleanOptionalAction,
+            group.add_argument(option.cli_flag, dest=option.name, action=argparse.BooleanOptionalAction,
                                help=option.help)
         else:
-            group.add_argument(option.cli_flag, dest=option.dest, metavar=option.metavar, help=option.help)
+            group.add_argument(option.cli_flag, dest=option.name, metavar=option.metavar, help=option.help)
     if command == "fit":
         parser.add_argument_group("config").add_argument(
             "--config", metavar="FILE", help="read options from a TOML file (flags on the command line win)")
@@ -130,7 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
 
 def effective_options(args: argparse.Namespace, command: str) -> dict:
     """Defaults, then the ``--config`` file, then the flags typed: the options a run uses."""
-    values = {o.dest: o.default for o in OPTIONS if command in o.commands}
+    values = {o.name: o.command_default for o in OPTIONS if command in o.commands}
     config = getattr(args, "config", None)
     if config:
         values.update({k: v for k, v in load_config(config).items() if k in values})
@@ -168,7 +120,7 @@ def load_config(path: str) -> dict:
             option = BY_DEST.get(key)
             if option is None or option.section != section:
                 where = f" (it belongs in [{option.section}])" if option else _did_you_mean(
-                    key, [o.dest for o in OPTIONS if o.section == section])
+                    key, [o.name for o in OPTIONS if o.section == section])
                 raise BadDataError(f"{path}: unknown option {key!r} in [{section}]{where}")
             if key == "features" and isinstance(value, list):
                 value = ",".join(str(v) for v in value)
@@ -189,18 +141,18 @@ def dump_config(values: dict) -> str:
     lines = ["# gradfit fit configuration: gradfit fit --config FILE (flags on the command line win)"]
     for section in ("data", "model", "training", "output"):
         lines.append(f"\n[{section}]")
-        for option in (o for o in OPTIONS if o.section == section and o.dest in values):
-            value = values[option.dest]
+        for option in (o for o in OPTIONS if o.section == section and o.name in values):
+            value = values[option.name]
             if value is None:
-                lines.append(f"# {option.dest} =  # unset: {option.help}")
+                lines.append(f"# {option.name} =  # unset: {option.help}")
             else:
-                lines.append(tomli_w.dumps({option.dest: _toml_value(option, value)}).strip())
+                lines.append(tomli_w.dumps({option.name: _toml_value(option, value)}).strip())
     return "\n".join(lines) + "\n"
 
 
 def _toml_value(option: Option, value):
     """Command-line strings back to TOML types where they are numbers."""
-    if isinstance(value, str) and option.kind == "value" and option.dest not in ("data", "target", "features"):
+    if isinstance(value, str) and option.kind == "value" and option.name not in ("data", "target", "features"):
         for convert in (int, float):
             try:
                 return convert(value)

@@ -15,16 +15,27 @@ import os
 
 import numpy as np
 
+from .. import limits
+from ..option_checks import poly_degree
 from ..errors import BadDataError, BadOptionError
 from . import files
-from .validate import _mismatch_message
+from .batches import share
+from .columns import choose_columns
+from .design import choose_one_feature, polynomial_design
+from .file_checks import CSV_SUFFIXES, PARQUET_SUFFIXES, check_path, file_format, one_line
+from .parquet_source import arrow_floats
+from .validate import mismatch_message
 
 
-def default_rows(width: int) -> int:
-    """Rows per chunk for ``width`` columns (see :func:`gradfit.least_squares.sufficient.default_chunk_rows`)."""
-    from ..least_squares.sufficient import default_chunk_rows
+def default_chunk_rows(width: int) -> int:
+    """Rows per chunk for ``width`` columns: about ``limits.CHUNK_CELLS`` cells (a million), from
+    ``limits.MIN_CHUNK_ROWS`` to ``limits.MAX_CHUNK_ROWS`` rows (1,024 to 65,536).
 
-    return default_chunk_rows(width)
+    >>> default_chunk_rows(3), default_chunk_rows(100), default_chunk_rows(10_000)
+    (65536, 10485, 1024)
+    """
+    cells = limits.CHUNK_CELLS // max(width, 1)
+    return int(min(limits.MAX_CHUNK_ROWS, max(limits.MIN_CHUNK_ROWS, cells)))
 
 
 class ArrayChunks:
@@ -53,7 +64,7 @@ class ArrayChunks:
         if y.ndim != 1:
             raise BadDataError(f"y has shape {y_shape}: expected (n_samples,) or (n_samples, 1)")
         if len(x) != len(y):
-            raise BadDataError(_mismatch_message(x_shape, y_shape, "x", "y"))
+            raise BadDataError(mismatch_message(x_shape, y_shape, "x", "y"))
         self.x, self.y = x, y
         self.rows = _rows(rows, x.shape[1] + 2)
         d = x.shape[1]
@@ -89,17 +100,11 @@ class ParquetChunks:
 
     def __init__(self, path, target: str, features: list[str] | None = None, rows: int | None = None, *,
                  dropna: bool = False, part: tuple[int, int] | None = None) -> None:
-        import pyarrow as pa
-
-        source = _open(path, files.PARQUET_SUFFIXES)
+        source = _open(path, PARQUET_SUFFIXES)
         try:
-            self.feature_names, self.target_name = files._choose_columns(source, target, features, True)
+            self.feature_names, self.target_name = choose_columns(source, target, features, True)
             self.columns = self.feature_names + [self.target_name]
-            for name in self.columns:
-                kind = source.schema.field(name).type
-                value_kind = kind.value_type if pa.types.is_dictionary(kind) else kind
-                if not files._arrow_numeric(value_kind):
-                    source._raise_not_numeric(name, kind, self.target_name)
+            source.check_numeric(self.columns, self.target_name)
             self.n_rows = int(source.file.metadata.num_rows)
         finally:
             source.close()
@@ -111,8 +116,6 @@ class ParquetChunks:
         """The row groups this process reads (``None``: all) and the file row its first one starts at."""
         if self.part is None:
             return None, 0
-        from .batches import share
-
         rank, world_size = self.part
         mine = share(self.n_rows, rank, world_size)
         chosen, first_row, row = [], None, 0
@@ -125,7 +128,6 @@ class ParquetChunks:
 
     def __iter__(self):
         import pyarrow as pa
-        import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
         self.n_dropped, offset, kept = 0, 0, 0
@@ -137,7 +139,7 @@ class ParquetChunks:
         try:
             file = pq.ParquetFile(self.path, buffer_size=1 << 20, pre_buffer=False)
         except (pa.ArrowException, OSError) as exc:
-            raise BadDataError(f"{self.path}: damaged Parquet file ({files._one_line(exc)}); export it again") from None
+            raise BadDataError(f"{self.path}: damaged Parquet file ({one_line(exc)}); export it again") from None
         try:
             row_groups, offset = self._row_groups(file)
             if row_groups == []:  # another process reads every row group
@@ -149,15 +151,10 @@ class ParquetChunks:
                     batch = next(batches, None)
                 except (pa.ArrowException, OSError) as exc:
                     raise BadDataError(
-                        f"{self.path}: damaged Parquet file ({files._one_line(exc)}); export it again") from None
+                        f"{self.path}: damaged Parquet file ({one_line(exc)}); export it again") from None
                 if batch is None:
                     break
-                values = np.empty((batch.num_rows, len(self.columns)), order="F")  # (m, d + 1): x, then y
-                for j, column in enumerate(batch.columns):
-                    if pa.types.is_dictionary(column.type):
-                        column = column.cast(column.type.value_type)
-                    # safe=False: int64 beyond 2**53 rounds to the nearest float64 instead of failing
-                    values[:, j] = pc.cast(column, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+                values = arrow_floats(batch.columns, batch.num_rows)  # (m, d + 1): x, then y
                 values = _checked_values(values, where.at(offset), self.columns, None, self.dropna, self)
                 offset += batch.num_rows
                 kept += len(values)
@@ -190,8 +187,8 @@ class CsvChunks:
 
     def __init__(self, path, target: str, features: list[str] | None = None, rows: int | None = None, *,
                  dropna: bool = False, part: tuple[int, int] | None = None) -> None:
-        self.source = _open(path, files.CSV_SUFFIXES)
-        self.feature_names, self.target_name = files._choose_columns(self.source, target, features, True)
+        self.source = _open(path, CSV_SUFFIXES)
+        self.feature_names, self.target_name = choose_columns(self.source, target, features, True)
         self.columns = self.feature_names + [self.target_name]
         self.positions = [self.source.columns.index(name) for name in self.columns]
         self.path, self.dropna, self.part = self.source.path, bool(dropna), part
@@ -200,41 +197,21 @@ class CsvChunks:
         self.n_dropped = 0
 
     def __iter__(self):
-        import pandas as pd
-
         source, d = self.source, len(self.feature_names)
         self.n_dropped, offset, kept = 0, 0, 0
         where = _Rows(self.path, source.locate)  # "line N" and the raw fields, by re-reading the file
-        # As read_table: every column is parsed and the needed ones kept (usecols= would let pandas
-        # silently truncate a row with too many fields).
-        options = dict(sep=source.sep or r"\s+", header=0, index_col=False, skip_blank_lines=True,
-                       encoding="utf-8", compression=source.compression, chunksize=self.rows)
-        try:
-            with pd.read_csv(self.path, **options) as reader:
-                for index, chunk in enumerate(reader):
-                    if self.part is not None and index % self.part[1] != self.part[0]:
-                        offset += len(chunk)  # another process's block
-                        continue
-                    if chunk.shape[1] != len(source.columns):
-                        raise BadDataError(
-                            f"{self.path}: pandas finds {chunk.shape[1]} columns in the header but the csv module "
-                            f"finds {len(source.columns)}; check the separators and quotes on line {source.header_line}"
-                        )
-                    values = np.empty((len(chunk), len(self.columns)), order="F")
-                    for j, (position, name) in enumerate(zip(self.positions, self.columns)):
-                        values[:, j] = source._floats(chunk.iloc[:, position], offset, position, name, self.target_name)
-                    values = _checked_values(values, where.at(offset), self.columns, self.positions, self.dropna,
-                                             self)
-                    offset += len(chunk)
-                    kept += len(values)
-                    if len(values):
-                        yield values[:, :d], values[:, d]
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            source._raise_parser_error(exc)
-        except UnicodeDecodeError:
-            source._raise_not_utf8()
-        except files._decompression_errors() as exc:
-            source._raise_undecompressible(exc)
+        # As in read_table, every column is parsed and the needed ones kept (see CsvSource.pandas_chunks).
+        with source.pandas_chunks(self.rows) as chunks:
+            for index, chunk in enumerate(chunks):
+                if self.part is not None and index % self.part[1] != self.part[0]:
+                    offset += len(chunk)  # another process's block
+                    continue
+                values = source.block(chunk, offset, self.positions, self.columns, self.target_name)  # (m, d + 1)
+                values = _checked_values(values, where.at(offset), self.columns, self.positions, self.dropna, self)
+                offset += len(chunk)
+                kept += len(values)
+                if len(values):
+                    yield values[:, :d], values[:, d]
         if self.part is None:
             _check_any_kept(self, offset, kept)
 
@@ -255,16 +232,16 @@ def iter_file_chunks(path, target: str, features: list[str] | None = None, rows:
 
     ``part=(rank, world_size)``: only this process's share (Parquet row groups, CSV blocks)."""
     path = os.fspath(path)
-    files._check_path(path)
-    suffix, _ = files._suffix(path)
-    chunks = ParquetChunks if suffix in files.PARQUET_SUFFIXES else CsvChunks
+    check_path(path)
+    suffix, _ = file_format(path)
+    chunks = ParquetChunks if suffix in PARQUET_SUFFIXES else CsvChunks
     return chunks(path, target, features, rows, dropna=dropna, part=part)
 
 
 class PolyChunks:
     """A one-feature source with ``x`` replaced by ``x, x², …, x^degree``, built per chunk.
 
-    The powers are those of :func:`gradfit.least_squares.dense.polynomial_design` (double-double, then rounded
+    The powers are those of :func:`gradfit.data.design.polynomial_design` (double-double, then rounded
     once), the columns :func:`gradfit.data.design.expand_poly` gives; their rounding errors are not
     carried (TSQR works in float64).
 
@@ -276,13 +253,12 @@ class PolyChunks:
     """
 
     def __init__(self, source, degree: int) -> None:
-        from .design import check_degree
-
-        self.source, self.degree = source, check_degree(degree)
+        self.source, self.degree = source, poly_degree("poly", degree)
+        self._fix = choose_one_feature(from_file=isinstance(source, (ParquetChunks, CsvChunks)))
         names = list(getattr(source, "feature_names", None) or ["x"])  # a bare iterable: checked per chunk
         if len(names) != 1:
             raise BadOptionError("poly", degree, f"polynomial terms need exactly one feature, got {len(names)} "
-                                 f"({', '.join(names)})", "choose one with --features")
+                                 f"({', '.join(names)})", self._fix)
         self.feature_names = [names[0]] + [f"{names[0]}^{k}" for k in range(2, self.degree + 1)]
         self.target_name = getattr(source, "target_name", None)
         self.n_rows = getattr(source, "n_rows", None)
@@ -292,13 +268,11 @@ class PolyChunks:
         return getattr(self.source, "n_dropped", 0)
 
     def __iter__(self):
-        from .design import polynomial_design
-
         for x, y in self.source:
             x = np.asarray(x, dtype=np.float64)
             if x.ndim == 2 and x.shape[1] != 1:
-                raise BadOptionError("poly", self.degree, f"polynomial terms need exactly one feature, got {x.shape[1]}",
-                                     "choose one with --features")
+                raise BadOptionError("poly", self.degree,
+                                     f"polynomial terms need exactly one feature, got {x.shape[1]}", self._fix)
             powers = polynomial_design(x.reshape(-1), self.degree, intercept=False)[0]
             if not np.isfinite(powers).all() and np.isfinite(x).all():
                 raise BadOptionError("poly", self.degree, f"x^{self.degree} overflows float64",
@@ -315,7 +289,7 @@ def with_poly(source, degree: int) -> PolyChunks:
 
 def _rows(rows, width: int) -> int:
     if rows is None:
-        return default_rows(width)
+        return default_chunk_rows(width)
     if isinstance(rows, bool) or not isinstance(rows, (int, np.integer)) or rows < 1:
         raise BadOptionError("chunk_rows", rows, "must be a positive whole number of rows", "e.g. 65536")
     return int(rows)
@@ -338,14 +312,12 @@ def _array(values, label: str) -> np.ndarray:
 def _open(path, suffixes):
     """The checked file, as the ``read_table`` source class for its format."""
     path = os.fspath(path)
-    files._check_path(path)
-    suffix, compression = files._suffix(path)
+    check_path(path)
+    suffix, compression = file_format(path)
     if suffix not in suffixes:
-        kind = "Parquet" if suffixes == files.PARQUET_SUFFIXES else "CSV"
+        kind = "Parquet" if suffixes == PARQUET_SUFFIXES else "CSV"
         raise BadDataError(f"{path}: not a {kind} file name ({suffix}); use iter_file_chunks to choose by extension")
-    if suffix in files.PARQUET_SUFFIXES:
-        return files._ParquetSource(path)
-    return files._CsvSource(path, suffix, compression)
+    return files.open_source(path, suffix, compression)
 
 
 class _Rows:
@@ -372,17 +344,14 @@ def _checked_values(values: np.ndarray, rows: _Rows, names: list[str], positions
             j = int(np.argmax(missing[row]))
             where, fields = rows.locate(row)
             what = files.describe_missing(where, fields, names[j], positions[j] if fields is not None else 0, None)
-            raise BadDataError(f"{rows.path}: {what}; fill it in, or use --dropna to drop rows with missing values")
+            raise BadDataError(f"{rows.path}: {what}; {files.missing_value_fix()}")
         kept = np.flatnonzero(~bad)
         owner.n_dropped += len(values) - len(kept)
         values = values[kept]
-    files._check_finite(rows, values, kept, positions if positions is not None else list(range(len(names))), names)
+    files.check_finite(rows, values, kept, positions if positions is not None else list(range(len(names))), names)
     return values
 
 
 def _check_any_kept(owner, seen: int, kept: int) -> None:
     if seen and not kept:
-        raise BadDataError(
-            f"{owner.path}: every one of the {seen} rows has a missing value in the columns used "
-            f"({', '.join(owner.columns)}), so --dropna leaves no data; fill in values or choose other columns"
-        )
+        raise BadDataError(files.no_rows_left_message(owner.path, seen, owner.columns))

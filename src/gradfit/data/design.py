@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import BadOptionError
+from ..errors import BadDataError, BadOptionError, option
 from ..floats import fast_two_sum, two_product
+from .validate import Problem
 
 
 def polynomial_features(x: np.ndarray, degree: int, name: str) -> tuple[np.ndarray, list[str]]:
@@ -39,8 +40,7 @@ def polynomial_features(x: np.ndarray, degree: int, name: str) -> tuple[np.ndarr
     """
     if x.ndim != 2 or x.shape[1] != 1:
         raise BadOptionError(
-            "poly", degree, f"polynomial terms need exactly one feature, got {x.shape[1]}",
-            "choose one with --features",
+            "poly", degree, f"polynomial terms need exactly one feature, got {x.shape[1]}", choose_one_feature(),
         )
     powers = np.arange(1, degree + 1)
     return x ** powers, [name] + [f"{name}^{k}" for k in powers[1:]]
@@ -95,16 +95,11 @@ def polynomial_design(x: np.ndarray, degree: int, intercept: bool = True) -> tup
     return np.column_stack(columns), np.nan_to_num(np.column_stack(errors), nan=0.0, posinf=0.0, neginf=0.0)
 
 
-def check_degree(degree) -> int:
-    """A polynomial degree from the command line or the API: an integer from 1 to 20."""
-    try:
-        value = int(str(degree).strip())
-    except (TypeError, ValueError):
-        raise BadOptionError("poly", degree, "must be an integer degree", "e.g. --poly 2 for x and x^2") from None
-    if not 1 <= value <= 20:
-        raise BadOptionError("poly", degree, "must be between 1 and 20",
-                             "higher powers overflow float64 precision; e.g. --poly 3")
-    return value
+def choose_one_feature(from_file: bool = False) -> str:
+    """How to choose the one feature polynomial terms need, for the end of a message:
+    ``--features`` on the command line; from Python a column of ``x``, or ``features=`` for a file."""
+    python = "features=['COL']" if from_file else "x[:, [j]] (a single column of x)"
+    return f"choose one with {option('features', python=python)}"
 
 
 @dataclass(frozen=True)
@@ -185,14 +180,11 @@ class Scaling:
 
 def expand_poly(problem, degree: int):
     """The problem with its single feature replaced by ``x, x², …, x^degree`` (both splits)."""
-    from ..errors import BadDataError
-    from .validate import Problem
-
     name = problem.names[0] if problem.names else "x"
     if problem.n_features != 1:
         raise BadOptionError(
             "poly", degree, f"polynomial terms need exactly one feature, got {problem.n_features} "
-            f"({', '.join(problem.names)})", "choose one with --features",
+            f"({', '.join(problem.names)})", choose_one_feature(),
         )
     names = polynomial_features(problem.x_train[:1], degree, name)[1]
     # Powers with their rounding errors (double-double), so the closed form is that of the exact
@@ -203,7 +195,7 @@ def expand_poly(problem, degree: int):
     if len(x_train) < n_params:
         raise BadDataError(
             f"{len(x_train)} training rows for {n_params} parameters (degree {degree}): least squares needs "
-            "at least as many rows as parameters; lower --poly or add rows"
+            f"at least as many rows as parameters; lower {option('poly')} or add rows"
         )
     for label, block in (("training", x_train), ("validation", x_val)):
         if block is not None and not np.all(np.isfinite(block)):

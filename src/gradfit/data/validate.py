@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import BadDataError
+from .. import limits
+from ..errors import BadDataError, option
 
 
 @dataclass(frozen=True)
@@ -100,17 +101,7 @@ def as_problem(
     if val is not None and val_split:
         raise BadDataError("give either val=(x_val, y_val) or val_split, not both")
     if val is not None:
-        try:
-            x_val, y_val = val
-        except (TypeError, ValueError):
-            raise BadDataError("val must be a pair (x_val, y_val)") from None
-        x_val, x_val_shape = _features(x_val, "x_val")
-        y_val = _targets(y_val, "y_val", x_val, x_val_shape)
-        if x_val.shape[1] != x.shape[1]:
-            raise BadDataError(
-                f"x_val has {x_val.shape[1]} features (shape {x_val.shape}) but x has {x.shape[1]} "
-                f"(shape {x.shape}); validation rows need the same columns as training rows"
-            )
+        x_val, y_val = _validation_rows(val, x)
     elif val_split:
         x, y, x_val, y_val = split(x, y, val_split, seed)
     else:
@@ -119,9 +110,25 @@ def as_problem(
     if len(x) < n_params:
         raise BadDataError(
             f"{len(x)} training rows for {n_params} parameters: least squares needs at least as many rows "
-            "as parameters; add rows, drop features, or lower --val-split"
+            f"as parameters; add rows, drop features, or lower {option('val_split')}"
         )
     return Problem(x, y, x_val, y_val, intercept, names)
+
+
+def _validation_rows(val, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``val=(x_val, y_val)`` checked as ``x`` and ``y`` are: ``(n_val, d)`` and ``(n_val,)``."""
+    try:
+        x_val, y_val = val
+    except (TypeError, ValueError):
+        raise BadDataError("val must be a pair (x_val, y_val)") from None
+    x_val, x_val_shape = _features(x_val, "x_val")
+    y_val = _targets(y_val, "y_val", x_val, x_val_shape)
+    if x_val.shape[1] != x.shape[1]:
+        raise BadDataError(
+            f"x_val has {x_val.shape[1]} features (shape {x_val.shape}) but x has {x.shape[1]} "
+            f"(shape {x.shape}); validation rows need the same columns as training rows"
+        )
+    return x_val, y_val
 
 
 def split(x: np.ndarray, y: np.ndarray, val_split: float, seed: int):
@@ -166,12 +173,17 @@ def _targets(y, label: str, x: np.ndarray, x_shape: tuple[int, ...]) -> np.ndarr
             f"for a single target pass {label}.reshape(-1)"
         )
     if len(array) != len(x):
-        raise BadDataError(_mismatch_message(x_shape, given, x_label, label))
+        raise BadDataError(mismatch_message(x_shape, given, x_label, label))
     _check_finite(array[:, None], label)
     return array
 
 
-def _mismatch_message(x_shape: tuple[int, ...], y_shape: tuple[int, ...], x_label: str, y_label: str) -> str:
+def mismatch_message(x_shape: tuple[int, ...], y_shape: tuple[int, ...], x_label: str, y_label: str) -> str:
+    """The message for features and targets of different row counts (shapes as the caller gave them).
+
+    >>> mismatch_message((1, 80), (80, 1), "x", "y")  # doctest: +ELLIPSIS
+    'x has shape (1, 80) (1 row) but y has shape (80, 1) (80 rows): ...: pass x.reshape(-1, 1)'
+    """
     n, n_y = x_shape[0], y_shape[0]
     message = (
         f"{x_label} has shape {x_shape} ({_rows(n)}) but {y_label} has shape {y_shape} ({_rows(n_y)}): "
@@ -200,7 +212,7 @@ def _numeric(values, label: str) -> np.ndarray:
 
 
 def _check_finite(array: np.ndarray, label: str) -> None:
-    if array.size < 1_000_000:
+    if array.size < limits.FINITE_SUM_CHECK_CELLS:
         if np.isfinite(array).all():
             return
     else:

@@ -3,6 +3,8 @@
 - ``numpy``: hand-written gradients, full batch / mini-batch / stochastic.
 - ``exact``: full-batch GD through ``XᵀX`` and ``Xᵀy`` (same iterates, O(p²) an epoch).
 - ``torch``: autograd, ``nn.MSELoss``, ``torch.optim``; imported only when used.
+
+:mod:`gradfit.engines.stacked` trains several learning rates at once (``gradfit.sweep``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ _MODULES = {"numpy": "numpy_engine", "exact": "exact", "torch": "torch_engine"}
 def choose_engine(cfg: FitConfig, n_train: int) -> str:
     """Resolve ``auto``: ``exact`` for full-batch plain GD on the linear MSE model, else ``torch``.
 
-    Anything only the torch engine does (adam, mini-batches, an explicit ``--model``, a GPU, a
+    Anything only the torch engine does (adam, mini-batches, an explicit ``model``, a GPU, a
     learning-rate scheduler) sends ``auto`` to torch.
     """
     if cfg.engine != "auto":

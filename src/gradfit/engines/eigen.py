@@ -7,8 +7,9 @@ eigen-component evolves on its own::
     z_k = μ^k z_0 + ĉ (1 − μ^k) / λ,      μ = 1 − lr·λ,   z = Vᵀδ,   ĉ = Vᵀc
 
 so the iterates, losses and trace of ``K`` epochs cost a few ``(K, p)`` array operations instead of
-``K`` rounds of Python and NumPy call overhead. The numbers are the loop's to rounding (1e-15
-relative per step; tests hold them to the numpy engine's to 1e-12).
+``K`` rounds of Python and NumPy call overhead (the exact engine takes ``limits.EXACT_EPOCH_BLOCK``
+epochs at a time, so memory stays that many rows of ``p`` whatever the epochs). The numbers are
+the loop's to rounding (1e-15 relative per step; tests hold them to the numpy engine's to 1e-12).
 """
 
 from __future__ import annotations
@@ -16,9 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-# Epochs evaluated per block: bounds memory at BLOCK × p floats whatever the number of epochs.
-BLOCK = 4096
 
 
 @dataclass(frozen=True)

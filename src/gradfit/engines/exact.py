@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import limits
 from ..config import FitConfig
 from ..data import Problem
-from .eigen import BLOCK, Eigen, components, quadratic_losses, train_losses
 from ..results.engine_run import EngineRun
+from ..training.control import RunControl, ThetaLoop
 from ..training.divergence import DivergenceMonitor
 from .common import traced_updates
-from ..training.control import RunControl, ThetaLoop
+from .eigen import Eigen, components, quadratic_losses, train_losses
 
 
 class Quadratic:
@@ -92,8 +93,9 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
 def _blocks(loop: ThetaLoop, cfg: FitConfig, lr: float, monitor: DivergenceMonitor, closed_theta: np.ndarray,
             train: Quadratic, val: Quadratic | None, eigen: Eigen, z0: np.ndarray, traced: np.ndarray,
             out: EngineRun, path: list | None) -> None:
-    for start in range(0, cfg.epochs + 1, BLOCK):
-        ks = np.arange(start, min(start + BLOCK, cfg.epochs + 1))  # iterate numbers θ_k in this block
+    block = limits.EXACT_EPOCH_BLOCK  # memory: block × p floats whatever the number of epochs
+    for start in range(0, cfg.epochs + 1, block):
+        ks = np.arange(start, min(start + block, cfg.epochs + 1))  # iterate numbers θ_k in this block
         z = components(eigen, z0, lr, ks)  # (K, p)
         losses = train_losses(eigen, z, train.min_part)
         before_update = ks < cfg.epochs  # the loss of θ_k is epoch k+1's loss, seen before its update

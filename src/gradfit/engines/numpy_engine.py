@@ -12,9 +12,9 @@ from ..config import FitConfig
 from ..data import Problem
 from ..data.batches import batch_bounds, epoch_order, shuffler
 from ..results.engine_run import EngineRun
+from ..training.control import RunControl, ThetaLoop
 from ..training.divergence import DivergenceMonitor
 from .common import is_traced
-from ..training.control import RunControl, ThetaLoop
 
 
 def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, monitor: DivergenceMonitor,
@@ -29,59 +29,27 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
     y = problem.y_train.astype(dtype)  # (n,)
     x_val = None if problem.x_val is None else problem.x_val.astype(dtype)
     y_val = None if problem.y_val is None else problem.y_val.astype(dtype)
-    n = len(x)
-    rng = shuffler(cfg.seed)
-    intercept = problem.intercept
-
-    def split(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """b (a 0-d array: 0.0 and never updated without an intercept) and w ``(d,)``, in ``dtype``."""
-        b = np.asarray(theta[0] if intercept else 0.0, dtype=dtype)
-        return b, np.asarray(theta[int(intercept):], dtype=dtype)  # exact: θ came from this dtype
+    n, intercept, rng = len(x), problem.intercept, shuffler(cfg.seed)
 
     def stack(b: np.ndarray, w: np.ndarray) -> np.ndarray:
-        return np.concatenate([[b] if intercept else [], w]).astype(np.float64)
+        return _stack(b, w, intercept)
 
     # Step 0: initialise.
-    b, w = split(theta0)
+    b, w = _split(theta0, intercept, dtype)
     out = EngineRun(initial=stack(b, w), theta=stack(b, w), train_loss=[], val_loss=[])
     out.path = [stack(b, w)] if cfg.record_path else None
     names = (["intercept"] if intercept else []) + list(problem.names)
     loop = ThetaLoop("numpy", control, cfg.epochs, names, lr, out, shuffle=rng)
     if loop.epoch:  # resumed: continue from the checkpoint's θ
-        b, w = split(loop.theta)
+        b, w = _split(loop.theta, intercept, dtype)
         control.resume_monitor(monitor)
 
     bounds = batch_bounds(n, cfg.batch_size)
     loop.begin()
     try:
         for epoch in range(loop.epoch + 1, cfg.epochs + 1):
-            order = epoch_order(n, cfg.batch_size, rng)
-            epoch_loss = 0.0
-            for start, stop in bounds:
-                if order is None:
-                    xb, yb = x, y  # full batch: no copy
-                else:
-                    idx = order[start:stop]
-                    xb, yb = x[idx], y[idx]  # (m, d), (m,)
-                m = len(yb)
-                # Step 1: forward pass — predictions have the targets' shape (m,).
-                yhat = b + xb @ w
-                # Step 2: loss (mean squared error).
-                error = yhat - yb  # (m,)
-                loss = np.mean(error ** 2)
-                # Step 3: gradients of the loss with respect to b and w.
-                b_grad = 2 * np.mean(error)
-                w_grad = 2 * (xb.T @ error) / m  # (d,)
-                # Step 4: update.
-                if intercept:
-                    b = b - lr * b_grad
-                w = w - lr * w_grad
-                epoch_loss += float(loss) * m
-                out.updates += 1
-                if is_traced(out.updates):
-                    out.trace.append((out.updates, stack(b, w)))
-                if out.path is not None:
-                    out.path.append(stack(b, w))
+            batches = _batches(x, y, epoch_order(n, cfg.batch_size, rng), bounds)
+            b, w, epoch_loss = _epoch(b, w, batches, lr, intercept, out, stack)
             out.train_loss.append(epoch_loss / n)
             monitor.check(epoch, out.train_loss[-1])
             if x_val is not None:
@@ -91,11 +59,69 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
     finally:
         loop.end()
     if loop.restored:  # early stopping put back the best epoch's θ
-        b, w = split(loop.theta)
+        b, w = _split(loop.theta, intercept, dtype)
     out.theta = stack(b, w)
     out.final_train_loss = _mse(b, w, x, y)
     out.final_val_loss = None if x_val is None else _mse(b, w, x_val, y_val)
     return out
+
+
+def _epoch(b: np.ndarray, w: np.ndarray, batches, lr: float, intercept: bool, out: EngineRun,
+           stack) -> tuple[np.ndarray, np.ndarray, float]:
+    """One pass over ``batches`` (an iterable of ``(xb, yb)``): ``(b, w)`` after it and the sum
+    of the batch losses weighted by batch size. Counts each update in ``out``, with its trace
+    and path (``stack(b, w)``: θ as one float64 vector)."""
+    epoch_loss = 0.0
+    for xb, yb in batches:
+        b, w, loss = _step(b, w, xb, yb, lr, intercept)
+        epoch_loss += float(loss) * len(yb)
+        out.updates += 1
+        if is_traced(out.updates):
+            out.trace.append((out.updates, stack(b, w)))
+        if out.path is not None:
+            out.path.append(stack(b, w))
+    return b, w, epoch_loss
+
+
+def _step(b: np.ndarray, w: np.ndarray, xb: np.ndarray, yb: np.ndarray, lr: float,
+          intercept: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Steps 1–4 on one batch ``xb`` ``(m, d)``, ``yb`` ``(m,)``: the updated ``(b, w)`` and the
+    batch's loss before the update."""
+    m = len(yb)
+    # Step 1: forward pass — predictions have the targets' shape (m,).
+    yhat = b + xb @ w
+    # Step 2: loss (mean squared error).
+    error = yhat - yb  # (m,)
+    loss = np.mean(error ** 2)
+    # Step 3: gradients of the loss with respect to b and w.
+    b_grad = 2 * np.mean(error)
+    w_grad = 2 * (xb.T @ error) / m  # (d,)
+    # Step 4: update.
+    if intercept:
+        b = b - lr * b_grad
+    w = w - lr * w_grad
+    return b, w, loss
+
+
+def _batches(x: np.ndarray, y: np.ndarray, order: np.ndarray | None, bounds):
+    """The epoch's batches ``(xb, yb)``, ``(m, d)`` and ``(m,)``, in ``order`` (``None``: full batch)."""
+    for start, stop in bounds:
+        if order is None:
+            yield x, y  # full batch: no copy
+        else:
+            idx = order[start:stop]
+            yield x[idx], y[idx]
+
+
+def _split(theta: np.ndarray, intercept: bool, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """b (a 0-d array: 0.0 and never updated without an intercept) and w ``(d,)``, in ``dtype``."""
+    b = np.asarray(theta[0] if intercept else 0.0, dtype=dtype)
+    return b, np.asarray(theta[int(intercept):], dtype=dtype)  # exact: θ came from this dtype
+
+
+def _stack(b: np.ndarray, w: np.ndarray, intercept: bool) -> np.ndarray:
+    """θ as one float64 vector ``(p,)``, intercept first."""
+    return np.concatenate([[b] if intercept else [], w]).astype(np.float64)
 
 
 def _mse(b: np.ndarray, w: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:

@@ -6,7 +6,7 @@ tutorial draws them) and then moved, so every device and dtype starts from the s
 parameters are created on their device as leaves, never moved after ``requires_grad``.
 
 Training runs on :class:`gradfit.Trainer` (the same loop users get for their own modules), with
-the shuffle of :func:`gradfit.engines.common.shuffler` that the numpy engine uses, so both see
+the shuffle of :func:`gradfit.data.batches.shuffler` that the numpy engine uses, so both see
 the same mini-batches in the same order.
 """
 
@@ -18,12 +18,12 @@ from torch import nn
 
 from ..config import FitConfig
 from ..data import Problem
-from ..training.callbacks import Callback
-from ..training.trainer import Trainer
 from ..results.engine_run import EngineRun
-from ..training.divergence import DivergenceMonitor
-from .common import is_traced
+from ..training.callbacks import Callback
 from ..training.control import RunControl
+from ..training.divergence import DivergenceMonitor
+from ..training.trainer import Trainer
+from .common import is_traced
 
 
 class ManualLinearRegression(nn.Module):

@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from ..errors import BadDataError, BadOptionError
 from ..atomic import atomic_write_bytes
-from ..errors import MissingDependencyError
+from ..errors import BadDataError, BadOptionError, MissingDependencyError
 
 if TYPE_CHECKING:
     import graphviz

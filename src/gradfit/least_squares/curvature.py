@@ -1,14 +1,36 @@
-"""Learning rates from the curvature of the MSE loss (``--lr auto``)."""
+"""Learning rates from the curvature of the MSE loss (``lr='auto'``, on the command line ``--lr auto``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import limits
 from ..data import Problem
 from ..data.design import Scaling
 
-# --lr auto treats the curvature ratio L/μ as at most this (see auto_lr).
-AUTO_LR_CONDITION_CAP = 100.0
+
+def hessian_extremes(design: np.ndarray) -> tuple[float, float]:
+    """Largest and smallest eigenvalues of the MSE Hessian ``2/n AᵀA``, from A's singular values.
+
+    Parameters
+    ----------
+    design : numpy.ndarray
+        ``(n, p)`` design matrix ``A``, ``n >= p``.
+
+    Returns
+    -------
+    (float, float)
+        ``(L, μ) = (2σ_max²/n, 2σ_min²/n)``: ``AᵀA`` is never formed, so ``μ`` keeps its digits
+        however ill-conditioned ``A`` is.
+
+    Examples
+    --------
+    >>> largest, smallest = hessian_extremes(np.array([[1.0, 0.0], [0.0, 2.0]]))
+    >>> float(largest), float(smallest)
+    (4.0, 1.0)
+    """
+    singular = np.linalg.svd(design, compute_uv=False)
+    return 2.0 * singular[0] ** 2 / len(design), 2.0 * singular[-1] ** 2 / len(design)
 
 
 def auto_lr(design: np.ndarray | None, batch_size: int | None, hessian_max: float, hessian_min: float = 0.0, *,
@@ -16,8 +38,9 @@ def auto_lr(design: np.ndarray | None, batch_size: int | None, hessian_max: floa
     """A safe learning rate from the curvature of the MSE loss.
 
     Full batch: ``2 / (L + μ')``, where ``L`` and ``μ`` are the largest and smallest eigenvalues
-    of the loss Hessian ``2/n AᵀA`` and ``μ' = max(μ, L / 100)``. For ``L/μ ≤ 100`` that is the
-    optimal fixed step for a quadratic (every direction contracts by ``(L−μ)/(L+μ)`` an epoch);
+    of the loss Hessian ``2/n AᵀA`` (:func:`hessian_extremes`) and ``μ' = max(μ, L / 100)``
+    (100: ``limits.AUTO_LR_CONDITION_CAP``). For ``L/μ ≤ 100`` that is the optimal fixed step
+    for a quadratic (every direction contracts by ``(L−μ)/(L+μ)`` an epoch);
     for worse-conditioned data the cap keeps the stiffest direction contracting by at least
     ``99/101`` an epoch instead of oscillating undamped at the ``2/L`` stability limit.
     Mini-batches of size ``B`` use ``1/L_B`` with the expected-smoothness constant of sampling
@@ -26,7 +49,7 @@ def auto_lr(design: np.ndarray | None, batch_size: int | None, hessian_max: floa
     """
     n = len(design) if design is not None else n
     if batch_size is None or batch_size >= n or n == 1:
-        return 2.0 / (hessian_max + max(hessian_min, hessian_max / AUTO_LR_CONDITION_CAP))
+        return 2.0 / (hessian_max + max(hessian_min, hessian_max / limits.AUTO_LR_CONDITION_CAP))
     b = batch_size
     if row_curvature is None:  # max_i ‖a_i‖², given by the caller when the design is not in memory
         row_curvature = float(np.max(np.einsum("ij,ij->i", design, design)))

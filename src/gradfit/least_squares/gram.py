@@ -12,28 +12,17 @@ Householder QR. Its two weaknesses are handled:
   Cholesky solution directly, corrects ``θ`` once by ``(RᵀR)⁻¹Aᵀr`` and takes the residual norm
   from the rows, not from a difference of sums.
 
-When the columns (scaled to unit length) have a condition number above ``MAX_CONDITION`` the
-normal equations cannot be repaired this way, and :func:`gram_statistics` returns ``None``: the
-caller uses TSQR.
+When the columns (scaled to unit length) have a condition number above
+``limits.GRAM_MAX_CONDITION`` the normal equations cannot be repaired this way, and
+:func:`gram_statistics` returns ``None``: the caller uses TSQR.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-# Above this condition number of the unit-length columns, κ²·eps (2e-10 at 1e3) in the triangle,
-# which the standard errors inherit, is no longer negligible: use TSQR instead.
-MAX_CONDITION = 1e3
-# Values per chunk of the Gram pass: 160 KiB of float64 stays in a core's L2 cache, so the
-# second and third products with a chunk cost no memory traffic, and OpenBLAS runs a product this
-# small on one thread. (Measured on 2 cores, 1,000,000 × 20: twice the rows per chunk and its
-# threads wait on one another, and a machine busy with other work makes them wait far longer.)
-CHUNK_CELLS = 20_480
-# The refinement pass is two matrix-vector products per chunk, bound by memory: chunks of 640 KiB
-# (a quarter as many calls) took 16 ms instead of 22 at 1,000,000 × 20.
-REFINE_CHUNK_CELLS = 81_920
-# Wide data is bound by arithmetic, not memory: BLAS needs long chunks to run at full speed.
-MIN_CHUNK_ROWS = 1024
+from .. import limits
+from .sufficient import SufficientStats
 
 
 def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: list[str] | None = None):
@@ -45,9 +34,17 @@ def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: lis
         ``(n, d)`` finite float64 features (validated by the caller).
     y : numpy.ndarray
         ``(n,)`` targets.
-    """
-    from .sufficient import SufficientStats
+    intercept : bool
+        Prepend the column of ones to ``A``.
+    names : list of str, optional
+        Parameter names, intercept first (for messages).
 
+    Returns
+    -------
+    SufficientStats or None
+        ``None`` when the unit-length columns have a condition number above
+        ``limits.GRAM_MAX_CONDITION`` (or the Gram matrix is not positive definite).
+    """
     n, d = x.shape
     i0 = int(intercept)
     p = d + i0
@@ -68,7 +65,7 @@ def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: lis
     r = r_shift[:p, :p]
     unit = r / np.linalg.norm(r, axis=0)  # R of unit-length columns
     singular = np.linalg.svd(unit, compute_uv=False)
-    if not singular[-1] > 0 or singular[0] / singular[-1] > MAX_CONDITION:
+    if not singular[-1] > 0 or singular[0] / singular[-1] > limits.GRAM_MAX_CONDITION:
         return None
     # Undo the shift on the triangle: [1, x − c, y − c_y] = [1, x, y] · T, T unit upper triangular.
     t_inverse = np.eye(p + 1)
@@ -98,7 +95,7 @@ def _refine(x: np.ndarray, y: np.ndarray, theta: np.ndarray, r: np.ndarray, inte
     """
     n, d = x.shape
     i0 = int(intercept)
-    rows = min(_chunk_rows(d, REFINE_CHUNK_CELLS), n)
+    rows = min(_chunk_rows(d, limits.GRAM_REFINE_CHUNK_CELLS), n)
     b, w = (float(theta[0]) if intercept else 0.0), theta[i0:]  # (), (d,)
     residual_buffer, x_t_r_chunk = np.empty(rows), np.empty(d)
     x_t_r = np.zeros(d)
@@ -120,8 +117,8 @@ def _refine(x: np.ndarray, y: np.ndarray, theta: np.ndarray, r: np.ndarray, inte
 
 
 def _chunk_rows(d: int, cells: int | None = None) -> int:
-    """Rows per chunk for ``d`` columns: about ``cells`` values (default ``CHUNK_CELLS``)."""
-    return max(MIN_CHUNK_ROWS, (CHUNK_CELLS if cells is None else cells) // max(d, 1))
+    """Rows per chunk for ``d`` columns: about ``cells`` values (default ``limits.GRAM_CHUNK_CELLS``)."""
+    return max(limits.GRAM_MIN_CHUNK_ROWS, (limits.GRAM_CHUNK_CELLS if cells is None else cells) // max(d, 1))
 
 
 def _gram_sums(x: np.ndarray, y: np.ndarray, shift: np.ndarray, intercept: bool):

@@ -14,7 +14,7 @@ use from the data and the given ``theta``, and :meth:`OLSStats.summary` and
   ``bic = -2 llf + p log n``.
 
 One deliberate difference: ``condition_number`` is that of the design with unit-length columns
-(see :class:`gradfit.least_squares.dense.LeastSquares`); statsmodels reports ``sqrt(λmax/λmin)`` of the raw
+(see :class:`gradfit.least_squares.closed_form.LeastSquares`); statsmodels reports ``sqrt(λmax/λmin)`` of the raw
 ``XᵀX``, which mostly measures the units of the columns.
 
 SciPy (the t and F distributions) is imported on first use, and only ``scipy.special``: it imports
@@ -29,7 +29,8 @@ from functools import cached_property
 import numpy as np
 
 from ..errors import BadDataError, BadOptionError
-from .dense import LeastSquares, lstsq, residuals
+from .closed_form import LeastSquares
+from .dense import lstsq, residuals
 
 _DICT_KEYS = (
     "names", "coef", "std_err", "t", "p", "ci_low", "ci_high", "r_squared", "adj_r_squared",
@@ -91,7 +92,7 @@ class OLSStats:
         if self.theta.shape != (p,):
             raise BadDataError(f"theta has shape {self.theta.shape} but the design matrix has {p} columns; "
                                "pass one coefficient per column")
-        if intercept and not np.all(self.design[:, 0] == 1.0):
+        if intercept and not np.all(self.design[:, 0] == 1.0):  # Python only: the CLI builds the design
             raise BadDataError("intercept=True but the first design column is not all ones; "
                                "put the column of ones first or pass intercept=False")
         if names is None:

@@ -25,11 +25,12 @@ Accuracy: QR is backward stable, so a well-conditioned problem is solved to a fe
 last place, whatever the chunk size (1-row chunks included). The error grows like ``eps·κ²``
 when the residuals are not small: on the NIST StRD sets TSQR alone gets 11–15 correct digits on
 Norris, Pontius, NoInt1/2 and Longley, but 6–13 on Wampler1–5 and 7 on Filip.
-:attr:`ClosedForm.needs_refinement` flags such problems with the estimate
-:func:`gradfit.least_squares.dense.lstsq` uses; the caller then refines with the exact solver (which needs the
-rows in memory). Column scaling does not enter: Householder QR is exactly invariant under scaling
-a column by a power of two, so columns are scaled only to stay clear of overflow (see
-:mod:`gradfit.least_squares.tsqr`), and the condition number and rank test use unit-length columns.
+:attr:`gradfit.least_squares.closed_form.LeastSquares.needs_refinement` flags such problems with
+the estimate :func:`gradfit.least_squares.dense.lstsq` uses; the caller then refines with the exact
+solver (which needs the rows in memory). Column scaling does not enter: Householder QR is exactly
+invariant under scaling a column by a power of two, so columns are scaled only to stay clear of
+overflow (see :mod:`gradfit.least_squares.tsqr`), and the condition number and rank test use
+unit-length columns.
 """
 
 from __future__ import annotations
@@ -40,63 +41,19 @@ from functools import cached_property
 
 import numpy as np
 
+from .. import limits
 from ..errors import BadDataError
-from .dense import _EPS, _REFINE_ABOVE
-from .dense import _check_rank as _solve_check_rank
-from .tsqr import Accumulator, _range_scale
-
-# Rows per chunk when the caller does not say: 8 MiB chunks (up to 65,536 rows) amortise the
-# per-chunk overhead; larger ones gain nothing measurable.
-DEFAULT_CHUNK_CELLS = 1 << 20
-MAX_CHUNK_ROWS = 65_536
-
-
-def default_chunk_rows(width: int) -> int:
-    """Rows per chunk for ``width`` columns: about a million cells, 1,024 to 65,536 rows."""
-    return int(min(MAX_CHUNK_ROWS, max(1024, DEFAULT_CHUNK_CELLS // max(width, 1))))
-
-
-@dataclass(frozen=True)
-class ClosedForm:
-    """The least-squares solution from sufficient statistics (like :class:`gradfit.least_squares.dense.LeastSquares`,
-    without per-row residuals).
-
-    Attributes
-    ----------
-    theta : numpy.ndarray
-        ``(p,)`` minimiser of ``‖y − Aθ‖²``.
-    rss : float
-        ``‖r*‖²``, from ``ρ`` directly.
-    std_err, std_err_factor : numpy.ndarray
-        ``(p,)``: ``σ̂·sqrt(diag((AᵀA)⁻¹))`` and ``sqrt(diag((AᵀA)⁻¹))``.
-    cov_unscaled : numpy.ndarray
-        ``(p, p)`` ``(AᵀA)⁻¹``.
-    condition_number : float
-        Of ``A`` with unit-length columns.
-    estimated_error : float
-        ``eps·(κ + κ²(1 + ‖r*‖/‖θ‖))`` on unit-length columns: the relative error float64 QR may
-        leave in ``θ`` and ``(AᵀA)⁻¹``.
-    needs_refinement : bool
-        ``estimated_error`` is above 1e-13, where :func:`gradfit.least_squares.dense.lstsq` refines exactly.
-    """
-
-    theta: np.ndarray
-    rss: float
-    std_err: np.ndarray
-    std_err_factor: np.ndarray
-    cov_unscaled: np.ndarray
-    condition_number: float
-    estimated_error: float
-    needs_refinement: bool
-    refined: bool = False  # float64 TSQR only; the name matches LeastSquares
+from .checks import check_rank
+from .closed_form import LeastSquares
+from .tsqr import Accumulator, range_scale
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: == on arrays is elementwise, not a bool
 class SufficientStats:
     """Everything least squares needs from the rows, in O(p²) numbers.
 
-    Built by :func:`accumulate` (or :class:`Accumulator`); ``p`` parameters (``d`` features and
-    the intercept, if any).
+    Built by :func:`accumulate`, or from a :class:`gradfit.least_squares.tsqr.Accumulator` by
+    :meth:`from_accumulator`; ``p`` parameters (``d`` features and the intercept, if any).
 
     Attributes
     ----------
@@ -131,6 +88,14 @@ class SufficientStats:
     m2: np.ndarray
     max_abs: np.ndarray
     names: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_accumulator(cls, acc: Accumulator) -> "SufficientStats":
+        """A snapshot of the statistics ``acc`` has folded in so far (copies: ``acc`` may go on)."""
+        return cls(
+            n=acc.n, intercept=acc.intercept, scale=acc.scale.copy(), r_aug=np.triu(acc.r_aug),
+            mean=acc.mean.copy(), m2=acc.m2.copy(), max_abs=acc.max_abs.copy(), names=acc.names,
+        )
 
     # ----- shapes and the pieces of R_aug in the data's units ----------------------------
 
@@ -215,8 +180,11 @@ class SufficientStats:
 
     # ----- the least-squares solution ---------------------------------------------------
 
-    def closed_form(self) -> ClosedForm:
+    def closed_form(self) -> LeastSquares:
         """``θ* = R⁻¹z``, standard errors from ``R⁻¹R⁻ᵀ``, ``RSS = ρ²`` (cached).
+
+        Float64 TSQR only (``refined`` is ``False``; ``needs_refinement`` says whether exact
+        refinement would change it) and no per-row residuals (``residuals`` is ``None``).
 
         Raises
         ------
@@ -226,7 +194,7 @@ class SufficientStats:
         return self._closed
 
     @cached_property
-    def _closed(self) -> ClosedForm:
+    def _closed(self) -> LeastSquares:
         from scipy.linalg import solve_triangular
 
         p, n = self.p, self.n
@@ -255,10 +223,11 @@ class SufficientStats:
         # As gradfit.solve: relative error of θ on unit-length columns, y in its own units.
         theta_unit = u * norms  # (p,), times scale_y
         ratio = abs(self.r_aug[-1, -1]) / max(float(np.linalg.norm(theta_unit)), np.finfo(np.float64).tiny)
-        estimated = float(_EPS * (kappa + kappa * kappa * (1.0 + ratio)))
-        return ClosedForm(theta=theta, rss=rss, std_err=sigma * std_err_factor, std_err_factor=std_err_factor,
-                          cov_unscaled=cov, condition_number=kappa, estimated_error=estimated,
-                          needs_refinement=bool(estimated > _REFINE_ABOVE))
+        estimated = float(limits.EPS * (kappa + kappa * kappa * (1.0 + ratio)))
+        return LeastSquares(theta=theta, residuals=None, rss=rss, condition_number=kappa,
+                            std_err=sigma * std_err_factor, std_err_factor=std_err_factor, cov_unscaled=cov,
+                            refined=False, estimated_error=estimated,
+                            needs_refinement=bool(estimated > limits.REFINE_ABOVE))
 
     # ----- standardization --------------------------------------------------------------
 
@@ -293,7 +262,7 @@ class SufficientStats:
             m[0, 1:] = -shift / spread
         r_aug = (self.r_aug * self.scale) @ m  # (p + 1, p + 1), upper triangular, data units
         max_abs = (self.max_abs + np.abs(shift)) / spread  # a bound: only scales are chosen from it
-        new_scale = np.concatenate([np.ones(i0), _range_scale(max_abs)])
+        new_scale = np.concatenate([np.ones(i0), range_scale(max_abs)])
         return SufficientStats(
             n=self.n, intercept=self.intercept, scale=new_scale, r_aug=r_aug / new_scale,
             mean=(self.mean - shift) / spread, m2=self.m2 / spread ** 2, max_abs=max_abs, names=self.names,
@@ -315,7 +284,7 @@ class SufficientStats:
             return other
         acc = Accumulator.from_stats(self)
         acc.add_stats(other)
-        return acc.stats()
+        return SufficientStats.from_accumulator(acc)
 
     def to_vector(self) -> np.ndarray:
         """Every number as one float64 vector, for an all-gather across processes.
@@ -397,13 +366,13 @@ def accumulate(chunks, *, intercept: bool = True, names: list[str] | None = None
         return None
     if acc is None or acc.n == 0:
         raise BadDataError("no rows to fit: the data source gave no rows; check the file or the arrays")
-    return acc.stats()
+    return SufficientStats.from_accumulator(acc)
 
 
 def _check_rank(unit: np.ndarray, names: list[str], n: int) -> None:
-    """:func:`gradfit.least_squares.dense._check_rank` with a tolerance that grows with the rows folded in.
+    """:func:`gradfit.least_squares.checks.check_rank` with a tolerance that grows with the rows folded in.
 
     ``unit`` is R of the design with unit-length columns. TSQR's backward error grows with the
     number of rows, so at 10⁷ rows a duplicated column leaves ``|R_jj|`` near 1e-13, not ``p·eps``.
     """
-    _solve_check_rank(unit, names, tol=16 * _EPS * max(unit.shape[0], math.sqrt(n)))
+    check_rank(unit, names, tol=16 * limits.EPS * max(unit.shape[0], math.sqrt(n)))

@@ -1,7 +1,8 @@
 """TSQR: fold chunks of rows into the R factor of ``[A | y]`` and per-column moments, in place.
 
 The state is O(p²) (the ``(p+1, p+1)`` triangle, the scales, means, M2 and max |·|) plus one
-reusable chunk buffer; :class:`gradfit.least_squares.sufficient.SufficientStats` is a snapshot of it. Each chunk
+reusable chunk buffer: arrays only. :class:`gradfit.least_squares.sufficient.SufficientStats` is
+built on top (``SufficientStats.from_accumulator``, a snapshot of them). Each chunk
 is copied once into a Fortran-ordered buffer (columns of extreme magnitude divided by a power of
 two, exactly: see :meth:`Accumulator._rescale`) and factorised together with the running
 triangle by LAPACK's ``dtpqrt`` (QR of a triangle stacked on a rectangle, blocked: level-3 BLAS).
@@ -23,7 +24,12 @@ _ORDINARY_RANGE = 2.0 ** 32
 
 
 class Accumulator:
-    """Folds chunks of rows into :class:`SufficientStats`, in place; memory O(chunk · p).
+    """Folds chunks of rows into the R factor of ``[A | y]`` and per-column moments, in place;
+    memory O(chunk · p).
+
+    The state is public: ``n`` rows seen, ``r_aug`` ``(p + 1, p + 1)`` (its upper triangle is R
+    of ``[A | y] / scale``), ``scale`` ``(p + 1,)`` the powers of two the columns of ``[A | y]``
+    are divided by, and ``mean``, ``m2``, ``max_abs`` ``(d + 1,)`` per column of ``[x | y]``.
 
     Parameters
     ----------
@@ -39,8 +45,9 @@ class Accumulator:
     >>> acc = Accumulator(1)
     >>> acc.add(np.array([[0.0], [1.0]]), np.array([1.0, 3.0]))
     >>> acc.add(np.array([[2.0]]), np.array([5.0]))
-    >>> acc.stats().closed_form().theta.round(12).tolist()
-    [1.0, 2.0]
+    >>> r = np.triu(acc.r_aug)  # y = 1 + 2x: θ = R⁻¹z, and no residual (ρ = 0)
+    >>> acc.n, np.linalg.solve(r[:2, :2], r[:2, 2]).round(12).tolist(), float(abs(r[2, 2])) < 1e-12
+    (3, [1.0, 2.0], True)
     """
 
     def __init__(self, d: int, intercept: bool = True, names: list[str] | None = None) -> None:
@@ -61,7 +68,9 @@ class Accumulator:
 
     @classmethod
     def from_stats(cls, stats) -> "Accumulator":
-        """Continue accumulating from existing statistics."""
+        """Continue accumulating from existing statistics: anything with this class's state
+        (``d``, ``intercept``, ``names``, ``n``, ``r_aug``, ``scale``, ``mean``, ``m2``, ``max_abs``),
+        such as a :class:`gradfit.least_squares.sufficient.SufficientStats`; its arrays are copied."""
         acc = cls(stats.d, stats.intercept, list(stats.names) if stats.names else None)
         acc.n = stats.n
         acc.r_aug = np.asfortranarray(stats.r_aug).copy()
@@ -101,22 +110,14 @@ class Accumulator:
         self.n += m
 
     def add_stats(self, other) -> None:
-        """Fold in the statistics of other rows (see :meth:`SufficientStats.merge`)."""
+        """Fold in the statistics of other rows (anything with this class's state; see
+        :meth:`gradfit.least_squares.sufficient.SufficientStats.merge`)."""
         self.max_abs = np.maximum(self.max_abs, other.max_abs)
         self._rescale(self.max_abs)
         other_r = np.asfortranarray(other.r_aug * (other.scale / self.scale))  # exact: powers of two
         self._fold(other_r)
         self._merge_moments(other.n, other.mean, other.m2)
         self.n += other.n
-
-    def stats(self):
-        """A snapshot of the statistics so far, as :class:`gradfit.least_squares.sufficient.SufficientStats`."""
-        from .sufficient import SufficientStats
-
-        return SufficientStats(
-            n=self.n, intercept=self.intercept, scale=self.scale.copy(), r_aug=np.triu(self.r_aug),
-            mean=self.mean.copy(), m2=self.m2.copy(), max_abs=self.max_abs.copy(), names=self.names,
-        )
 
     # ----- inside -----------------------------------------------------------------------
 
@@ -139,7 +140,7 @@ class Accumulator:
         """
         i0 = int(self.intercept)
         target = np.ones_like(self.scale)
-        target[i0:] = _range_scale(max_abs)
+        target[i0:] = range_scale(max_abs)
         far = (target > self.scale * _RESCALE_BEYOND) | (target < self.scale / _RESCALE_BEYOND)
         if far.any():
             new = np.where(far, target, self.scale)
@@ -179,9 +180,13 @@ def _pow2(values: np.ndarray) -> np.ndarray:
     return np.exp2(np.round(np.log2(values)))
 
 
-def _range_scale(max_abs: np.ndarray) -> np.ndarray:
+def range_scale(max_abs: np.ndarray) -> np.ndarray:
     """1 for columns of ordinary magnitude (max |·| within 2**±32, or all zero), else the power of
-    two nearest their max |·|."""
+    two nearest their max |·|: what to divide columns by to keep them clear of over- and underflow.
+
+    >>> range_scale(np.array([0.0, 3.0, 1e12, 1e-12])).tolist()
+    [1.0, 1.0, 1099511627776.0, 9.094947017729282e-13]
+    """
     ordinary = (max_abs == 0) | ((max_abs >= _ORDINARY_RANGE ** -1) & (max_abs <= _ORDINARY_RANGE))
     return np.where(ordinary, 1.0, _pow2(np.where(max_abs > 0, max_abs, 1.0)))
 

@@ -1,12 +1,22 @@
-"""``gradfit.sweep``: one fit per learning rate, each identical to its own single run."""
+"""Learning-rate sweeps (:func:`gradfit.sweep`): one fit per rate, each identical to its own single run.
+
+Full batch rides on the exact engine (milliseconds a run); torch mini-batch SGD trains the models
+together (:mod:`gradfit.engines.stacked`: one matrix product per batch for all rates, each equal
+to its own run up to summation order). A run that diverges does not stop the others.
+"""
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ..errors import BadOptionError, DivergedError
+from ..config import FitConfig
+from ..option_checks import parse_lr
+from ..engines import get_engine
+from ..errors import BadOptionError, DivergedError, option
+from ..training.divergence import DivergenceMonitor
+from .run import fit_source
 
 if TYPE_CHECKING:
     from ..results.types import FitResult
@@ -31,45 +41,30 @@ class SweepRun:
 
 
 def parse_lrs(value) -> list[float | str]:
-    """``"0.01,0.1,0.5"`` or a list → learning rates (each checked like ``--lr``)."""
-    from ..config import parse_lr
-
+    """``"0.01,0.1,0.5"`` or a list → learning rates (each checked like one ``lr``)."""
     items = value.split(",") if isinstance(value, str) else list(value)
     if not items or any(str(item).strip() == "" for item in items):
-        raise BadOptionError("lr", value, "has an empty learning rate", "separate rates with commas: --lr 0.01,0.1")
+        raise BadOptionError("lr", value, "has an empty learning rate",
+                             f"separate rates with commas: {option('lr', '0.01,0.1', python='lr=[0.01, 0.1]')}")
     return [parse_lr(item.strip() if isinstance(item, str) else item) for item in items]
 
 
-def sweep(x=None, y=None, *, lr, **fit_options) -> list[SweepRun]:
-    """Fit once per learning rate in ``lr``; every other option as for :func:`gradfit.fit`.
+def sweep_source(source, cfg: FitConfig, rates: list, *, init=None, callbacks=None) -> list[SweepRun]:
+    """One fit of ``source`` per learning rate in ``rates``, each the run its own fit would make.
 
-    Each run is the run ``gradfit.fit(x, y, lr=that_lr, **fit_options)`` would make. Full batch
-    rides on the exact engine (milliseconds a run); torch mini-batch SGD trains the models
-    together (:mod:`gradfit.engines.stacked`: one matrix product per batch for all rates, each
-    equal to its own run up to summation order). A run that diverges does not stop the others:
-    its :class:`SweepRun` holds the :class:`DivergedError` instead of a result.
-
-    Examples
-    --------
-    >>> import gradfit
-    >>> runs = gradfit.sweep(lr=[0.1, 0.5, 1.1])
-    >>> [(run.lr, run.diverged is not None) for run in runs]
-    [(0.1, False), (0.5, False), (1.1, True)]
+    What all rates share is computed once: the reference (closed form, statistics pass, scaling)
+    and, for torch mini-batch SGD, one training of all the models together.
     """
-    from ..api import fit
-
-    rates = parse_lrs(lr)
-    # What all rates share: the closed form and statistics pass (the same rows every time), and,
-    # for torch mini-batch SGD, one training of all the models together.
-    shared = {"cache": {}}
-    if _stackable(rates, fit_options):
-        shared["engine_override"] = _stacked_override(rates)
+    reference = source.reference()
+    engine_run = _stacked_engine(rates) if _stackable(rates, cfg, init, callbacks) else None
     runs = []
     for rate in rates:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                run = SweepRun(lr=rate, result=fit(x, y, lr=rate, _shared=shared, **fit_options))
+                result = fit_source(source, replace(cfg, lr=rate).validate(), reference=reference, init=init,
+                                    callbacks=callbacks, engine_run=engine_run)
+                run = SweepRun(lr=rate, result=result)
             except DivergedError as error:
                 run = SweepRun(lr=rate, diverged=error)
         for warning in caught:  # replay what each run warned (ConvergenceWarning, …)
@@ -82,20 +77,18 @@ def sweep(x=None, y=None, *, lr, **fit_options) -> list[SweepRun]:
 
 # Options under which the torch engine's runs can be trained together (plain SGD, nothing that
 # needs per-run state beyond the parameters).
-_PER_RUN = ("scheduler", "patience", "checkpoint", "resume", "tensorboard", "callbacks", "record_path", "init")
+_PER_RUN = ("scheduler", "patience", "checkpoint", "resume", "tensorboard", "record_path")
 
 
-def _stackable(rates: list, options: dict) -> bool:
+def _stackable(rates: list, cfg: FitConfig, init, callbacks) -> bool:
     return (len(set(rates)) > 1 and all(rate != "auto" for rate in rates)
-            and options.get("engine", "auto") in ("auto", "torch") and options.get("optimizer", "sgd") == "sgd"
-            and not any(options.get(key) for key in _PER_RUN))
+            and cfg.engine in ("auto", "torch") and cfg.optimizer == "sgd"
+            and not any(getattr(cfg, key) for key in _PER_RUN) and not callbacks and init is None)
 
 
-def _stacked_override(rates: list[float]):
-    """An engine replacement that trains every rate at the first call, then hands out the runs."""
-    from ..engines import get_engine
-    from ..training.divergence import DivergenceMonitor
-    from ..engines.stacked import run_many
+def _stacked_engine(rates: list[float]):
+    """An engine that trains every rate at its first call, then hands out the runs."""
+    from ..engines.stacked import run_many  # torch: imported only when a sweep trains with it
 
     trained: dict = {}
 

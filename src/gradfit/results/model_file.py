@@ -11,7 +11,7 @@ import numpy as np
 
 from ..atomic import atomic_write_text
 from ..data.design import polynomial_features
-from ..errors import BadDataError
+from ..errors import BadDataError, option
 
 FORMAT = "gradfit-model"
 VERSION = 1
@@ -70,6 +70,11 @@ def save_model(model: SavedModel, path: str | os.PathLike) -> None:
     atomic_write_text(path, json.dumps(model.to_dict(), indent=2, allow_nan=False) + "\n")
 
 
+# How to write a model file, as the command line and Python say it.
+_SAVED_BY = option("save_model", python="save_model(res.saved_model(), path)")
+_WRITE_ONE = option("save_model", python="save_model(res.saved_model(), path)", cli="gradfit fit … --save-model PATH")
+
+
 def load_model(path: str | os.PathLike) -> SavedModel:
     """Read a model written by :func:`save_model`. Anything else is refused, never executed.
 
@@ -78,23 +83,23 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     """
     path = os.fspath(path)
     if os.path.isdir(path):
-        raise BadDataError(f"model {path!r} is a directory; give the file written by --save-model")
+        raise BadDataError(f"model {path!r} is a directory; give the file written by {_SAVED_BY}")
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
     except FileNotFoundError:
-        raise BadDataError(f"model file {path!r} not found; write one with gradfit fit … --save-model PATH") from None
+        raise BadDataError(f"model file {path!r} not found; write one with {_WRITE_ONE}") from None
     except OSError as error:
         raise BadDataError(f"cannot read model file {path!r}: {error.strerror}") from None
     if raw[:1] == b"\x80" or raw[:2] == b"PK":
         raise BadDataError(
             f"model file {path!r} is a pickle or torch.save archive, which can carry code; gradfit only loads "
-            "its own JSON model files (refit and save with --save-model)"
+            f"its own JSON model files (refit and save with {_SAVED_BY})"
         )
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BadDataError(f"model file {path!r} is not a gradfit model (not JSON); write one with --save-model") from None
+        raise BadDataError(f"model file {path!r} is not a gradfit model (not JSON); write one with {_SAVED_BY}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise BadDataError(f"model file {path!r} is JSON but not a gradfit model (no \"format\": \"{FORMAT}\")")
     if data.get("version") != VERSION:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import CliRenderer, render
 from .diagnostics import not_converged_message
-from .types import FitResult, Params
+
+if TYPE_CHECKING:
+    from .types import FitResult, Params
 
 
 def ordinal(k: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -117,7 +118,7 @@ class FitResult:
         ``2 / L``, L the largest eigenvalue of the loss Hessian ``2/n XᵀX``: full-batch plain
         gradient descent diverges above it.
     trace : list of TraceEntry
-        Parameters at the updates the trace shows (see :func:`gradfit.results.report.trace_updates`).
+        Parameters at the updates the trace shows (see :func:`gradfit.engines.common.is_traced`).
     scheduler : str or None
         The learning-rate scheduler (``history.lr`` holds each epoch's rate).
     patience : int or None
@@ -299,3 +300,32 @@ class SolveResult:
     def summary(self) -> str:
         """A statsmodels-style table: model statistics, then coefficients."""
         return self.stats.summary(title="gradfit solve: exact least squares", y_name=self.target or "y")
+
+
+@dataclass
+class StreamingSolveResult(SolveResult):
+    """:class:`gradfit.results.types.SolveResult` from one streaming pass, with what only streaming knows.
+
+    Attributes
+    ----------
+    needs_refinement : bool
+        Float64 TSQR may not be accurate to ~13 digits here (``eps·κ²``-style estimate above
+        1e-13); :func:`gradfit.solve` refines such problems exactly when the rows fit in memory.
+    estimated_error : float
+        That estimate.
+    n_dropped : int
+        Rows dropped for missing values (``dropna``).
+    sufficient : SufficientStats or None
+        The statistics themselves: loss, gradient, Hessian at any θ, merging.
+    """
+
+    needs_refinement: bool = False
+    estimated_error: float = math.nan
+    n_dropped: int = 0
+    sufficient: object = None
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        out.update(streamed=True, needs_refinement=self.needs_refinement,
+                   estimated_error=self.estimated_error, n_dropped=self.n_dropped)
+        return out

@@ -7,7 +7,7 @@ import platform
 import re
 from dataclasses import dataclass
 
-from ..errors import BadOptionError
+from ..errors import BadOptionError, option
 
 _DEVICE_PATTERN = re.compile(r"^(cpu|cuda|mps)(?::(\d+))?$")
 
@@ -25,7 +25,7 @@ def list_devices() -> list[DeviceInfo]:
     """The CPU and every GPU torch can see (index, name, memory)."""
     import torch
 
-    devices = [DeviceInfo("cpu", f"{_cpu_name()}, {os.cpu_count()} logical cores", _ram_bytes())]
+    devices = [DeviceInfo("cpu", f"{cpu_name()}, {os.cpu_count()} logical cores", _ram_bytes())]
     if torch.cuda.is_available():
         for index in range(torch.cuda.device_count()):
             props = torch.cuda.get_device_properties(index)
@@ -63,14 +63,14 @@ def resolve_device(spec: str) -> str:
 
     if kind == "mps":
         if not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
-            raise BadOptionError("device", spec, "Apple Metal (mps) is not available here", "use --device cpu")
+            raise BadOptionError("device", spec, "Apple Metal (mps) is not available here", f"use {option('device', 'cpu')}")
         return "mps"
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     index = int(index or 0)
     if count == 0:
         raise BadOptionError(
             "device", spec, "torch sees no CUDA GPU on this machine",
-            "use --device cpu (or auto); gradfit devices lists what is available",
+            f"use {option('device', 'cpu')} (or auto); gradfit devices lists what is available",
         )
     if index >= count:
         raise BadOptionError(
@@ -80,7 +80,7 @@ def resolve_device(spec: str) -> str:
     return f"cuda:{index}"
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
             for line in handle:

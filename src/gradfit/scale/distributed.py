@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.batches import share
-from ..errors import BadOptionError
+from ..errors import BadOptionError, option
 
 
 def launched() -> bool:
@@ -112,10 +112,11 @@ def start(device: str = "auto") -> Distributed:
     elif text in ("auto", "cpu"):
         run_device = "cpu"
     elif text == "cuda":
-        raise BadOptionError("device", device, "torch sees no CUDA GPU on this machine", "use --device cpu (gloo)")
+        raise BadOptionError("device", device, "torch sees no CUDA GPU on this machine",
+                             f"use {option('device', 'cpu')} (gloo)")
     else:
         raise BadOptionError("device", device, "under torchrun each process takes the GPU of its local rank",
-                             "use --device auto, cuda or cpu")
+                             f"use {option('device', 'auto')}, cuda or cpu")
     backend = "nccl" if run_device.startswith("cuda") else "gloo"
     if run_device.startswith("cuda"):
         torch.cuda.set_device(local_rank)
@@ -198,22 +199,24 @@ def gather_stats(group: Distributed, compute, names: list[str] | None):
     :class:`gradfit.errors.GradfitError` raised on any process is raised on every process (the
     lowest rank's message), so none of them waits for the others forever.
     """
-    from ..errors import BadDataError, GradfitError
+    from ..errors import BadDataError, BadOptionError, GradfitError, option
     from ..least_squares.sufficient import SufficientStats
 
     try:
         local = compute()
         payload = (None, None if local is None else local.to_vector())
     except GradfitError as error:
-        payload = (str(error), None)
+        # The message with its option references, so each process renders it for its caller.
+        head = f"{option(error.option, error.value)}: " if isinstance(error, BadOptionError) else ""
+        payload = (head + error.template, None)
     gathered = group.all_gather(payload)
     for message, _ in gathered:
         if message is not None:
             raise BadDataError(message)
     parts = [SufficientStats.from_vector(vector, names) for _, vector in gathered if vector is not None]
     if not parts:
-        raise BadDataError("no rows to fit: no process read a row (with --dropna: every row has a missing value); "
-                           "check the file or the arrays")
+        raise BadDataError(f"no rows to fit: no process read a row (with {option('dropna', True)}: every row has a "
+                           "missing value); check the file or the arrays")
     merged = parts[0]
     for part in parts[1:]:
         merged = merged.merge(part)

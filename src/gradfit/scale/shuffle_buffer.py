@@ -6,7 +6,7 @@ left over (fewer than a batch) staying for the next fill; at the end of the file
 shuffled and the last batch may be partial, as in memory. Rows more than a buffer apart in the
 file never swap places, so a file sorted by some column should get a buffer as large as memory
 allows. With ``buffer_rows`` at least the number of rows, every epoch is one permutation of all
-rows drawn by :func:`gradfit.engines.common.shuffler`: the batches of the in-memory run, exactly.
+rows drawn by :func:`gradfit.data.batches.shuffler`: the batches of the in-memory run, exactly.
 """
 
 from __future__ import annotations

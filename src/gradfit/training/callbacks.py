@@ -40,7 +40,7 @@ import sys
 import time
 import warnings
 
-from ..errors import BadOptionError
+from ..errors import BadOptionError, option
 
 
 class Callback:
@@ -107,7 +107,7 @@ class EarlyStopping(Callback):
 
     def __init__(self, patience: int, min_delta: float = 0.0, restore_best: bool = True) -> None:
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise BadOptionError("patience", patience, "must be a positive integer", "e.g. --patience 20")
+            raise BadOptionError("patience", patience, "must be a positive integer", f"e.g. {option('patience', 20)}")
         self.patience, self.min_delta, self.restore_best = patience, float(min_delta), restore_best
         self.best, self.best_epoch, self.wait, self.stopped_epoch = math.inf, None, 0, None
         self.best_state = None
@@ -124,7 +124,8 @@ class EarlyStopping(Callback):
         value = logs.get("val_loss")
         if value is None:
             raise BadOptionError("patience", self.patience, "early stopping watches the validation loss, and "
-                                 "this run has no validation data", "give validation data, e.g. --val-split 0.2")
+                                 "this run has no validation data",
+                                 f"give validation data, e.g. {option('val_split', 0.2)}")
         if value < self.best - self.min_delta:
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best:
@@ -168,7 +169,8 @@ class CheckpointCallback(Callback):
 
     def __init__(self, path: str, every: int = 1, extra: dict | None = None) -> None:
         if isinstance(every, bool) or not isinstance(every, int) or every < 0:
-            raise BadOptionError("checkpoint_every", every, "must be a positive integer", "e.g. --checkpoint-every 10")
+            raise BadOptionError("checkpoint_every", every, "must be a positive integer",
+                                 f"e.g. {option('checkpoint_every', 10)}")
         self.path, self.every, self.extra = path, every, extra
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:

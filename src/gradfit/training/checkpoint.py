@@ -23,7 +23,8 @@ import os
 import numpy as np
 
 from ..atomic import atomic_write_bytes
-from ..errors import BadDataError
+from ..config import RUN_SHAPING
+from ..errors import BadDataError, BadOptionError, option
 
 FORMAT = "gradfit-checkpoint"
 VERSION = 1
@@ -107,43 +108,12 @@ def load_checkpoint(path: str | os.PathLike, kind: str | tuple[str, ...] | None 
         Missing, damaged, of another kind, not a gradfit checkpoint, or carrying code (a pickle
         that would import or call something): one line saying what and how to fix it.
     """
-    import pickle
-    import re
-
-    import torch
-
     path = os.fspath(path)
-    if os.path.isdir(path):
-        raise BadDataError(f"checkpoint {path!r} is a directory; give the file written with checkpoint=PATH")
-    try:
-        with open(path, "rb") as handle:
-            magic = handle.read(4)
-    except FileNotFoundError:
-        raise BadDataError(f"checkpoint {path!r} not found; check the path (a run writes one with "
-                           "--checkpoint PATH)") from None
-    except OSError as error:
-        raise BadDataError(f"cannot read checkpoint {path!r}: {error.strerror}") from None
-    if magic[:1] == b"\x80":
-        # A bare pickle (not torch.save's zip archive): never unpickled, since pickles can run code.
-        raise BadDataError(f"checkpoint {path!r} is a bare pickle, which can run code when loaded, so gradfit "
-                           "refuses it; use a checkpoint written by gradfit (--checkpoint PATH)")
-    if magic != b"PK\x03\x04":
-        raise BadDataError(f"checkpoint {path!r} is not a gradfit checkpoint (not a torch.save archive); use the "
-                           "file written with --checkpoint PATH")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        found = re.search(r"GLOBAL (\S+)", str(error))
-        what = f" ({found.group(1)})" if found else ""
-        raise BadDataError(f"checkpoint {path!r} carries code{what}, which gradfit refuses to run; it was not "
-                           "written by gradfit: use a checkpoint written with --checkpoint PATH") from None
-    except Exception as error:  # a truncated or corrupted archive
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise BadDataError(f"checkpoint {path!r} is damaged ({reason}); resume from an earlier checkpoint or "
-                           "start a new run") from None
+    _check_archive(path)
+    state = _load_archive(path)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise BadDataError(f"checkpoint {path!r} is a torch.save file but not a gradfit checkpoint (no "
-                           f"'format': '{FORMAT}'); use the file written with --checkpoint PATH")
+                           f"'format': '{FORMAT}'); use the file written with {option('checkpoint', 'PATH')}")
     if state.get("version") != VERSION:
         raise BadDataError(f"checkpoint {path!r} has version {state.get('version')!r}; this gradfit reads version "
                            f"{VERSION}: start a new run")
@@ -152,6 +122,48 @@ def load_checkpoint(path: str | os.PathLike, kind: str | tuple[str, ...] | None 
         raise BadDataError(f"checkpoint {path!r} was written by a {state.get('kind')!r} run, not "
                            f"{' or '.join(repr(k) for k in kinds)}; resume it with the engine that wrote it")
     return state
+
+
+def _check_archive(path: str) -> None:
+    """Refuse, from its first bytes, a file that is not a ``torch.save`` archive (nothing is unpickled)."""
+    if os.path.isdir(path):
+        raise BadDataError(f"checkpoint {path!r} is a directory; give the file written with {option('checkpoint', 'PATH')}")
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except FileNotFoundError:
+        raise BadDataError(f"checkpoint {path!r} not found; check the path (a run writes one with "
+                           f"{option('checkpoint', 'PATH')})") from None
+    except OSError as error:
+        raise BadDataError(f"cannot read checkpoint {path!r}: {error.strerror}") from None
+    if magic[:1] == b"\x80":
+        # A bare pickle (not torch.save's zip archive): never unpickled, since pickles can run code.
+        raise BadDataError(f"checkpoint {path!r} is a bare pickle, which can run code when loaded, so gradfit "
+                           f"refuses it; use a checkpoint written by gradfit ({option('checkpoint', 'PATH')})")
+    if magic != b"PK\x03\x04":
+        raise BadDataError(f"checkpoint {path!r} is not a gradfit checkpoint (not a torch.save archive); use the "
+                           f"file written with {option('checkpoint', 'PATH')}")
+
+
+def _load_archive(path: str):
+    """``torch.load`` with ``weights_only=True``: tensors and plain values, never code."""
+    import pickle
+    import re
+
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        found = re.search(r"GLOBAL (\S+)", str(error))
+        what = f" ({found.group(1)})" if found else ""
+        raise BadDataError(f"checkpoint {path!r} carries code{what}, which gradfit refuses to run; it was not "
+                           f"written by gradfit: use a checkpoint written with {option('checkpoint', 'PATH')}"
+                           ) from None
+    except Exception as error:  # a truncated or corrupted archive
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise BadDataError(f"checkpoint {path!r} is damaged ({reason}); resume from an earlier checkpoint or "
+                           "start a new run") from None
 
 
 def new_state(kind: str, epoch: int, global_step: int, history) -> dict:
@@ -231,36 +243,6 @@ def restore_rng_state(state: dict, shuffle: np.random.Generator | None = None, g
 
 
 # ---------------------------------------------------------------- resuming gradfit.fit
-# Options that shape the iterates: a resumed run must use the saved ones to continue the same run.
-RUN_OPTIONS = ("model", "optimizer", "batch_size", "dtype", "lr", "seed", "intercept", "standardize", "scheduler",
-               "patience")
-
-
-def fit_fingerprint(*, engine: str, model: str | None, optimizer: str, lr: float, batch_size: int | None,
-                    dtype: str, seed: int, scheduler: str | None, patience: int | None, epochs: int,
-                    standardize: bool, problem, record_path: bool = False, shares=None, streamed=None) -> dict:
-    """What a :func:`gradfit.fit` run was, saved with its checkpoints and checked on resume.
-
-    ``problem`` is the problem gradient descent runs on (scaled when standardizing); its rows
-    are summarised by a SHA-256 digest, so a resume on other data is caught even with the same shape.
-    In a distributed run (``shares``) ``problem`` holds this process's rows: the digest is that of
-    every process's digest, in rank order (the same on all of them), and the counts are global.
-    Rows streamed from disk (``streamed``, their sufficient statistics) are summarised by the
-    statistics' digest.
-    """
-    digest = data_digest(problem.x_train, problem.y_train, problem.x_val, problem.y_val)
-    n_train = int(len(problem.y_train))
-    n_val = 0 if problem.y_val is None else int(len(problem.y_val))
-    if streamed is not None:
-        digest, n_train = data_digest(streamed.to_vector()), int(streamed.n)
-    if shares is not None:
-        digest = hashlib.sha256("".join(shares.group.all_gather(digest)).encode()).hexdigest()
-        n_train, n_val = shares.train.total, 0 if shares.val is None else shares.val.total
-    return {"engine": engine, "model": model, "optimizer": optimizer, "lr": float(lr), "batch_size": batch_size,
-            "dtype": dtype, "seed": int(seed), "scheduler": scheduler, "patience": patience, "epochs": int(epochs),
-            "standardize": bool(standardize), "intercept": bool(problem.intercept), "names": list(problem.names),
-            "n_train": n_train, "n_val": n_val, "data": digest, "record_path": bool(record_path)}
-
 
 def data_digest(*arrays) -> str:
     """SHA-256 of arrays (shape and float64 bytes); ``None`` entries are skipped."""
@@ -276,54 +258,50 @@ def data_digest(*arrays) -> str:
 def check_resume(state: dict, current: dict, epochs: int, path: str) -> None:
     """Refuse a resume that could not continue the saved run exactly (one clear error).
 
-    Parameters
-    ----------
-    state : dict
-        The loaded checkpoint.
-    current : dict
-        :func:`fit_fingerprint` of the run asked for.
-    epochs : int
-        The total epochs asked for.
-    path : str
-        The checkpoint, for messages.
+    ``state`` is the loaded checkpoint, ``current`` the fingerprint of the run asked for
+    (:func:`gradfit.pipeline.run.fingerprint`), ``epochs`` the total epochs asked for.
     """
-    from ..errors import BadOptionError
-
     saved = (state.get("extra") or {}).get("fit")
     if saved is None:
         raise BadDataError(f"checkpoint {path!r} was written by a Trainer, not by gradfit fit; continue it with "
                            "Trainer.load_checkpoint")
-    if saved["engine"] != current["engine"]:
-        raise BadOptionError("engine", current["engine"], f"checkpoint {path} was written by the {saved['engine']} "
-                             "engine", f"resume with --engine {saved['engine']}")
-    if saved["names"] != current["names"]:
-        raise BadDataError(
-            f"checkpoint {path!r} was trained on {len(saved['names'])} feature(s) ({', '.join(saved['names'])}); this "
-            f"data has {len(current['names'])} ({', '.join(current['names'])}): resume with the data it was "
-            "trained on, or start a new run without --resume")
-    if (saved["n_train"], saved["n_val"], saved["data"]) != (current["n_train"], current["n_val"], current["data"]):
-        raise BadDataError(
-            f"checkpoint {path!r} was trained on other data ({saved['n_train']} training / {saved['n_val']} "
-            f"validation rows; this run has {current['n_train']} / {current['n_val']}, or the values differ): "
-            "resume with the same data, --val-split and --seed, or start a new run without --resume")
-    if current.get("record_path") and not saved.get("record_path"):
-        raise BadOptionError("record_path", True, f"checkpoint {path} was written by a run that did not record its "
-                             "path, so the path before the resume is missing", "leave record_path out when resuming")
-    for option in RUN_OPTIONS:
-        if saved[option] != current[option]:
-            raise BadOptionError(option, current[option], f"checkpoint {path} was written with {option} "
-                                 f"{saved[option]!r}", f"resume with the same {option}, or start a new run "
-                                 "without --resume")
+    _check_same_run(saved, current, path)
     done = int(state["epoch"])
     stopped = ((state.get("callbacks") or {}).get("EarlyStopping") or {}).get("stopped_epoch")
     if stopped is not None:
         raise BadOptionError("resume", path, f"the run in it stopped early at epoch {stopped} (no validation "
                              f"improvement for {saved['patience']} epochs), so there is nothing to continue",
-                             "start a new run, with a larger --patience if needed")
+                             f"start a new run, with a larger {option('patience')} if needed")
     if done >= epochs:
-        raise BadOptionError("epochs", epochs, f"checkpoint {path} already holds {done} epochs and --epochs counts "
-                             "the total", f"ask for more, e.g. --epochs {done + epochs}")
+        raise BadOptionError("epochs", epochs, f"checkpoint {path} already holds {done} epochs and "
+                             f"{option('epochs')} counts the total", f"ask for more, e.g. {option('epochs', done + epochs)}")
     if saved["scheduler"] == "cosine" and saved["epochs"] != epochs:
         raise BadOptionError("epochs", epochs, f"the cosine schedule in checkpoint {path} anneals over "
-                             f"{saved['epochs']} epochs and cannot be stretched", f"resume with --epochs "
-                             f"{saved['epochs']}, or use --scheduler step or plateau for runs you extend")
+                             f"{saved['epochs']} epochs and cannot be stretched", f"resume with "
+                             f"{option('epochs', saved['epochs'])}, or use {option('scheduler', 'step')} or plateau "
+                             "for runs you extend")
+
+
+def _check_same_run(saved: dict, current: dict, path: str) -> None:
+    """The same engine, features, rows and options that shape the iterates as the saved run."""
+    new_run = f"start a new run without {option('resume')}"
+    if saved["engine"] != current["engine"]:
+        raise BadOptionError("engine", current["engine"], f"checkpoint {path} was written by the {saved['engine']} "
+                             "engine", f"resume with {option('engine', saved['engine'])}")
+    if saved["names"] != current["names"]:
+        raise BadDataError(
+            f"checkpoint {path!r} was trained on {len(saved['names'])} feature(s) ({', '.join(saved['names'])}); this "
+            f"data has {len(current['names'])} ({', '.join(current['names'])}): resume with the data it was "
+            f"trained on, or {new_run}")
+    if (saved["n_train"], saved["n_val"], saved["data"]) != (current["n_train"], current["n_val"], current["data"]):
+        raise BadDataError(
+            f"checkpoint {path!r} was trained on other data ({saved['n_train']} training / {saved['n_val']} "
+            f"validation rows; this run has {current['n_train']} / {current['n_val']}, or the values differ): "
+            f"resume with the same data, {option('val_split')} and {option('seed')}, or {new_run}")
+    if current.get("record_path") and not saved.get("record_path"):
+        raise BadOptionError("record_path", True, f"checkpoint {path} was written by a run that did not record its "
+                             "path, so the path before the resume is missing", "leave record_path out when resuming")
+    for name in RUN_SHAPING:
+        if saved[name] != current[name]:
+            raise BadOptionError(name, current[name], f"checkpoint {path} was written with {name} "
+                                 f"{saved[name]!r}", f"resume with the same {name}, or {new_run}")

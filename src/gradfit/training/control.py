@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import checkpoint as ckpt
-from .callbacks import Callback, CheckpointCallback, EarlyStopping, keyed_callbacks
-from ..errors import Interrupted
+from .callbacks import Callback, CheckpointCallback, EarlyStopping, TensorBoardCallback, keyed_callbacks
+from ..errors import BadOptionError, Interrupted, option
 from ..results.types import History
 from ..results.engine_run import EngineRun
 from .divergence import DivergenceMonitor
@@ -295,12 +295,9 @@ def fit_control(cfg, *, callbacks, fingerprint: dict, theta0: np.ndarray | None,
 
     Loads and checks the checkpoint to resume (:func:`gradfit.training.checkpoint.check_resume`).
     """
-    from .callbacks import TensorBoardCallback
-    from ..errors import BadOptionError
-
     if cfg.patience and not has_val:
         raise BadOptionError("patience", cfg.patience, "early stopping watches the validation loss, and this "
-                             "run has no validation data", "give validation data, e.g. --val-split 0.2")
+                             "run has no validation data", f"give validation data, e.g. {option('val_split', 0.2)}")
     resume = None
     if cfg.resume:
         resume = ckpt.load_checkpoint(cfg.resume, kind=("trainer", "numpy", "exact"))

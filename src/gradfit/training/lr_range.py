@@ -14,10 +14,11 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
-from ..errors import BadDataError, BadOptionError
+from ..errors import BadDataError, BadOptionError, option
 
 
 @dataclass
@@ -92,55 +93,39 @@ def lr_find(trainer, *, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int
     >>> found.diverged, 1e-3 < found.suggested_lr < 1.0
     (True, True)
     """
-    import torch
+    _check_range(start_lr, end_lr, steps, smoothing)
+    lrs = start_lr * (end_lr / start_lr) ** (np.arange(steps) / (steps - 1))  # (steps,)
+    raw, smoothed, diverged = _range_test(trainer, lrs, smoothing, diverge_factor, seed)
+    return _result(lrs[:len(raw)], np.array(smoothed), np.array(raw), diverged, skip_start)
 
-    from ..data.batches import batch_bounds, epoch_order, shuffler
-    from .checks import output_shape_error
 
+def _check_range(start_lr: float, end_lr: float, steps: int, smoothing: float) -> None:
     if not (0 < start_lr < end_lr and math.isfinite(end_lr)):
         raise BadOptionError("start_lr", start_lr, f"must be positive and below end_lr ({end_lr})")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-        raise BadOptionError("steps", steps, "must be an integer of at least 2", "e.g. steps=200")
+        raise BadOptionError("steps", steps, "must be an integer of at least 2", f"e.g. {option('steps', 200)}")
     if not 0 <= smoothing < 1:
         raise BadOptionError("smoothing", smoothing, "must be at least 0 and below 1")
+
+
+def _range_test(trainer, lrs: np.ndarray, smoothing: float, diverge_factor: float, seed: int
+                ) -> tuple[list[float], list[float], bool]:
+    """One update at each rate of ``lrs`` ``(steps,)`` on copies of the model and optimizer, until
+    the smoothed loss diverges; returns the raw and the smoothed losses, and whether it diverged."""
+    import torch
+
+    from ..data.batches import shuffler
+
     # One deepcopy of both keeps the optimizer pointing at the copied parameters.
     model, optimizer = copy.deepcopy((trainer.model, trainer.optimizer))
-    rng = shuffler(seed)
-
-    def batches():
-        data = trainer._train
-        while True:
-            if isinstance(data, tuple):
-                x, y = data
-                order = epoch_order(len(x), trainer.batch_size, rng) if trainer.shuffle else None
-                for start, stop in batch_bounds(len(x), trainer.batch_size):
-                    idx = slice(start, stop) if order is None else torch.as_tensor(order[start:stop], device=x.device)
-                    yield x[idx], y[idx]
-            else:
-                empty = True
-                for batch in data:
-                    empty = False
-                    yield trainer._batch(batch)
-                if empty:
-                    raise BadDataError("the training DataLoader yielded no batches; check its dataset and drop_last")
-
-    lrs = start_lr * (end_lr / start_lr) ** (np.arange(steps) / (steps - 1))  # (steps,)
+    batches = _batches(trainer, shuffler(seed))
     raw, smoothed = [], []
     average, best, diverged = 0.0, math.inf, False
     devices = [model_device.index] if (model_device := trainer.device).type == "cuda" else []
     with torch.random.fork_rng(devices=devices):  # dropout and the like must not move the run's RNG
         model.train()
-        for i, (lr, (xb, yb)) in enumerate(zip(lrs.tolist(), batches())):
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            output = model(xb)
-            if trainer.check_shapes and output.shape != yb.shape:
-                raise output_shape_error(output, yb, trainer.loss_fn)
-            loss = trainer.loss_fn(output, yb)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            value = loss.item()  # one sync a step: the stopping rule needs the value now
+        for i, (lr, (xb, yb)) in enumerate(zip(lrs.tolist(), batches)):
+            value = _step(trainer, model, optimizer, lr, xb, yb)
             average = smoothing * average + (1 - smoothing) * value
             current = average / (1 - smoothing ** (i + 1))  # bias-corrected: the first steps are not pulled to 0
             raw.append(value)
@@ -149,7 +134,48 @@ def lr_find(trainer, *, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int
                 diverged = True
                 break
             best = min(best, current)
-    return _result(lrs[:len(raw)], np.array(smoothed), np.array(raw), diverged, skip_start)
+    return raw, smoothed, diverged
+
+
+def _batches(trainer, rng: np.random.Generator) -> Iterator:
+    """Endless ``(xb, yb)`` batches of the trainer's training data, in epochs shuffled by ``rng``
+    (in-memory data; a DataLoader shuffles itself) as the trainer would draw them."""
+    import torch
+
+    from ..data.batches import batch_bounds, epoch_order
+    from .inputs import loader_batch
+
+    data = trainer.train_data
+    while True:
+        if isinstance(data, tuple):
+            x, y = data
+            order = epoch_order(len(x), trainer.batch_size, rng) if trainer.shuffle else None
+            for start, stop in batch_bounds(len(x), trainer.batch_size):
+                idx = slice(start, stop) if order is None else torch.as_tensor(order[start:stop], device=x.device)
+                yield x[idx], y[idx]
+        else:
+            empty = True
+            for batch in data:
+                empty = False
+                yield loader_batch(batch, trainer.device, trainer.dtype)
+            if empty:
+                raise BadDataError("the training DataLoader yielded no batches; check its dataset and drop_last")
+
+
+def _step(trainer, model, optimizer, lr: float, xb, yb) -> float:
+    """One update of ``model`` at rate ``lr`` on the batch; returns the batch's loss before it."""
+    from .checks import output_shape_error
+
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    output = model(xb)
+    if trainer.check_shapes and output.shape != yb.shape:
+        raise output_shape_error(output, yb, trainer.loss_fn)
+    loss = trainer.loss_fn(output, yb)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item()  # one sync a step: the stopping rule needs the value now
 
 
 def _result(lrs: np.ndarray, losses: np.ndarray, raw: np.ndarray, diverged: bool, skip_start: int) -> LRFinderResult:
@@ -163,44 +189,3 @@ def _result(lrs: np.ndarray, losses: np.ndarray, raw: np.ndarray, diverged: bool
         suggested = float(lrs[lowest]) / 10
     return LRFinderResult(lrs=lrs, losses=losses, raw_losses=raw, suggested_lr=suggested,
                           min_loss_lr=float(lrs[lowest]), diverged=diverged)
-
-
-def find_lr(x=None, y=None, *, dataset: str | None = None, model: str | None = None, optimizer: str = "sgd",
-            batch_size: int | None = None, seed: int = 42, device: str = "auto", dtype: str | None = None,
-            val_split: float | None = None, intercept: bool = True, names: list[str] | None = None,
-            poly: int | None = None, standardize: bool = False, **options) -> LRFinderResult:
-    """The range test for the linear model :func:`gradfit.fit` would train with the torch engine.
-
-    Takes :func:`gradfit.fit`'s data and model options (the rate found applies to ``fit`` with
-    the same ones, ``standardize`` included) and :func:`lr_find`'s ``options``.
-
-    Examples
-    --------
-    >>> found = find_lr()                       # the book data, full batch, the tutorial's module
-    >>> found.diverged and found.suggested_lr < 0.8055   # below the stability limit 2/L
-    True
-    """
-    import torch
-    from torch import nn
-
-    from ..api import _problem, _scaled_problem
-    from ..config import FitConfig
-    from ..data.design import Scaling, check_degree, expand_poly
-    from ..scale.devices import resolve_device
-    from ..engines.torch_engine import build_model, make_optimizer
-    from .trainer import Trainer
-
-    cfg = FitConfig(engine="torch", model=model, optimizer=optimizer, batch_size=batch_size, seed=seed,
-                    device=device, dtype=dtype, val_split=val_split).validate()
-    problem, _ = _problem(x, y, dataset, cfg, val=None, intercept=intercept, names=names)
-    if poly is not None:
-        problem = expand_poly(problem, check_degree(poly))
-    if standardize:
-        problem = _scaled_problem(problem, Scaling.fit(problem.x_train, problem.y_train, problem.intercept))
-    torch_dtype, where = getattr(torch, cfg.resolved_dtype("torch")), resolve_device(cfg.device)
-    net = build_model(cfg.model or "manual", problem.n_features, problem.intercept, cfg.seed, where, torch_dtype, None)
-    x_train = torch.as_tensor(problem.x_train, dtype=torch_dtype, device=where)  # (n, d)
-    y_train = torch.as_tensor(problem.y_train, dtype=torch_dtype, device=where).view(-1, 1)  # (n, 1)
-    trainer = Trainer(net, nn.MSELoss(), lambda params: make_optimizer(cfg.optimizer, params, 1e-3),
-                      train_data=(x_train, y_train), batch_size=cfg.batch_size, seed=cfg.seed)
-    return lr_find(trainer, seed=cfg.seed, **options)

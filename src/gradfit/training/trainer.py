@@ -1,11 +1,12 @@
 """A training loop for any ``nn.Module``: steps, epochs, history, callbacks, checkpoints.
 
 Layered as ``train`` → epoch → batch → step, each short. Data held in memory is shuffled with a
-seeded permutation and sliced (no DataLoader), and the epoch's loss is summed on the device, so
-an epoch costs one host sync. The tutorial's traps (an output of shape ``(n, 1)`` against targets
-of shape ``(n,)``, parameters that are not leaves, parameters that get no gradient, data on
-another device) are errors or warnings that name the culprit and the fix
-(:mod:`gradfit.training.checks`).
+seeded permutation and sliced (no DataLoader), and the epoch's loss is summed on the device
+(:mod:`gradfit.training.epoch_loss`), so an epoch costs one host sync; data-parallel runs add the
+sums over processes of :mod:`gradfit.training.data_parallel`. The tutorial's traps (an output of
+shape ``(n, 1)`` against targets of shape ``(n,)``, parameters that are not leaves, parameters
+that get no gradient, data on another device) are errors or warnings that name the culprit and
+the fix (:mod:`gradfit.training.checks`).
 """
 
 from __future__ import annotations
@@ -23,36 +24,10 @@ from ..data.batches import batch_bounds, epoch_order, shuffler
 from ..errors import BadDataError, BadOptionError, Interrupted
 from ..results.types import History
 from .checks import (check_gradients, check_tensor_attributes, make_optimizer, model_device_dtype,
-                             output_shape_error, shape_check_applies, to_model_tensor)
-
-
-class _LossSum:
-    """Σ (batch loss × batch rows) over an epoch, on the device and without a per-step tensor op:
-    losses are kept and folded in with one product every ``FOLD`` steps."""
-
-    FOLD = 4096
-
-    def __init__(self, dtype: torch.dtype, device: torch.device) -> None:
-        self.dtype, self.device = dtype, device
-        self.total = torch.zeros((), dtype=dtype, device=device)
-        self.losses: list[torch.Tensor] = []
-        self.rows: list[int] = []
-
-    def add(self, loss: torch.Tensor, rows: int) -> None:
-        self.losses.append(loss)
-        self.rows.append(rows)
-        if len(self.losses) == self.FOLD:
-            self._fold()
-
-    def _fold(self) -> None:
-        if self.losses:
-            weights = torch.tensor(self.rows, dtype=self.dtype, device=self.device)
-            self.total = self.total + torch.stack(self.losses).to(self.dtype) @ weights
-            self.losses, self.rows = [], []
-
-    def value(self) -> torch.Tensor:
-        self._fold()
-        return self.total
+                     output_shape_error, shape_check_applies, to_model_tensor)
+from .data_parallel import any_process, sum_over_processes, wrap_model
+from .epoch_loss import EpochLossSum
+from .inputs import hold_data, loader_batch, to_model_device
 
 
 class Trainer:
@@ -77,7 +52,7 @@ class Trainer:
     shuffle : bool
         In-memory data: reshuffle the rows every epoch.
     seed : int
-        Seeds the shuffling generator (:func:`gradfit.engines.common.shuffler`).
+        Seeds the shuffling generator (:func:`gradfit.data.batches.shuffler`).
     lr : float, optional
         Learning rate when ``optimizer`` is a name.
     scheduler : LRScheduler, ReduceLROnPlateau or callable, optional
@@ -104,6 +79,8 @@ class Trainer:
         Epochs completed (also ``total_epochs``); ``global_step``: updates completed.
     history : History
         ``train_loss``, ``val_loss`` and ``lr``, one entry per epoch.
+    train_data : (x, y) or DataLoader
+        The training data as held: tensors on the model's device, or the DataLoader (read-only).
 
     Examples
     --------
@@ -138,12 +115,13 @@ class Trainer:
         self.batch_size, self.shuffle = batch_size, shuffle
         self.shuffle_rng = shuffler(seed)
         self.shard = shard
-        self._train = self._data(train_data, "train")
-        self._val = None if val_data is None else self._data(val_data, "val")
+        self._train = hold_data(train_data, "train", self.device, self.dtype, sharded=shard is not None)
+        self._val = None if val_data is None else hold_data(val_data, "val", self.device, self.dtype,
+                                                             sharded=shard is not None)
         if shard is not None and not isinstance(self._train, tuple):
             raise BadOptionError("shard", shard, "needs in-memory train_data (x, y), not a DataLoader",
                                  "pass this process's rows as arrays or tensors")
-        self.net = self._data_parallel(model) if shard is not None else model  # what forward() runs
+        self.net = wrap_model(model, shard, self.device) if shard is not None else model  # what forward() runs
         self.check_shapes = shape_check_applies(loss_fn) if check_shapes is None else bool(check_shapes)
 
         self.history = History()
@@ -159,6 +137,11 @@ class Trainer:
     def total_epochs(self) -> int:
         """Epochs completed over every ``train`` call (and the checkpoint this run resumed)."""
         return self.epoch
+
+    @property
+    def train_data(self):
+        """The training data as held: tensors ``(x, y)`` on the model's device, or the DataLoader."""
+        return self._train
 
     def train(self, n_epochs: int) -> History:
         """Train ``n_epochs`` more epochs; returns :attr:`history` (all epochs so far).
@@ -180,7 +163,8 @@ class Trainer:
         try:
             while self.epoch < self.target_epoch and not self.stop_training:
                 logs = self._epoch(batch_callbacks)
-                self.interrupting = self._any_process(ckpt.stop_requested())  # read once: checkpoint and stop agree
+                # Read once, so that the checkpoint and the stop agree.
+                self.interrupting = any_process(ckpt.stop_requested(), self.shard, self.device)
                 for callback in self.callbacks:
                     callback.on_epoch_end(self, self.epoch, logs)
                 if self.interrupting:
@@ -226,7 +210,7 @@ class Trainer:
         order = epoch_order(n, self.batch_size, self.shuffle_rng) if self.shuffle else None
         if order is not None:
             order = torch.as_tensor(order, device=self.device)
-        total = _LossSum(self.dtype, self.device)
+        total = EpochLossSum(self.dtype, self.device)
         for start, stop in batch_bounds(n, self.batch_size):
             if order is None:
                 xb, yb = x[start:stop], y[start:stop]  # views
@@ -244,7 +228,7 @@ class Trainer:
         positions, before = shard.positions(order, len(x))
         if positions is not None:
             positions = torch.as_tensor(positions, device=self.device)
-        total = _LossSum(self.dtype, self.device)
+        total = EpochLossSum(self.dtype, self.device)
         for start, stop in batch_bounds(n, self.batch_size):
             first, last = int(before[start]), int(before[stop])  # this process's rows of the batch
             if positions is None:
@@ -254,12 +238,12 @@ class Trainer:
                 xb, yb = x[idx], y[idx]
             weight = shard.world_size * (last - first) / (stop - start)
             total.add(self._step(xb, yb, batch_callbacks, weight=weight), last - first)
-        return self._sum_over_processes(total.value()), n
+        return sum_over_processes(total.value(), self.shard), n
 
     def _loader_epoch(self, batch_callbacks: list) -> tuple[torch.Tensor, int]:
         total, count = torch.zeros((), dtype=self.dtype, device=self.device), 0
         for batch in self._train:
-            xb, yb = self._batch(batch)
+            xb, yb = loader_batch(batch, self.device, self.dtype)
             total += self._step(xb, yb, batch_callbacks) * len(yb)
             count += len(yb)
         if count == 0:
@@ -316,11 +300,11 @@ class Trainer:
                     return self.loss_fn(yhat, y), 1
                 # This process's rows: sum over every process's rows, divide by all of them.
                 local = self.loss_fn(yhat, y) * len(y) if len(y) else yhat.sum() * 0.0
-                both = self._sum_over_processes(torch.stack([local, local.new_tensor(float(len(y)))]))
+                both = sum_over_processes(torch.stack([local, local.new_tensor(float(len(y)))]), self.shard)
                 return both[0], float(both[1].item())
             total, count = torch.zeros((), dtype=self.dtype, device=self.device), 0
             for batch in data:
-                xb, yb = self._batch(batch)
+                xb, yb = loader_batch(batch, self.device, self.dtype)
                 yhat = self.model(xb)
                 if self.check_shapes and yhat.shape != yb.shape:
                     raise output_shape_error(yhat, yb, self.loss_fn)
@@ -330,7 +314,8 @@ class Trainer:
 
     def evaluate(self, data=None) -> float:
         """Mean loss (weighted by batch size) on ``data`` (default: the validation data)."""
-        data = self._val if data is None else self._data(data, "data")
+        data = self._val if data is None else hold_data(data, "data", self.device, self.dtype,
+                                                          sharded=self.shard is not None)
         if data is None:
             raise BadDataError("no validation data: pass val_data to the Trainer or data to evaluate()")
         loss, divisor = self._evaluate(data)
@@ -349,7 +334,7 @@ class Trainer:
             outputs = []
             for batch in x:
                 xb = batch[0] if isinstance(batch, (tuple, list)) else batch
-                outputs.append(self.model(self._move(xb)))
+                outputs.append(self.model(to_model_device(xb, self.device, self.dtype)))
             return torch.cat(outputs)
 
     def lr_find(self, **kwargs):
@@ -438,54 +423,3 @@ class Trainer:
                 if isinstance(generator, torch.Generator) and all(generator is not g for g in found):
                     found.append(generator)
         return found
-
-    # ---------------------------------------------------------------- data-parallel runs
-    def _data_parallel(self, model: nn.Module) -> nn.Module:
-        if self.shard.world_size == 1:
-            return model
-        from torch.nn.parallel import DistributedDataParallel
-
-        device_ids = [self.device] if self.device.type == "cuda" else None
-        return DistributedDataParallel(model, device_ids=device_ids)
-
-    def _sum_over_processes(self, value: torch.Tensor) -> torch.Tensor:
-        if self.shard is None or self.shard.world_size == 1:
-            return value
-        import torch.distributed as dist
-
-        value = value.clone()
-        dist.all_reduce(value)
-        return value
-
-    def _any_process(self, flag: bool) -> bool:
-        """``flag`` on any process (a Ctrl-C reaching one process stops them all at the same epoch)."""
-        if self.shard is None or self.shard.world_size == 1:
-            return flag
-        return bool(self._sum_over_processes(torch.tensor(float(flag), device=self.device)).item())
-
-    # ---------------------------------------------------------------- data
-    def _data(self, data, label: str):
-        if isinstance(data, (tuple, list)) and len(data) == 2:
-            x = to_model_tensor(data[0], f"{label} x", self.device, self.dtype)
-            y = to_model_tensor(data[1], f"{label} y", self.device, self.dtype)
-            if len(x) != len(y):
-                raise BadDataError(f"{label} x has {len(x)} rows (shape {tuple(x.shape)}) but {label} y has {len(y)} "
-                                   f"(shape {tuple(y.shape)}); give one target per row")
-            if len(x) == 0 and self.shard is None:  # a process of a data-parallel run may hold none
-                raise BadDataError(f"{label} data has no rows")
-            return x, y
-        if hasattr(data, "__iter__") and not isinstance(data, (str, bytes, dict, np.ndarray, torch.Tensor)):
-            return data  # a DataLoader or another re-iterable of (x, y) batches
-        raise BadDataError(f"{label}_data must be a pair (x, y) of arrays or tensors, or a DataLoader of (x, y) "
-                           f"batches; got {type(data).__name__}")
-
-    def _batch(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
-        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-            raise BadDataError(f"a DataLoader batch must be a pair (x, y); got {type(batch).__name__}"
-                               + (f" of {len(batch)}" if isinstance(batch, (tuple, list)) else ""))
-        return self._move(batch[0]), self._move(batch[1])
-
-    def _move(self, t: torch.Tensor) -> torch.Tensor:
-        """Batches from a DataLoader come from the CPU: move them (floats in the model's dtype)."""
-        dtype = self.dtype if t.is_floating_point() else None
-        return t.to(device=self.device, dtype=dtype, non_blocking=True)

@@ -1,0 +1,177 @@
+"""What every command shares: the effective options, the data DATA names, the process group,
+and how warnings and Ctrl-C reach the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from .. import config, limits
+from ..errors import BadDataError, BadOptionError, CollinearityWarning, ConvergenceWarning, Rendered, option, require
+from .options import effective_options, flag_text
+
+
+def options_namespace(cli_args: argparse.Namespace, command: str) -> argparse.Namespace:
+    """The effective options (defaults ← --config file ← flags) as attributes."""
+    return argparse.Namespace(command=command, **effective_options(cli_args, command))
+
+
+def api_options(args: argparse.Namespace, function: str, **resolved) -> dict:
+    """The keyword options Python's ``function`` takes, as the command line set them (``resolved``
+    overrides, e.g. ``standardize`` decided by the kind of data)."""
+    values = {spec.name: getattr(args, spec.name) for spec in config.options_of(function) if hasattr(args, spec.name)}
+    values.update(resolved)
+    return values
+
+
+@dataclass
+class Data:
+    """What DATA names: arrays from a file, or an embedded dataset."""
+
+    x: object = None
+    y: object = None
+    names: list[str] | None = None
+    target: str | None = None
+    dataset: str | None = None
+    source: str | None = None  # the file, for reports
+
+    @property
+    def is_file(self) -> bool:
+        return self.dataset is None
+
+    def arrays(self) -> dict:
+        """Keyword arguments for gradfit.fit / gradfit.solve."""
+        if self.dataset is not None:
+            return {"dataset": self.dataset}
+        return {"x": self.x, "y": self.y, "names": self.names}
+
+
+def load_data(args: argparse.Namespace) -> Data:
+    """Read the file DATA names (or pick the embedded dataset), checking --target and --features."""
+    from ..data import DATASETS, load_dataset
+
+    features = feature_list(args.features)
+    if args.data in DATASETS and not os.path.exists(args.data):
+        data = load_dataset(args.data)
+        if args.target not in (None, data.target_name):
+            raise BadOptionError("target", args.target, f"the {data.name} dataset's target is {data.target_name!r}")
+        if features not in (None, data.feature_names):
+            raise BadOptionError("features", args.features,
+                                 f"the {data.name} dataset's features are {', '.join(data.feature_names)}")
+        return Data(dataset=data.name, target=data.target_name)
+    if not os.path.exists(args.data):
+        raise BadDataError(unknown_data_message(args.data))
+    from ..data.files import read_table
+
+    table = read_table(args.data, target=args.target, features=features, dropna=args.dropna)
+    if table.n_dropped:
+        print(f"gradfit {args.command}: note: dropped {table.n_dropped} row(s) with missing values (--dropna); "
+              f"{len(table.y)} remain", file=sys.stderr)
+    return Data(table.x, table.y, table.feature_names, table.target_name, source=args.data)
+
+
+def unknown_data_message(data: str) -> str:
+    from ..data import DATASETS
+
+    known = ", ".join(DATASETS)
+    return f"data file {data!r} not found, and it is not an embedded dataset ({known}); check the path"
+
+
+def positive_rows(name: str, value) -> int | None:
+    """A positive whole number of rows from the command line (``--chunk-rows``), or None."""
+    if value is None:
+        return None
+    try:
+        number = int(str(value))
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise BadOptionError(name, value, "must be a positive whole number of rows", f"e.g. {option(name, 100000)}")
+    return number
+
+
+def feature_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise BadOptionError("features", text, "has an empty column name",
+                             f"separate names with commas: {option('features', 'a,b')}")
+    return names
+
+
+def is_large_file(path: str) -> bool:
+    """A data file above :data:`gradfit.limits.STREAM_FILES_ABOVE`: streamed when the run allows it."""
+    return os.path.isfile(path) and os.path.getsize(path) > limits.STREAM_FILES_ABOVE
+
+
+def is_sweep(lr) -> bool:
+    return "," in str(lr) or isinstance(lr, list)
+
+
+@contextmanager
+def process_group(args: argparse.Namespace):
+    """Under torchrun: the process group this run joins (left when the command ends); else None."""
+    from ..scale.distributed import launched
+
+    if not launched():
+        yield None
+        return
+    if args.command == "fit" and is_sweep(args.lr):
+        raise BadOptionError("lr", args.lr, "a learning-rate sweep runs in one process",
+                             "start it without torchrun, or give one rate")
+    require("torch")
+    from ..scale.distributed import start
+
+    group = start(getattr(args, "device", "auto"))
+    try:
+        yield group
+    finally:
+        group.close()
+
+
+@contextmanager
+def ctrl_c_stops_at_epoch_end():
+    """The first Ctrl-C asks the run to stop at the end of its epoch (and write its checkpoint);
+    a second one interrupts at once."""
+    import signal
+
+    from ..training.checkpoint import clear_stop_request, request_stop
+
+    def first(signum, frame):
+        request_stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        print("\ngradfit fit: stopping at the end of this epoch (Ctrl-C again to abort now)", file=sys.stderr)
+
+    try:
+        previous = signal.signal(signal.SIGINT, first)
+    except ValueError:  # not the main thread (e.g. called from a test runner's worker): no handler
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        clear_stop_request()
+
+
+@contextmanager
+def warnings_to_stderr(args: argparse.Namespace, shown_in_report: bool = False):
+    """Collect gradfit's warnings and print each as one line on stderr (stdout may be JSON), with
+    the options it names spelled as flags. A ConvergenceWarning is skipped when the terminal
+    report already says it."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        warnings.simplefilter("always", CollinearityWarning)
+        yield
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning) and shown_in_report:
+            continue
+        if issubclass(warning.category, (ConvergenceWarning, CollinearityWarning)):
+            message = warning.message
+            text = message.render(flag_text) if isinstance(message, Rendered) else str(message)
+            print(f"gradfit {args.command}: warning: {text}", file=sys.stderr)

@@ -1,0 +1,55 @@
+"""``gradfit solve``: the options and the data → ``gradfit.solve`` (or its streaming form) → report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..errors import BadDataError
+from .inputs import (api_options, feature_list, is_large_file, load_data, options_namespace, positive_rows,
+                     process_group, warnings_to_stderr)
+
+
+def run_solve(cli_args: argparse.Namespace) -> int:
+    args = options_namespace(cli_args, "solve")
+    with process_group(args) as group:
+        return _run_solve(args, group)
+
+
+def _run_solve(args: argparse.Namespace, group) -> int:
+    from ..api import solve
+
+    args.chunk_rows = positive_rows("chunk_rows", args.chunk_rows)
+    if is_large_file(args.data) or args.chunk_rows is not None:
+        return _run_solve_streaming(args, group)
+    data = load_data(args)
+    with warnings_to_stderr(args):
+        result = solve(**data.arrays(), target=data.target, distributed=group, **api_options(args, "solve"))
+    if group is not None and not group.is_main:
+        return 0
+    if data.is_file:
+        result.dataset = data.source
+    print(result.to_json() if args.json else result.summary())
+    return 0
+
+
+def _run_solve_streaming(args: argparse.Namespace, group=None) -> int:
+    from ..api import solve_streaming
+
+    if not os.path.exists(args.data):
+        raise BadDataError(f"data file {args.data!r} not found; --chunk-rows streams a CSV or Parquet file, "
+                           "so check the path")
+    with warnings_to_stderr(args):
+        result = solve_streaming(args.data, target=args.target, features=feature_list(args.features),
+                                 dropna=args.dropna, chunk_rows=args.chunk_rows, distributed=group,
+                                 **api_options(args, "solve_streaming"))
+    if group is not None and not group.is_main:
+        return 0
+    if result.n_dropped:
+        print(f"gradfit solve: note: dropped {result.n_dropped} row(s) with missing values (--dropna)", file=sys.stderr)
+    if result.needs_refinement:
+        print(f"gradfit solve: warning: ill-conditioned data streamed in float64: coefficients accurate to about "
+              f"{result.estimated_error:.1g} relative", file=sys.stderr)
+    print(result.to_json() if args.json else result.summary())
+    return 0

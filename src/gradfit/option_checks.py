@@ -1,0 +1,138 @@
+"""Checks of option values: each converts what the command line or Python gave (strings from
+the command line included) or raises a :class:`gradfit.BadOptionError` naming the option and the fix.
+
+:class:`gradfit.config.FitConfig` declares which check each option goes through.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Callable
+
+from .errors import BadOptionError, option
+
+
+def _float(name: str, value: object, expected: str = "a number") -> float:
+    if isinstance(value, bool):
+        raise BadOptionError(name, value, f"must be {expected}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise BadOptionError(name, value, f"must be {expected}") from None
+
+
+def _int(name: str, value: object) -> int:
+    if isinstance(value, bool):
+        raise BadOptionError(name, value, "must be an integer")
+    if isinstance(value, int):
+        return value
+    try:
+        number = float(value) if not isinstance(value, str) else None
+        if number is not None and number.is_integer():
+            return int(number)
+        return int(str(value).strip())
+    except (TypeError, ValueError, OverflowError):
+        raise BadOptionError(name, value, "must be an integer") from None
+
+
+def choice(*choices: str) -> Callable:
+    """A check: one of ``choices`` (case-insensitive)."""
+    def parse(name: str, value: object) -> str:
+        text = value.strip().lower() if isinstance(value, str) else value
+        if text not in choices:
+            raise BadOptionError(name, value, f"unknown {name}", "choose one of " + ", ".join(choices))
+        return text
+    return parse
+
+
+def positive_int(example: int | None = None, fix: str = "") -> Callable:
+    """A check: a whole number ≥ 1 (the fix shows ``example``)."""
+    def parse(name: str, value: object) -> int:
+        number = _int(name, value)
+        if number < 1:
+            raise BadOptionError(name, value, "must be a positive integer", fix or f"e.g. {option(name, example)}")
+        return number
+    return parse
+
+
+def positive_float(example: float | str) -> Callable:
+    def parse(name: str, value: object) -> float:
+        number = _float(name, value)
+        if not (number > 0 and math.isfinite(number)):
+            raise BadOptionError(name, value, "must be a positive number", f"e.g. {option(name, example)}")
+        return number
+    return parse
+
+
+def non_negative_int(name: str, value: object) -> int:
+    number = _int(name, value)
+    if number < 0:
+        raise BadOptionError(name, value, "must be 0 or a positive integer")
+    return number
+
+
+def fraction(name: str, value: object) -> float:
+    number = _float(name, value)
+    if not 0.0 <= number < 1.0:
+        raise BadOptionError(name, value, "must be at least 0 and below 1",
+                             f"e.g. {option(name, 0.2)} holds out 20% of the rows")
+    return number
+
+
+def check_alpha(value: object, name: str = "alpha") -> float:
+    """A significance level strictly between 0 and 1."""
+    number = _float(name, value, "a number between 0 and 1")
+    if not 0.0 < number < 1.0:
+        raise BadOptionError(name, value, "must be strictly between 0 and 1",
+                             f"e.g. {option(name, 0.05)} for 95% intervals")
+    return number
+
+
+def parse_lr(value: float | str, name: str = "lr") -> float | str:
+    """A positive finite learning rate, or ``"auto"``."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    lr = _float(name, value, "a positive number such as 0.1, or auto")
+    if not (lr > 0 and math.isfinite(lr)):
+        raise BadOptionError(name, value, "must be a positive number", f"e.g. {option(name, 0.1)}, or "
+                             f"{option(name, 'auto')}")
+    return lr
+
+
+def boolean(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise BadOptionError(name, value, "must be True or False")
+    return value
+
+
+def path_text(name: str, value: object) -> str:
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise BadOptionError(name, value, "must be a file or folder path")
+    return os.fspath(value)
+
+
+def device_text(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise BadOptionError(name, value, "must be auto, cpu, cuda or cuda:N")
+    return value
+
+
+def poly_degree(name: str, value: object) -> int:
+    """A polynomial degree: an integer from 1 to 20."""
+    try:
+        degree = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise BadOptionError(name, value, "must be an integer degree", f"e.g. {option(name, 2)} for x and x^2") from None
+    if not 1 <= degree <= 20:
+        raise BadOptionError(name, value, "must be between 1 and 20",
+                             f"higher powers overflow float64 precision; e.g. {option(name, 3)}")
+    return degree
+
+
+def learning_rate(name: str, value: object) -> float | str:
+    return parse_lr(value, name)
+
+
+def significance(name: str, value: object) -> float:
+    return check_alpha(value, name)

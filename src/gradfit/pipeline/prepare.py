@@ -1,0 +1,88 @@
+"""The first stage: from what the caller passed to a data source.
+
+Arrays (or an embedded dataset) are validated into a :class:`gradfit.data.validate.Problem`
+(shapes, values, the validation split), polynomial terms are added, and under ``torchrun`` each
+process keeps its share of the rows; a file streamed in one pass becomes a
+:class:`gradfit.pipeline.sources.Streamed` source.
+"""
+
+from __future__ import annotations
+
+from ..config import FitConfig
+from ..data.design import expand_poly
+from ..data.embedded import load_dataset
+from ..data.validate import Problem, as_problem, series_name
+from ..errors import BadDataError, BadOptionError, option
+from ..scale.distributed import Distributed, share_problem, start
+from ..scale.streams import stream_statistics
+from .sources import InMemory, Origin, Shared, Streamed
+
+
+def problem_from(x, y, *, dataset: str | None, val, val_split: float | None, seed: int, intercept: bool,
+                 names: list[str] | None) -> tuple[Problem, str | None]:
+    """The validated rows of arrays ``x``, ``y`` or of an embedded dataset (with its own split
+    unless ``val``/``val_split`` says otherwise), and the dataset's name."""
+    if x is None and y is None:
+        data = load_dataset(dataset or "book")
+        names = names or data.feature_names
+        if val_split is None and val is None:
+            return as_problem(data.x_train, data.y_train, val=(data.x_val, data.y_val), intercept=intercept,
+                              names=names), data.name
+        if val is not None:
+            return as_problem(data.x, data.y, val=val, intercept=intercept, names=names), data.name
+        return as_problem(data.x, data.y, val_split=val_split, seed=seed, intercept=intercept, names=names), data.name
+    if x is None or y is None:
+        raise BadDataError("give both x and y, or neither (for an embedded dataset)")
+    if dataset is not None:
+        raise BadDataError("give either arrays x, y or dataset=, not both")
+    return as_problem(x, y, val=val, val_split=val_split, seed=seed, intercept=intercept, names=names), None
+
+
+def in_memory(x, y, cfg: FitConfig, *, val=None, names=None, dataset=None, distributed=None,
+              target: str | None = None):
+    """The source of an in-memory fit: :class:`InMemory`, or :class:`Shared` under ``torchrun``."""
+    problem, dataset_name = problem_from(x, y, dataset=dataset, val=val, val_split=cfg.val_split, seed=cfg.seed,
+                                         intercept=cfg.intercept, names=names)
+    if target is None:
+        target = load_dataset(dataset_name).target_name if dataset_name else series_name(y)
+    origin = Origin(dataset=dataset_name, target=target, inputs=list(problem.names), degree=cfg.poly)
+    if cfg.poly is not None:
+        problem = expand_poly(problem, cfg.poly)
+    if not distributed:
+        return InMemory(problem, origin)
+    if cfg.engine == "numpy":
+        raise BadOptionError("engine", "numpy", "runs in one process only",
+                             f"use {option('engine', 'exact')} (full batch) or {option('engine', 'torch')} "
+                             "(DistributedDataParallel) under torchrun")
+    group = distributed if isinstance(distributed, Distributed) else start(cfg.device)
+    local, shares = share_problem(problem, group)
+    return Shared(local, origin, shares=shares)
+
+
+def streamed(source, cfg: FitConfig, *, target=None, features=None, chunk_rows=None, dropna=False, names=None,
+             distributed=None) -> Streamed:
+    """The source of a fit from one streaming pass over ``source`` (a file, arrays, chunks)."""
+    pass_ = stream_statistics(source, target=target, features=features, intercept=cfg.intercept, names=names,
+                              poly=cfg.poly, chunk_rows=chunk_rows, dropna=dropna, distributed=distributed)
+    inputs = [pass_.feature_names[0]] if pass_.degree else list(pass_.feature_names)
+    origin = Origin(dataset=pass_.path, target=pass_.target, inputs=inputs, degree=pass_.degree,
+                    n_dropped=pass_.n_dropped)
+    return Streamed(pass_, cfg.intercept, origin)
+
+
+def check_streamable(cfg: FitConfig, distributed, chunk_rows: int | None) -> None:
+    """What a fit from one streaming pass cannot do, refused before the pass."""
+    if cfg.val_split:
+        raise BadOptionError("val_split", cfg.val_split, "a streamed fit holds no rows to set aside for validation",
+                             f"split the file beforehand, or leave {option('chunk_rows', python='fit_streaming')} "
+                             "out to read it whole")
+    if cfg.engine == "numpy" or (cfg.batch_size is None and cfg.engine == "torch"):
+        raise BadOptionError("engine", cfg.engine, "a streamed fit runs full batch on the exact engine and "
+                             "mini-batches on the torch engine", f"leave {option('engine')} out, or read the file "
+                             f"whole (without {option('chunk_rows', python='fit_streaming')})")
+    if cfg.batch_size is not None and (distributed or cfg.checkpoint or cfg.resume):
+        name = "checkpoint" if cfg.checkpoint else "resume" if cfg.resume else "chunk_rows"
+        raise BadOptionError(name, getattr(cfg, name, chunk_rows), "mini-batches streamed from disk cannot be "
+                             "checkpointed, resumed or shared among processes (the shuffle buffer is not saved)",
+                             f"read the file whole (without {option('chunk_rows', python='fit_streaming')}), "
+                             "or fit full batch")

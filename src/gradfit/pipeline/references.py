@@ -1,0 +1,98 @@
+"""The reference every fit is checked against: the least-squares problem of the training rows.
+
+Two kinds, one interface: :class:`DenseReference` holds the design matrix in memory (small data;
+the closed form from QR with exact refinement, full accuracy on every NIST set), and
+:class:`SufficientReference` holds the rows' sufficient statistics (large, streamed or
+gathered from several processes; everything in O(p²)). Each gives the closed form, the
+training split's scaling, the MSE gradient at any θ, the curvature of the loss where gradient
+descent runs, and the statistics at any θ.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..data.design import Scaling
+from ..data.validate import Problem
+from ..errors import CollinearityWarning
+from ..least_squares.checks import warn_if_collinear
+from ..least_squares.curvature import hessian_extremes
+from ..least_squares.dense import lstsq
+from ..least_squares.statistics import OLSStats, SufficientOLSStats
+
+
+@dataclass
+class DenseReference:
+    """The training rows in memory: ``design`` ``(n, p)`` on the original scale."""
+
+    problem: Problem
+    param_names: list[str]
+    design: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.design = self.problem.design(self.problem.x_train)
+        self.closed = lstsq(self.design, self.problem.y_train, self.param_names, design_lo=self.problem.design_lo())
+        warn_if_collinear(self.closed.condition_number, self.param_names)
+        # Training-split statistics: the scale-free convergence test of every run, and the space
+        # gradient descent runs in when standardizing.
+        self.scaling = Scaling.fit(self.problem.x_train, self.problem.y_train, self.problem.intercept)
+
+    @property
+    def n(self) -> int:
+        return len(self.problem.y_train)
+
+    def gradient(self, theta: np.ndarray) -> np.ndarray:
+        """``∇ MSE(θ) = 2/n Aᵀ(Aθ − y)``, ``(p,)``, on the original scale."""
+        return (2.0 / self.n) * (self.design.T @ (self.design @ theta - self.problem.y_train))
+
+    def hessian_extremes(self, run_problem: Problem) -> tuple[float, float]:
+        """Largest and smallest eigenvalues of the loss Hessian where gradient descent runs."""
+        return hessian_extremes(run_problem.design(run_problem.x_train))
+
+    def statistics(self, theta: np.ndarray, alpha: float) -> OLSStats:
+        return OLSStats(self.design, self.problem.y_train, theta, self.param_names, self.problem.intercept, alpha,
+                        closed=self.closed, design_lo=self.problem.design_lo())
+
+
+@dataclass
+class SufficientReference:
+    """The training rows as sufficient statistics (:class:`gradfit.least_squares.sufficient.SufficientStats`).
+
+    When float64 QR on this many rows cannot promise full accuracy (the rows are not at hand for
+    exact refinement), a :class:`gradfit.CollinearityWarning` says so (``warn_unrefined``).
+    """
+
+    sufficient: object
+    param_names: list[str]
+    warn_unrefined: bool = True
+
+    def __post_init__(self) -> None:
+        self.closed = self.sufficient.closed_form()
+        if self.closed.needs_refinement and self.warn_unrefined:
+            warnings.warn(CollinearityWarning(
+                f"the closed form of this ill-conditioned problem (condition number "
+                f"{self.closed.condition_number:.3g}) is accurate to about {self.closed.estimated_error:.1g} relative: "
+                f"float64 QR on {self.sufficient.n:,} rows, streamed or shared among processes, without exact "
+                "refinement"), stacklevel=5)
+        warn_if_collinear(self.closed.condition_number, self.param_names)
+        self.scaling = self.sufficient.scaling()
+
+    @property
+    def n(self) -> int:
+        return int(self.sufficient.n)
+
+    def gradient(self, theta: np.ndarray) -> np.ndarray:
+        return self.sufficient.gradient(theta)
+
+    def in_run_space(self, scaling: Scaling | None):
+        """The statistics where gradient descent runs (standardized when ``scaling``)."""
+        return self.sufficient if scaling is None else self.sufficient.standardized(scaling)
+
+    def hessian_extremes(self, scaling: Scaling | None) -> tuple[float, float]:
+        return self.in_run_space(scaling).hessian_extremes()
+
+    def statistics(self, theta: np.ndarray, alpha: float) -> SufficientOLSStats:
+        return SufficientOLSStats(self.sufficient, theta, self.param_names, alpha)

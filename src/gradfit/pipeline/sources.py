@@ -1,0 +1,224 @@
+"""Where a fit's rows are, as kinds of data source: in this process's memory, shared among the
+processes of a ``torchrun`` launch, or streamed from a file.
+
+A source answers what the stages of :mod:`gradfit.pipeline.run` ask of the rows: how many there
+are, the least-squares reference of the training rows (:mod:`gradfit.pipeline.references`), the
+curvature of one row, what the engine trains on, and what identifies the data in a checkpoint.
+A new kind of data source is a new class with these methods; no stage changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import limits
+from ..data.design import Scaling
+from ..data.validate import Problem
+from ..least_squares.curvature import max_row_norm2
+from ..scale.distributed import gather_stats
+from ..scale.streams import sufficient_of
+from ..training.checkpoint import data_digest
+from .references import DenseReference, SufficientReference
+
+
+@dataclass
+class Origin:
+    """What a result says about its data: the dataset or file, the target, the input columns
+    before polynomial terms, the degree, and rows dropped for missing values."""
+
+    dataset: str | None = None
+    target: str | None = None
+    inputs: list[str] | None = None
+    degree: int | None = None
+    n_dropped: int = 0
+
+
+def param_names(problem: Problem) -> list[str]:
+    """``intercept`` (when fitted), then the feature names."""
+    return (["intercept"] if problem.intercept else []) + list(problem.names)
+
+
+def scaled_problem(problem: Problem, scaling: Scaling) -> Problem:
+    """``problem`` with features and target centred and scaled (both splits)."""
+    has_val = problem.x_val is not None
+    return Problem(
+        x_train=scaling.x(problem.x_train), y_train=scaling.y(problem.y_train),
+        x_val=scaling.x(problem.x_val) if has_val else None, y_val=scaling.y(problem.y_val) if has_val else None,
+        intercept=problem.intercept, names=problem.names,
+    )
+
+
+def is_small(problem: Problem) -> bool:
+    """Whether ``problem``'s training rows are solved in memory (dense QR) rather than reduced to
+    sufficient statistics (see :data:`gradfit.limits.SMALL_CELLS`)."""
+    return problem.x_train.size + len(problem.y_train) <= limits.SMALL_CELLS
+
+
+@dataclass
+class InMemory:
+    """The rows are arrays in this process: dense when small, sufficient statistics when large."""
+
+    problem: Problem
+    origin: Origin = field(default_factory=Origin)
+    group = None  # no process group
+    world_size = 1
+    is_main = True
+
+    @property
+    def n_train(self) -> int:
+        return len(self.problem.y_train)
+
+    @property
+    def n_val(self) -> int:
+        return 0 if self.problem.y_val is None else len(self.problem.y_val)
+
+    @property
+    def holds_rows(self) -> bool:
+        return True
+
+    def reference(self, warn_unrefined: bool = True):
+        """The least-squares reference of the training rows (see :mod:`gradfit.pipeline.references`)."""
+        names = param_names(self.problem)
+        if is_small(self.problem):
+            return DenseReference(self.problem, names)
+        return SufficientReference(sufficient_of(self.problem.x_train, self.problem.y_train, self.problem.intercept,
+                                                 names), names, warn_unrefined)
+
+    def val_sufficient(self):
+        """Sufficient statistics of the validation rows (the exact engine on large data), or None."""
+        if self.problem.y_val is None:
+            return None
+        return sufficient_of(self.problem.x_val, self.problem.y_val, self.problem.intercept,
+                             param_names(self.problem))
+
+    def row_curvature(self, run_problem: Problem, scaling: Scaling | None, batches=None) -> float:
+        """``max_i ‖a_i‖²`` over the design rows where gradient descent runs (mini-batch ``lr='auto'``)."""
+        if is_small(self.problem):
+            design = run_problem.design(run_problem.x_train)  # (n, p), ones included
+            return float(np.max(np.einsum("ij,ij->i", design, design)))
+        return max_row_norm2(self.problem, scaling)
+
+    def engine_inputs(self, engine: str, cfg, scaling: Scaling | None) -> dict:
+        """What the engine needs beyond the rows: the torch engine's device."""
+        if engine != "torch":
+            return {"device": "cpu"}
+        from ..scale.devices import resolve_device
+
+        return {"device": resolve_device(cfg.device)}
+
+    def agree(self, flag: bool) -> bool:
+        """``flag`` as every process of the run sees it (one process: itself)."""
+        return flag
+
+    def data_identity(self, run_problem: Problem) -> dict:
+        """The rows gradient descent runs on, summarised for a checkpoint's fingerprint."""
+        return {"n_train": int(len(run_problem.y_train)), "n_val": 0 if run_problem.y_val is None else
+                int(len(run_problem.y_val)), "data": data_digest(run_problem.x_train, run_problem.y_train,
+                                                                 run_problem.x_val, run_problem.y_val)}
+
+
+@dataclass
+class Shared(InMemory):
+    """Each process of a ``torchrun`` launch holds a share of the rows (``shares``, a
+    :class:`gradfit.scale.distributed.Shares`); statistics are gathered from every process."""
+
+    shares: object = None
+
+    @property
+    def group(self):
+        return self.shares.group
+
+    @property
+    def world_size(self) -> int:
+        return self.shares.group.world_size
+
+    @property
+    def is_main(self) -> bool:
+        return self.shares.group.is_main
+
+    @property
+    def n_train(self) -> int:
+        return self.shares.train.total
+
+    @property
+    def n_val(self) -> int:
+        return 0 if self.problem.y_val is None else self.shares.val.total
+
+    def reference(self, warn_unrefined: bool = True):
+        names = param_names(self.problem)
+        return SufficientReference(self._gathered(self.problem.x_train, self.problem.y_train), names, warn_unrefined)
+
+    def val_sufficient(self):
+        if self.problem.y_val is None:
+            return None
+        return self._gathered(self.problem.x_val, self.problem.y_val)
+
+    def _gathered(self, x: np.ndarray, y: np.ndarray):
+        names = param_names(self.problem)
+        return gather_stats(self.group, lambda: sufficient_of(x, y, self.problem.intercept, names) if len(y) else None,
+                            names)
+
+    def row_curvature(self, run_problem: Problem, scaling: Scaling | None, batches=None) -> float:
+        return self.group.all_max(max_row_norm2(self.problem, scaling))
+
+    def engine_inputs(self, engine: str, cfg, scaling: Scaling | None) -> dict:
+        if engine != "torch":
+            return {"device": "cpu"}
+        return {"device": self.group.device, "shard": self.shares.train}  # cuda:LOCAL_RANK (NCCL) or the CPU
+
+    def agree(self, flag: bool) -> bool:
+        return bool(self.group.all_max(flag))
+
+    def data_identity(self, run_problem: Problem) -> dict:
+        # A collective: the digest of every process's digest, in rank order (the same on all).
+        local = super().data_identity(run_problem)["data"]
+        digest = hashlib.sha256("".join(self.group.all_gather(local)).encode()).hexdigest()
+        return {"n_train": self.n_train, "n_val": self.n_val, "data": digest}
+
+
+@dataclass
+class Streamed:
+    """The rows were streamed from disk into sufficient statistics (``streamed``, a
+    :class:`gradfit.scale.streams.Streamed`); mini-batches are read again every epoch."""
+
+    streamed: object
+    intercept: bool = True
+    origin: Origin = field(default_factory=Origin)
+
+    def __post_init__(self) -> None:
+        stats = self.streamed.stats
+        self.problem = Problem(x_train=np.empty((0, stats.d)), y_train=np.empty(0), x_val=None, y_val=None,
+                               intercept=self.intercept, names=list(self.streamed.feature_names))
+
+    group = property(lambda self: self.streamed.group)
+    world_size = property(lambda self: self.streamed.world_size)
+    is_main = property(lambda self: self.streamed.group is None or self.streamed.group.is_main)
+    n_train = property(lambda self: int(self.streamed.stats.n))
+    n_val = 0
+    holds_rows = False
+
+    def reference(self, warn_unrefined: bool = True):
+        return SufficientReference(self.streamed.stats, param_names(self.problem), warn_unrefined)
+
+    def val_sufficient(self):
+        return None  # a streamed fit has no rows to set aside
+
+    def row_curvature(self, run_problem: Problem, scaling: Scaling | None, batches=None) -> float:
+        return batches.max_row_norm2() + float(self.intercept)
+
+    def engine_inputs(self, engine: str, cfg, scaling: Scaling | None) -> dict:
+        if engine == "exact":
+            return {"device": "cpu"}
+        from ..scale.streams import streamed_batches
+
+        return {"device": "cpu", "batches": streamed_batches(self.streamed.chunks, cfg, engine, scaling)}
+
+    def agree(self, flag: bool) -> bool:
+        return flag if self.group is None else bool(self.group.all_max(flag))
+
+    def data_identity(self, run_problem: Problem) -> dict:
+        stats = self.streamed.stats
+        return {"n_train": int(stats.n), "n_val": 0, "data": data_digest(stats.to_vector())}
