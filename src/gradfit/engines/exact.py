@@ -44,11 +44,11 @@ class Quadratic:
 
 
 def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, monitor: DivergenceMonitor,
-        closed_theta: np.ndarray, control: RunControl | None = None, train_stats=None, val_stats=None,
+        closed_theta: np.ndarray, control: RunControl | None = None, train_sufficient=None, val_sufficient=None,
         **_) -> EngineRun:
     """Full-batch plain gradient descent, float64, from ``theta0``, every epoch at once.
 
-    ``train_stats`` / ``val_stats`` (:class:`gradfit.least_squares.sufficient.SufficientStats`, in the space GD
+    ``train_sufficient`` / ``val_sufficient`` (:class:`gradfit.least_squares.sufficient.SufficientStats`, in the space GD
     runs in) replace the rows for large data: the engine then never touches them.
 
     ``closed_theta`` is the least-squares solution of ``problem`` (the expansion point). The
@@ -60,9 +60,9 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
     ``theta0`` and its epoch number, a resumed run starts again from the checkpoint's ``theta0``
     and callbacks stay silent through the checkpoint's epochs: the straight run, by construction.
     """
-    if train_stats is not None:  # large data: the sufficient statistics of one streaming pass
-        train = train_stats.quadratic(closed_theta)
-        val = None if val_stats is None else val_stats.quadratic(closed_theta)
+    if train_sufficient is not None:  # large data: the sufficient statistics of one streaming pass
+        train = train_sufficient.quadratic(closed_theta)
+        val = None if val_sufficient is None else val_sufficient.quadratic(closed_theta)
     else:
         train = Quadratic(problem.design(problem.x_train), problem.y_train, closed_theta)
         val = None

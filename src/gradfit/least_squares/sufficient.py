@@ -173,10 +173,10 @@ class SufficientStats:
         singular = np.linalg.svd(self.r, compute_uv=False)
         return 2.0 * singular[0] ** 2 / self.n, 2.0 * singular[-1] ** 2 / self.n
 
-    def quadratic(self, theta_ref) -> "StatsQuadratic":
+    def quadratic(self, theta_ref) -> "SufficientQuadratic":
         """The MSE as a quadratic around ``theta_ref``, as :class:`gradfit.engines.exact.Quadratic`."""
         theta_ref = self._theta(theta_ref)
-        return StatsQuadratic(theta_ref, self.hessian(), -self.gradient(theta_ref), self.loss(theta_ref))
+        return SufficientQuadratic(theta_ref, self.hessian(), -self.gradient(theta_ref), self.loss(theta_ref))
 
     # ----- the least-squares solution ---------------------------------------------------
 
@@ -325,7 +325,7 @@ class SufficientStats:
 
 
 @dataclass(frozen=True, eq=False)
-class StatsQuadratic:
+class SufficientQuadratic:
     """``MSE(θ) = ½ δᵀHδ − δᵀc + min_part`` with ``δ = θ − theta_ref`` (the interface of
     :class:`gradfit.engines.exact.Quadratic`, built from :class:`SufficientStats`)."""
 

@@ -105,10 +105,10 @@ def choose_space(run: Run) -> None:
     run.engine_inputs = run.source.engine_inputs(run.engine, run.cfg, run.scaling)
     if run.engine == "exact" and not run.reference_is_dense:
         # Large data: the exact engine runs from the statistics, never from the rows.
-        run.engine_inputs["train_stats"] = run.reference.in_run_space(run.scaling)
+        run.engine_inputs["train_sufficient"] = run.reference.in_run_space(run.scaling)
         val = run.source.val_sufficient()
         if val is not None:
-            run.engine_inputs["val_stats"] = val if run.scaling is None else val.standardized(run.scaling)
+            run.engine_inputs["val_sufficient"] = val if run.scaling is None else val.standardized(run.scaling)
 
 
 def choose_learning_rate(run: Run) -> None:

@@ -18,7 +18,7 @@ from .. import limits
 from ..data.design import Scaling
 from ..data.validate import Problem
 from ..least_squares.curvature import max_row_norm2
-from ..scale.distributed import gather_stats
+from ..scale.distributed import gather_sufficient
 from ..scale.streams import sufficient_of
 from ..training.checkpoint import data_digest
 from .references import DenseReference, SufficientReference
@@ -158,7 +158,7 @@ class Shared(InMemory):
 
     def _gathered(self, x: np.ndarray, y: np.ndarray):
         names = param_names(self.problem)
-        return gather_stats(self.group, lambda: sufficient_of(x, y, self.problem.intercept, names) if len(y) else None,
+        return gather_sufficient(self.group, lambda: sufficient_of(x, y, self.problem.intercept, names) if len(y) else None,
                             names)
 
     def row_curvature(self, run_problem: Problem, scaling: Scaling | None, batches=None) -> float:
@@ -189,19 +189,19 @@ class Streamed:
     origin: Origin = field(default_factory=Origin)
 
     def __post_init__(self) -> None:
-        stats = self.streamed.stats
-        self.problem = Problem(x_train=np.empty((0, stats.d)), y_train=np.empty(0), x_val=None, y_val=None,
+        sufficient = self.streamed.sufficient
+        self.problem = Problem(x_train=np.empty((0, sufficient.d)), y_train=np.empty(0), x_val=None, y_val=None,
                                intercept=self.intercept, names=list(self.streamed.feature_names))
 
     group = property(lambda self: self.streamed.group)
     world_size = property(lambda self: self.streamed.world_size)
     is_main = property(lambda self: self.streamed.group is None or self.streamed.group.is_main)
-    n_train = property(lambda self: int(self.streamed.stats.n))
+    n_train = property(lambda self: int(self.streamed.sufficient.n))
     n_val = 0
     holds_rows = False
 
     def reference(self, warn_unrefined: bool = True):
-        return SufficientReference(self.streamed.stats, param_names(self.problem), warn_unrefined)
+        return SufficientReference(self.streamed.sufficient, param_names(self.problem), warn_unrefined)
 
     def val_sufficient(self):
         return None  # a streamed fit has no rows to set aside
@@ -220,5 +220,5 @@ class Streamed:
         return flag if self.group is None else bool(self.group.all_max(flag))
 
     def data_identity(self, run_problem: Problem) -> dict:
-        stats = self.streamed.stats
-        return {"n_train": int(stats.n), "n_val": 0, "data": data_digest(stats.to_vector())}
+        sufficient = self.streamed.sufficient
+        return {"n_train": int(sufficient.n), "n_val": 0, "data": data_digest(sufficient.to_vector())}

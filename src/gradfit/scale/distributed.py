@@ -192,7 +192,7 @@ def share_problem(problem, group: Distributed):
     return local, Shares(group, GlobalRows(train_rows.start, n_train, group.world_size), val)
 
 
-def gather_stats(group: Distributed, compute, names: list[str] | None):
+def gather_sufficient(group: Distributed, compute, names: list[str] | None):
     """Every process's :class:`gradfit.least_squares.sufficient.SufficientStats`, merged in rank order.
 
     ``compute()`` returns this process's statistics (``None`` when it holds no rows). A

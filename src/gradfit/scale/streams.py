@@ -19,7 +19,7 @@ from ..data.chunks import iter_array_chunks, iter_file_chunks, with_poly
 from ..errors import BadDataError, BadOptionError, option
 from ..least_squares.gram import gram_statistics
 from ..least_squares.sufficient import accumulate
-from .distributed import Distributed, gather_stats, start
+from .distributed import Distributed, gather_sufficient, start
 from .shuffle_buffer import ShuffledBatches, default_buffer_rows
 
 
@@ -27,7 +27,7 @@ from .shuffle_buffer import ShuffledBatches, default_buffer_rows
 class Streamed:
     """What one streaming pass found: the statistics and the columns they describe."""
 
-    stats: object  # SufficientStats of every row (every process's, under torchrun)
+    sufficient: object  # SufficientStats of every row (every process's, under torchrun)
     feature_names: list[str]
     param_names: list[str]
     target: str | None
@@ -67,16 +67,16 @@ def stream_statistics(source, *, target: str | None = None, features: list[str] 
     feature_names = _feature_names(chunks, source, names, degree)
     param_names = None if not feature_names else (["intercept"] if intercept else []) + feature_names
     if group is None:
-        stats = accumulate(chunks, intercept=intercept, names=param_names)
+        sufficient = accumulate(chunks, intercept=intercept, names=param_names)
         n_dropped = int(getattr(chunks, "n_dropped", 0))
     else:
-        stats = gather_stats(group, lambda: accumulate(chunks, intercept=intercept, names=param_names,
+        sufficient = gather_sufficient(group, lambda: accumulate(chunks, intercept=intercept, names=param_names,
                                                        allow_empty=True), param_names)
         n_dropped = sum(group.all_gather(int(getattr(chunks, "n_dropped", 0))))
     if param_names is None:
-        feature_names = [f"x{j + 1}" for j in range(stats.d)] if stats.d > 1 else ["x"]
+        feature_names = [f"x{j + 1}" for j in range(sufficient.d)] if sufficient.d > 1 else ["x"]
         param_names = (["intercept"] if intercept else []) + feature_names
-    return Streamed(stats=stats, feature_names=feature_names, param_names=param_names,
+    return Streamed(sufficient=sufficient, feature_names=feature_names, param_names=param_names,
                     target=target or getattr(chunks, "target_name", None), path=path, degree=degree,
                     n_dropped=n_dropped, group=group, chunks=chunks)
 
