@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .config import config_from, takes_options
 from .errors import BadDataError, require
-from .pipeline.closed_form import solve_source
+from .pipeline.solving import solve_source
 from .pipeline.prepare import check_streamable, in_memory, problem_from, streamed
 from .pipeline.sources import scaled_problem
 from .pipeline.run import fit_source
@@ -34,6 +34,8 @@ def fit(x=None, y=None, *, val=None, names: list[str] | None = None, dataset: st
         Validation rows (instead of ``val_split``).
     names : list of str, optional
         Feature names (a DataFrame's columns otherwise).
+    dataset : str, optional
+        An embedded dataset (see ``gradfit datasets``) when ``x`` and ``y`` are left out.
     init : Params, dict or array_like, optional
         Starting values ``[b, w1, …]`` instead of the seeded draw.
     callbacks : list of gradfit.Callback, optional

@@ -48,9 +48,14 @@ class DenseReference:
         """``∇ MSE(θ) = 2/n Aᵀ(Aθ − y)``, ``(p,)``, on the original scale."""
         return (2.0 / self.n) * (self.design.T @ (self.design @ theta - self.problem.y_train))
 
-    def hessian_extremes(self, run_problem: Problem) -> tuple[float, float]:
-        """Largest and smallest eigenvalues of the loss Hessian where gradient descent runs."""
+    def hessian_extremes(self, run_problem: Problem, scaling: Scaling | None) -> tuple[float, float]:
+        """Largest and smallest eigenvalues of the loss Hessian where gradient descent runs
+        (``run_problem``: the rows, standardized when ``scaling``)."""
         return hessian_extremes(run_problem.design(run_problem.x_train))
+
+    def exact_engine_inputs(self, scaling: Scaling | None, source) -> dict:
+        """Nothing: the exact engine forms XᵀX from the rows it is given."""
+        return {}
 
     def statistics(self, theta: np.ndarray, alpha: float) -> OLSStats:
         return OLSStats(self.design, self.problem.y_train, theta, self.param_names, self.problem.intercept, alpha,
@@ -91,8 +96,17 @@ class SufficientReference:
         """The statistics where gradient descent runs (standardized when ``scaling``)."""
         return self.sufficient if scaling is None else self.sufficient.standardized(scaling)
 
-    def hessian_extremes(self, scaling: Scaling | None) -> tuple[float, float]:
+    def hessian_extremes(self, run_problem: Problem, scaling: Scaling | None) -> tuple[float, float]:
         return self.in_run_space(scaling).hessian_extremes()
+
+    def exact_engine_inputs(self, scaling: Scaling | None, source) -> dict:
+        """The exact engine runs from the statistics (training, and validation when the source
+        has any), never from the rows."""
+        inputs = {"train_sufficient": self.in_run_space(scaling)}
+        val = source.val_sufficient()
+        if val is not None:
+            inputs["val_sufficient"] = val if scaling is None else val.standardized(scaling)
+        return inputs
 
     def statistics(self, theta: np.ndarray, alpha: float) -> SufficientOLSStats:
         return SufficientOLSStats(self.sufficient, theta, self.param_names, alpha)

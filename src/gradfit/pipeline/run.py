@@ -103,19 +103,14 @@ def choose_space(run: Run) -> None:
     run.run_problem = run.problem if run.scaling is None or not needs_rows else scaled_problem(run.problem,
                                                                                             run.scaling)
     run.engine_inputs = run.source.engine_inputs(run.engine, run.cfg, run.scaling)
-    if run.engine == "exact" and not run.reference_is_dense:
-        # Large data: the exact engine runs from the statistics, never from the rows.
-        run.engine_inputs["train_sufficient"] = run.reference.in_run_space(run.scaling)
-        val = run.source.val_sufficient()
-        if val is not None:
-            run.engine_inputs["val_sufficient"] = val if run.scaling is None else val.standardized(run.scaling)
+    if run.engine == "exact":
+        run.engine_inputs.update(run.reference.exact_engine_inputs(run.scaling, run.source))
 
 
 def choose_learning_rate(run: Run) -> None:
     """The rate asked for, or ``lr='auto'`` from the curvature; the stability limit ``2/L``."""
     cfg = run.cfg
-    where = run.run_problem if run.reference_is_dense else run.scaling
-    hessian_max, hessian_min = run.reference.hessian_extremes(where)
+    hessian_max, hessian_min = run.reference.hessian_extremes(run.run_problem, run.scaling)
     run.lr_max_stable = 2.0 / hessian_max
     if cfg.lr != "auto":
         run.lr = float(cfg.lr)
