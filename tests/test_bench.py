@@ -24,12 +24,23 @@ def test_lean_minibatch_baseline_learns_the_line():
     np.testing.assert_allclose(theta, [1, 2, -1], atol=1e-3)
 
 
-def test_book_rows_check_the_answer_and_report_a_ratio():
-    rows = bench.bench_book("cpu")
+def test_book_rows_check_the_answer_and_report_the_median_of_alternated_rounds():
+    rows = bench.bench_book("cpu", rounds=3)
     assert rows[0].ok and rows[0].target == 0.01
-    assert rows[0].ratio == rows[0].seconds / rows[0].baseline_seconds
+    assert rows[0].rounds == 3 and rows[0].ratio_low <= rows[0].ratio <= rows[0].ratio_high
     text = bench.table(rows)
     assert text.count("\n") == len(rows) + 1 and "the tutorial's PyTorch loop" in text
+
+
+def test_alternate_takes_the_ratio_within_each_round_and_swaps_the_order():
+    from gradfit.bench.measure import alternate
+
+    calls = []
+    comparison, a, b = alternate(lambda: calls.append("a") or "A", lambda: calls.append("b") or "B", 4,
+                                 warmup=False)
+    assert calls == ["a", "b", "b", "a", "a", "b", "b", "a"] and (a, b) == ("A", "B")
+    assert len(comparison.ratios) == 4
+    assert comparison.ratio == sorted(comparison.ratios)[1] / 2 + sorted(comparison.ratios)[2] / 2
 
 
 def test_memory_row_is_measured_in_a_subprocess():

@@ -1,8 +1,8 @@
-"""``gradfit bench``: speed and memory against hand-written baselines, measured in one run.
+"""``gradfit bench``: speed and memory against hand-written baselines and the field's libraries.
 
-Every row is a ratio of two timings taken in the same process (or, for start-up and memory, in
-fresh subprocesses started by this run), with the baseline named, so the figures hold on a
-loaded machine where absolute times would not.
+Every timing row alternates gradfit and its baseline round by round (:mod:`gradfit.bench.measure`)
+and reports the median ratio with its range, with the baseline named and what was checked beside
+the timing (answers equal). Start-up and memory are measured in fresh subprocesses.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import os
 import platform
 import subprocess
 import sys
-import time
 import warnings
 from dataclasses import asdict, dataclass
 
@@ -20,11 +19,13 @@ import numpy as np
 
 from .. import api as gradfit  # the public functions, by the names users call them
 from . import baselines
+from .measure import Comparison, alternate
 
 
 @dataclass
 class Row:
-    """One comparison: ``ratio = seconds / baseline_seconds`` (lower is better)."""
+    """One comparison: ``ratio`` = gradfit's time over the baseline's (lower is better), the
+    median of the rounds' ratios; ``ratio_low``–``ratio_high`` their range."""
 
     name: str
     seconds: float
@@ -33,146 +34,181 @@ class Row:
     target: float | None  # the largest acceptable ratio, if there is one
     check: str  # what was verified beside the timing (answers equal, …)
     ok: bool = True
+    ratio: float = float("nan")
+    ratio_low: float = float("nan")
+    ratio_high: float = float("nan")
+    rounds: int = 1
 
-    @property
-    def ratio(self) -> float:
-        return self.seconds / self.baseline_seconds
+    @classmethod
+    def of(cls, name: str, comparison: Comparison, baseline: str, target: float | None, check: str = "",
+           ok: bool = True) -> "Row":
+        low, high = comparison.ratio_range
+        return cls(name, float(np.median(comparison.seconds)), baseline, float(np.median(comparison.baseline_seconds)),
+                   target, check, ok, comparison.ratio, low, high, len(comparison.seconds))
 
     @property
     def meets_target(self) -> bool | None:
         return None if self.target is None else (self.ok and self.ratio <= self.target)
 
 
-def best_time(fn, repeats: int = 3) -> tuple[float, object]:
-    """The fastest of ``repeats`` runs, and the last result."""
-    best, result = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+def quietly(fn):
+    """``fn`` with gradfit's warnings silenced (a short run warns it has not converged)."""
+    def call():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn()
+    return call
 
 
-def _quiet_fit(*args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return gradfit.fit(*args, **kwargs)
+def repeated(fn, times: int):
+    """``fn`` called ``times`` times, timed as one call: per-call seconds are the total / times."""
+    def call():
+        for _ in range(times):
+            result = fn()
+        return result
+    return call
 
 
-def bench_book(device: str) -> list[Row]:
-    """The tutorial's workload: 80 points, 1000 full-batch epochs."""
+def per_call(comparison: Comparison, times: int, baseline_times: int = 1) -> Comparison:
+    return Comparison([s / times for s in comparison.seconds], [s / baseline_times for s in comparison.baseline_seconds])
+
+
+def bench_book(device: str, rounds: int = 5) -> list[Row]:
+    """The tutorial's workload: 80 points, 1000 full-batch epochs, statistics included."""
     from ..data import load_dataset
 
     data = load_dataset("book")
     x, y = data.x_train[:, 0], data.y_train
+
     def fit_with_statistics():
-        res = _quiet_fit()
+        res = gradfit.fit()
         res.stats.to_dict()  # the statistics are computed on first access: time them too
         return res
 
-    fit_s, res = best_time(fit_with_statistics, repeats=20)
-    torch_s, torch_theta = best_time(lambda: baselines.tutorial_torch_loop(x, y, device=device))
-    numpy_s, _ = best_time(lambda: baselines.numpy_loop(x[:, None], y, res.initial.theta, epochs=1000, lr=0.1))
+    res = fit_with_statistics()
+    tutorial, _, torch_theta = alternate(repeated(fit_with_statistics, 20),
+                                         lambda: baselines.tutorial_torch_loop(x, y, device=device), rounds)
+    loop, _, _ = alternate(repeated(fit_with_statistics, 20), lambda: baselines.numpy_loop(
+        x[:, None], y, res.initial.theta, epochs=1000, lr=0.1), rounds)
     gap = float(np.max(np.abs(res.params.theta - torch_theta)))
     check = f"largest parameter difference from the tutorial's run {gap:.1e} (≤ 1e-4)"
-    return [
-        Row("book: gradfit.fit() defaults (closed form + statistics included)", fit_s,
-            "the tutorial's PyTorch loop", torch_s, 0.01, check, gap <= 1e-4),
-        Row("book: gradfit.fit() defaults", fit_s, "a NumPy loop, analytic gradients", numpy_s, None,
-            "same 1000 iterates"),
-    ]
+    return [Row.of("book: gradfit.fit() defaults (closed form + statistics included)", per_call(tutorial, 20),
+                   "the tutorial's PyTorch loop", 0.01, check, gap <= 1e-4),
+            Row.of("book: gradfit.fit() defaults", per_call(loop, 20), "a NumPy loop, analytic gradients", None,
+                   "same 1000 iterates")]
 
 
-def bench_full_batch(n: int, d: int, epochs: int = 100) -> list[Row]:
-    """n × d, full batch, lr 0.1, no standardization: exact engine vs a NumPy loop."""
+def bench_full_batch(n: int, d: int, epochs: int = 100, rounds: int = 3) -> list[Row]:
+    """n × d, full batch, lr 0.1: the exact engine vs a NumPy loop, and vs the limits of the
+    machine: ``X.T @ X`` alone and one read of X."""
     from ..engines.common import numpy_init
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(n, d))
     y = 1.0 + x @ rng.normal(size=d) + 0.1 * rng.normal(size=n)
     theta0 = numpy_init(42, d, True)
-    fit_s, res = best_time(lambda: _quiet_fit(x, y, engine="exact", lr=0.1, epochs=epochs, standardize=False,
-                                              init=theta0), repeats=2)
-    loop_s, loop_theta = best_time(lambda: baselines.numpy_loop(x, y, theta0, epochs=epochs, lr=0.1), repeats=1)
+    fit = quietly(lambda: gradfit.fit(x, y, engine="exact", lr=0.1, epochs=epochs, init=theta0))
+    loop, res, loop_theta = alternate(fit, lambda: baselines.numpy_loop(x, y, theta0, epochs=epochs, lr=0.1), rounds,
+                                      warmup=False)
+    gram, _, _ = alternate(fit, lambda: x.T @ x, 2 * rounds + 1)
+    read, _, _ = alternate(fit, lambda: x.sum(), 2 * rounds + 1)
     gap = float(np.max(np.abs(res.params.theta - loop_theta)))
-    bandwidth = baselines.memory_bandwidth()
-    floor = x.nbytes / bandwidth  # one read of X
-    check = (f"final iterates differ by {gap:.1e} (≤ 1e-6); one read of X at the measured {bandwidth / 1e9:.1f} GB/s "
-             f"takes {floor * 1e3:.0f} ms: the loop reads X 2×{epochs} times ({loop_s / floor:.0f} reads' "
-             f"time), gradfit {fit_s / floor:.1f} reads' time in all")
-    return [Row(f"full batch {n:,} × {d}, {epochs} epochs: gradfit.fit(engine='exact')", fit_s,
-                "a NumPy loop, analytic gradients, same start", loop_s, 0.05, check, gap <= 1e-6)]
+    name = f"full batch {n:,} × {d}, {epochs} epochs: gradfit.fit(engine='exact')"
+    return [Row.of(name, loop, "a NumPy loop, analytic gradients, same start", 0.05,
+                   f"final iterates differ by {gap:.1e} (≤ 1e-6)", gap <= 1e-6),
+            Row.of(name, gram, "X.T @ X alone (the Gram matrix: the least any exact path computes)", 1.6),
+            Row.of(name, read, "one read of X (x.sum())", None, "the memory-bandwidth floor")]
 
 
-def bench_solve(n: int, d: int) -> list[Row]:
-    """The closed form with statistics vs statsmodels and scikit-learn, where installed."""
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(n, d))
-    y = 2.0 + x @ rng.normal(size=d) + rng.normal(size=n)
-    solve_s, res = best_time(lambda: gradfit.solve(x, y), repeats=2)
-    rows = []
-    try:
-        import statsmodels.api as sm
+def bench_in_memory(n: int, d: int, rounds: int = 5) -> list[Row]:
+    """The sizes most practitioners have: 100 epochs with statistics vs the field's closed forms."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(2.0, 1.5, size=(n, d))
+    y = 3.0 + x @ rng.normal(size=d) + rng.normal(size=n)
 
-        sm_s, sm_res = best_time(lambda: sm.OLS(y, sm.add_constant(x)).fit(), repeats=2)
-        gap = float(np.max(np.abs(res.closed_form.theta - sm_res.params)))
-        rows.append(Row(f"solve {n:,} × {d} (coefficients + statistics)", solve_s, "statsmodels OLS().fit()",
-                        sm_s, None, f"largest coefficient difference {gap:.1e}"))
-    except ImportError:
-        pass
+    def fit():
+        res = gradfit.fit(x, y, epochs=100, lr="auto", standardize=True)
+        res.stats.to_dict()
+        return res
+
+    fit = quietly(fit)
+    rows, name = [], f"in memory {n:,} × {d}: gradfit.fit(epochs=100, lr='auto', standardize=True) + statistics"
     try:
         from sklearn.linear_model import LinearRegression
 
-        sk_s, _ = best_time(lambda: LinearRegression().fit(x, y), repeats=2)
-        rows.append(Row(f"solve {n:,} × {d} (coefficients + statistics)", solve_s,
-                        "scikit-learn LinearRegression (coefficients only)", sk_s, None, ""))
+        sk, res, model = alternate(fit, lambda: LinearRegression().fit(x, y), rounds)
+        gap = float(np.max(np.abs(res.closed_form.theta - np.r_[model.intercept_, model.coef_])))
+        rows.append(Row.of(name, sk, "scikit-learn LinearRegression().fit (coefficients only)",
+                           1.0 if n >= 100_000 else None, f"closed forms differ by {gap:.1e}"))
+    except ImportError:
+        pass
+    try:
+        import statsmodels.api as sm
+
+        sm_fit, _, _ = alternate(fit, lambda: sm.OLS(y, sm.add_constant(x)).fit().bse, rounds)
+        rows.append(Row.of(name, sm_fit, "statsmodels OLS().fit() with standard errors", None))
     except ImportError:
         pass
     return rows
 
 
-def bench_minibatch(n: int, d: int, device: str) -> list[Row]:
+def bench_solve(n: int, d: int, rounds: int = 3) -> list[Row]:
+    """The closed form with statistics vs statsmodels and scikit-learn, where installed."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(n, d))
+    y = 2.0 + x @ rng.normal(size=d) + rng.normal(size=n)
+    solve = lambda: gradfit.solve(x, y)  # noqa: E731
+    rows, name = [], f"solve {n:,} × {d} (coefficients + statistics)"
+    try:
+        import statsmodels.api as sm
+
+        sm_time, res, sm_res = alternate(solve, lambda: sm.OLS(y, sm.add_constant(x)).fit(), rounds, warmup=False)
+        gap = float(np.max(np.abs(res.closed_form.theta - sm_res.params)))
+        rows.append(Row.of(name, sm_time, "statsmodels OLS().fit()", None, f"largest coefficient difference {gap:.1e}"))
+    except ImportError:
+        pass
+    try:
+        from sklearn.linear_model import LinearRegression
+
+        sk_time, _, _ = alternate(solve, lambda: LinearRegression().fit(x, y), rounds)
+        rows.append(Row.of(name, sk_time, "scikit-learn LinearRegression (coefficients only)", None))
+    except ImportError:
+        pass
+    return rows
+
+
+def bench_minibatch(n: int, d: int, device: str, rounds: int = 3) -> list[Row]:
     """torch engine, mini-batch 32, 3 epochs vs a lean hand-written loop."""
     rng = np.random.default_rng(2)
     x = rng.normal(size=(n, d)).astype(np.float32)
     y = (x @ rng.normal(size=d) + 0.5).astype(np.float32)
-    kwargs = dict(engine="torch", model="linear", batch_size=32, epochs=3, lr=0.01, standardize=False,
-                  device=device)
-    fit_s, _ = best_time(lambda: _quiet_fit(x, y, **kwargs), repeats=2)
-    lean_s, _ = best_time(lambda: baselines.lean_torch_minibatch(x, y, batch_size=32, epochs=3, lr=0.01,
-                                                                 device=device), repeats=2)
-    return [Row(f"mini-batch 32, {n:,} × {d}, 3 epochs: torch engine", fit_s,
-                "lean loop: randperm + slicing + nn.Linear + optim.SGD", lean_s, 1.1, "")]
+    kwargs = dict(engine="torch", model="linear", batch_size=32, epochs=3, lr=0.01, device=device)
+    comparison, _, _ = alternate(quietly(lambda: gradfit.fit(x, y, **kwargs)), lambda: baselines.lean_torch_minibatch(
+        x, y, batch_size=32, epochs=3, lr=0.01, device=device), rounds)
+    return [Row.of(f"mini-batch 32, {n:,} × {d}, 3 epochs: torch engine", comparison,
+                   "lean loop: randperm + slicing + nn.Linear + optim.SGD", 1.0)]
 
 
-def bench_sweep(n: int, d: int, device: str) -> list[Row]:
+def bench_sweep(n: int, d: int, device: str, rounds: int = 3) -> list[Row]:
     """16 learning rates trained together vs one run."""
     rng = np.random.default_rng(3)
     x = rng.normal(size=(n, d)).astype(np.float32)
     y = (x @ rng.normal(size=d)).astype(np.float32)
     lrs = list(np.geomspace(1e-3, 5e-2, 16))
-    kwargs = dict(engine="torch", batch_size=64, epochs=3, standardize=False, device=device)
-    one_s, _ = best_time(lambda: _quiet_fit(x, y, lr=lrs[0], **kwargs), repeats=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sweep_s, _ = best_time(lambda: gradfit.sweep(x, y, lr=lrs, **kwargs), repeats=1)
-    return [Row(f"sweep of 16 learning rates, mini-batch 64, {n:,} × {d}, 3 epochs", sweep_s, "one run", one_s,
-                2.0, "")]
+    kwargs = dict(engine="torch", batch_size=64, epochs=3, device=device)
+    comparison, _, _ = alternate(quietly(lambda: gradfit.sweep(x, y, lr=lrs, **kwargs)),
+                                 quietly(lambda: gradfit.fit(x, y, lr=lrs[0], **kwargs)), rounds)
+    return [Row.of(f"sweep of 16 learning rates, mini-batch 64, {n:,} × {d}, 3 epochs", comparison, "one run", 1.0)]
 
 
-def bench_startup() -> list[Row]:
+def bench_startup(rounds: int = 3) -> list[Row]:
     """``gradfit fit --quiet`` as a whole process vs ``python -c 'import torch'``."""
-    def process(args: list[str]) -> float:
-        start = time.perf_counter()
-        subprocess.run(args, check=True, capture_output=True)
-        return time.perf_counter() - start
+    def process(args: list[str]):
+        return lambda: subprocess.run(args, check=True, capture_output=True)
 
-    fit_cmd = [sys.executable, "-m", "gradfit", "fit", "--quiet"]
-    torch_cmd = [sys.executable, "-c", "import torch"]
-    fit_s = min(process(fit_cmd) for _ in range(3))
-    torch_s = min(process(torch_cmd) for _ in range(3))
-    return [Row("start-up: gradfit fit --quiet (whole process)", fit_s, "python -c 'import torch'", torch_s, 0.6,
-                "")]
+    comparison, _, _ = alternate(process([sys.executable, "-m", "gradfit", "fit", "--quiet"]),
+                                 process([sys.executable, "-c", "import torch"]), rounds, warmup=False)
+    return [Row.of("start-up: gradfit fit --quiet (whole process)", comparison, "python -c 'import torch'", 0.6)]
 
 
 _MEMORY_SCRIPT = """
@@ -199,9 +235,10 @@ def bench_memory(n: int, d: int) -> list[Row]:
     out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, str(n), str(d)], check=True, capture_output=True,
                          text=True).stdout.split()
     base, with_data, peak, data = (int(v) for v in out)
+    ratio = (peak - base) / data
     return [Row(f"memory: gradfit.solve on {n:,} × {d} in memory (peak RSS above the interpreter)",
                 peak - base, "the data itself (bytes)", data, 1.5,
-                f"peak {(peak - base) / 2**20:.0f} MiB for {data / 2**20:.0f} MiB of data")]
+                f"peak {(peak - base) / 2**20:.0f} MiB for {data / 2**20:.0f} MiB of data", True, ratio, ratio, ratio)]
 
 
 def run(quick: bool = False, device: str = "cpu") -> list[Row]:
@@ -210,6 +247,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[Row]:
     # NumPy-only rows first: after torch has run, its OpenMP workers keep spinning for a while
     # and take a core from the next NumPy/BLAS timing on a small machine.
     rows = bench_full_batch(1_000_000 // scale, 20)
+    rows += bench_in_memory(10_000, 5) + bench_in_memory(100_000, 10)
     rows += bench_solve(1_000_000 // scale, 20)
     rows += bench_memory(10_000_000 // scale, 10)
     rows += bench_startup()
@@ -231,22 +269,22 @@ def machine() -> str:
 
 
 def table(rows: list[Row]) -> str:
-    """The rows as a Markdown table."""
-    lines = ["| benchmark | gradfit | baseline | baseline time | ratio | target | met | check |",
-             "|---|---|---|---|---|---|---|---|"]
+    """The rows as a Markdown table: medians of the alternated rounds, the ratio's range."""
+    lines = ["| benchmark | gradfit | baseline | baseline time | ratio (median) | range | rounds | target | met | check |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         memory = row.name.startswith("memory")
         value = (lambda v: f"{v / 2**20:.0f} MiB") if memory else (lambda v: _seconds(v))
         met = {None: "–", True: "yes", False: "NO"}[row.meets_target]
         target = "–" if row.target is None else f"≤ {row.target:g}"
+        spread = "–" if row.rounds == 1 else f"{row.ratio_low:.3g}–{row.ratio_high:.3g}"
         lines.append(f"| {row.name} | {value(row.seconds)} | {row.baseline} | {value(row.baseline_seconds)} | "
-                     f"{row.ratio:.3g} | {target} | {met} | {row.check} |")
+                     f"{row.ratio:.3g} | {spread} | {row.rounds} | {target} | {met} | {row.check} |")
     return "\n".join(lines)
 
 
 def to_json(rows: list[Row]) -> str:
-    return json.dumps({"machine": machine(), "rows": [{**asdict(r), "ratio": r.ratio, "met": r.meets_target}
-                                                      for r in rows]}, indent=2)
+    return json.dumps({"machine": machine(), "rows": [{**asdict(r), "met": r.meets_target} for r in rows]}, indent=2)
 
 
 def _seconds(value: float) -> str:
