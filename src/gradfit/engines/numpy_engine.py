@@ -105,12 +105,10 @@ def _step(b: np.ndarray, w: np.ndarray, xb: np.ndarray, yb: np.ndarray, lr: floa
 
 def _batches(x: np.ndarray, y: np.ndarray, order: np.ndarray | None, bounds):
     """The epoch's batches ``(xb, yb)``, ``(m, d)`` and ``(m,)``, in ``order`` (``None``: full batch)."""
+    if order is not None:  # one gather an epoch, then every batch is a view of it
+        x, y = x[order], y[order]
     for start, stop in bounds:
-        if order is None:
-            yield x, y  # full batch: no copy
-        else:
-            idx = order[start:stop]
-            yield x[idx], y[idx]
+        yield x[start:stop], y[start:stop]
 
 
 def _split(theta: np.ndarray, intercept: bool, dtype: str) -> tuple[np.ndarray, np.ndarray]:

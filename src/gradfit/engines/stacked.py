@@ -110,18 +110,19 @@ def _epoch(models: _Models, x: torch.Tensor, y: torch.Tensor, order: torch.Tenso
            runs: list[EngineRun], alive: np.ndarray) -> tuple[list[float], int]:
     """One pass over the rows in ``order`` (``None``: full batch): each model's mean loss over
     the epoch, and the updates counted so far (traced into the runs still ``alive``)."""
+    n = len(y)
     total = torch.zeros(len(runs), dtype=x.dtype, device=x.device)
+    if order is not None:  # one gather an epoch, then every batch is a view of it
+        x, y = x[order], y[order]
     for first, stop in bounds:
-        idx = None if order is None else order[first:stop]
-        xb, yb = (x, y) if idx is None else (x[idx], y[idx])
-        batch = models.step(xb, yb)  # (K,)
+        batch = models.step(x[first:stop], y[first:stop])  # (K,)
         total += batch.detach() * (stop - first)
         updates += 1
         if is_traced(updates):
             snapshot = models.thetas()
             for i in np.flatnonzero(alive):
                 runs[i].trace.append((updates, snapshot[i].copy()))
-    return (total / len(y)).tolist(), updates  # the epoch's one host sync
+    return (total / n).tolist(), updates  # the epoch's one host sync
 
 
 def _end_epoch(epoch: int, epoch_losses: list[float], val_losses: list[float] | None, models: _Models,

@@ -208,16 +208,12 @@ class Trainer:
         x, y = self._train  # (n, …), (n, …) on the model's device
         n = len(x)
         order = epoch_order(n, self.batch_size, self.shuffle_rng) if self.shuffle else None
-        if order is not None:
+        if order is not None:  # one gather an epoch, then every batch is a view of it
             order = torch.as_tensor(order, device=self.device)
+            x, y = x[order], y[order]
         total = EpochLossSum(self.dtype, self.device)
         for start, stop in batch_bounds(n, self.batch_size):
-            if order is None:
-                xb, yb = x[start:stop], y[start:stop]  # views
-            else:
-                idx = order[start:stop]
-                xb, yb = x[idx], y[idx]
-            total.add(self._step(xb, yb, batch_callbacks), stop - start)
+            total.add(self._step(x[start:stop], y[start:stop], batch_callbacks), stop - start)
         return total.value(), n
 
     def _sharded_epoch(self, batch_callbacks: list) -> tuple[torch.Tensor, int]:
@@ -226,18 +222,14 @@ class Trainer:
         shard, n = self.shard, self.shard.total
         order = epoch_order(n, self.batch_size, self.shuffle_rng) if self.shuffle else None
         positions, before = shard.positions(order, len(x))
-        if positions is not None:
+        if positions is not None:  # one gather an epoch, then every batch is a view of it
             positions = torch.as_tensor(positions, device=self.device)
+            x, y = x[positions], y[positions]
         total = EpochLossSum(self.dtype, self.device)
         for start, stop in batch_bounds(n, self.batch_size):
             first, last = int(before[start]), int(before[stop])  # this process's rows of the batch
-            if positions is None:
-                xb, yb = x[first:last], y[first:last]
-            else:
-                idx = positions[first:last]
-                xb, yb = x[idx], y[idx]
             weight = shard.world_size * (last - first) / (stop - start)
-            total.add(self._step(xb, yb, batch_callbacks, weight=weight), last - first)
+            total.add(self._step(x[first:last], y[first:last], batch_callbacks, weight=weight), last - first)
         return sum_over_processes(total.value(), self.shard), n
 
     def _loader_epoch(self, batch_callbacks: list) -> tuple[torch.Tensor, int]:
