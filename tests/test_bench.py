@@ -56,3 +56,21 @@ def test_memory_row_ignores_the_parents_high_water_mark():
     (row,) = bench.bench_memory(1_000_000, 5)
     assert held[0] == 1.0
     assert row.ratio < 1.5  # the child's own peak: data + solve, not the parent's 320 MB
+
+
+def test_the_gpu_script_skips_without_cuda_and_runs_through_as_a_cpu_rehearsal(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu.py"
+    skipped = subprocess.run([sys.executable, str(script), str(tmp_path / "none.md")], capture_output=True, text=True)
+    import torch
+
+    if not torch.cuda.is_available():
+        assert skipped.returncode == 0 and "skipped" in skipped.stdout and not (tmp_path / "none.md").exists()
+    done = subprocess.run([sys.executable, str(script), "--rehearse", str(tmp_path / "rehearsal.md")],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    table = (tmp_path / "rehearsal.md").read_text()
+    assert table.count("\n| ") == 5 and "torchrun, 1 process" in table and "FAILED" not in table
