@@ -38,3 +38,23 @@ def fast_two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(s, e)`` with ``s = fl(a + b)`` and ``s + e == a + b`` exactly, for ``|a| >= |b|``."""
     total = a + b
     return total, b - (total - a)
+
+
+def accurate_sum(values: np.ndarray) -> float:
+    """``Σ values`` as if computed in twice float64's precision, then rounded (Ogita, Rump & Oishi's
+    *Sum2*, by pairwise halving): ``two_sum`` keeps each level's rounding errors, and their own
+    sum, small beside the terms, needs only float64. Error about ``eps·|Σ| + n·eps²·Σ|values|``,
+    where plain summation has ``log n·eps·Σ|values|`` (what cancellation near ``Aᵀr = 0`` exposes).
+
+    >>> accurate_sum(np.array([1e16, 1.0, -1e16, 1.0]))
+    2.0
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    errors = 0.0
+    while len(values) > 1:
+        if len(values) % 2:
+            values = np.append(values, 0.0)
+        values, lost = two_sum(values[0::2], values[1::2])
+        errors += float(lost.sum())
+    total = float(values[0]) if len(values) else 0.0
+    return total + errors

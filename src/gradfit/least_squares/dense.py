@@ -15,10 +15,12 @@ the last place.
 The first stage in detail: the columns are scaled by powers of two to about unit length (QR never
 forms ``AᵀA``, so it loses half as many digits as the normal equations; the scaling keeps ``x``
 and ``x**10`` from swamping each other, and being a power of two it is exact), and the QR answer
-takes one float64 refinement step. The error estimate is ``eps·(κ + κ²·(1 + ‖r‖/‖θ‖))`` in scaled
-units; above ``limits.REFINE_ABOVE`` (1e-13) the exact refinement runs: about 1–10 ms for the
-NIST sets, where building ``AᵀA`` exactly costs ``n·p²/2`` big-integer products (~1 s at
-100 000 × 11).
+is refined with residuals in twice float64's precision (:mod:`gradfit.least_squares.extra_precise`),
+which brings every coefficient to float64's accuracy whenever ``κ·eps`` is small, whatever the
+residuals. The error estimate is that of the refined coefficients (measured: the last correction
+times ``κ·eps``) and of the standard errors (a first-order bound, about ``eps·√p·κ``); above
+``limits.REFINE_ABOVE`` (1e-13) the exact refinement runs: about 1–10 ms for the NIST sets, where
+building ``AᵀA`` exactly costs ``n·p²/2`` big-integer products (~1 s at 100 000 × 11).
 
 Computed columns (powers ``x**k``) carry a rounding error that the exact arithmetic would otherwise
 take as data. It matters: rounding Filip's ``x**k`` to float64 moves the least-squares answer in the
@@ -39,6 +41,7 @@ from .. import limits
 from ..errors import BadDataError
 from ..floats import two_sum
 from .checks import check_rank
+from . import extra_precise
 from .closed_form import LeastSquares
 from .exact_arithmetic import ExactNormalEquations, exact_residuals
 
@@ -92,18 +95,18 @@ def lstsq(design: np.ndarray, y: np.ndarray, names: list[str] | None = None, *,
     q, r = np.linalg.qr(scaled)  # q (n, p), r (p, p)
     check_rank(r, names)
     condition_number = _condition_number(r, scale / norms)
-    u, resid, cov_scaled = _float64_solution(q, r, scaled, y)  # u: θ in scaled units, θ = u / scale
-    estimated_error = _estimated_error(condition_number, resid, u)
+    scaled_lo = None if design_lo is None else design_lo / scale
+    u, resid, cov_scaled, error = _float64_solution(q, r, scaled, scaled_lo, y, condition_number)
     if refine is None:
-        refine = estimated_error > limits.REFINE_ABOVE
+        refine = error > limits.REFINE_ABOVE
     if refine:
-        exact = ExactNormalEquations(scaled, None if design_lo is None else design_lo / scale, y)
+        exact = ExactNormalEquations(scaled, scaled_lo, y)
         u, cov_scaled = _refine(exact, r, u, cov_scaled)
         resid = exact.residuals(u)
         rss = exact.rss(u)
     else:
         rss = math.fsum(resid * resid)
-    return _solution(u, resid, rss, cov_scaled, scale, condition_number, estimated_error, bool(refine))
+    return _solution(u, resid, rss, cov_scaled, scale, condition_number, error, bool(refine))
 
 
 def residuals(design: np.ndarray, y: np.ndarray, theta: np.ndarray, design_lo: np.ndarray | None = None, *,
@@ -184,22 +187,31 @@ def _column_scales(design: np.ndarray, names: list[str]) -> tuple[np.ndarray, np
     return np.exp2(np.round(np.log2(norms))), norms
 
 
-def _float64_solution(q: np.ndarray, r: np.ndarray, scaled: np.ndarray,
-                      y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(u, residuals, (scaledᵀ scaled)⁻¹)`` from ``scaled = q r``: ``(p,)``, ``(n,)``, ``(p, p)``.
+def _float64_solution(q: np.ndarray, r: np.ndarray, scaled: np.ndarray, scaled_lo: np.ndarray | None,
+                      y: np.ndarray, kappa: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """``(u, residuals, (scaledᵀ scaled)⁻¹, estimated error)`` from ``scaled = q r``.
 
-    QR's answer and one float64 refinement step (the residuals are those of the refined ``u``).
+    QR's answer refined with residuals in twice float64's precision
+    (:mod:`gradfit.least_squares.extra_precise`): ``u`` is then accurate to about ``κ·eps``
+    times the last correction, which is measured. The standard errors from ``R`` (``(RᵀR)⁻¹``'s
+    diagonal) move, to first order, by at most ``c·eps·‖C e_i‖₁ / √C_ii`` relative (``C =
+    (AᵀA)⁻¹``, ``R`` the exact factor of columns moved by ``c·eps`` each, Householder QR being
+    columnwise backward stable; ``c = 3`` covers columns of length up to 1.5 with a factor two to
+    spare): about ``eps·√p·κ``, where a norm-wise bound says ``eps·κ²``.
     """
-    u = _solve_r(r, q.T @ y)  # (p,) solution in scaled units
-    resid = y - scaled @ u
-    u = u + _solve_r(r, q.T @ resid)  # one float64 refinement step
-    resid = y - scaled @ u
     r_inv = _solve_r(r, np.eye(len(r)))  # (p, p)
-    return u, resid, r_inv @ r_inv.T
+    cov = r_inv @ r_inv.T
+    u = _solve_r(r, q.T @ y)  # (p,) solution in scaled units
+    u, resid, change = extra_precise.refine(scaled, scaled_lo, y, u, lambda g: cov @ g)
+    floor = limits.REFINE_COMPONENT_FLOOR * np.max(np.abs(u))
+    change = change * np.abs(u) / np.maximum(np.abs(u), floor)  # a coefficient far below the rest: at the floor
+    theta_error = max(limits.EPS, float(change.max()) * kappa * limits.EPS)
+    std_err_error = 3.0 * limits.EPS * float(np.max(np.abs(cov).sum(axis=1) / np.sqrt(np.diag(cov))))
+    return u, resid, cov, max(theta_error, std_err_error)
 
 
 def _solution(u: np.ndarray, resid: np.ndarray, rss: float, cov_scaled: np.ndarray, scale: np.ndarray,
-              condition_number: float, estimated_error: float, refined: bool) -> LeastSquares:
+              condition_number: float, error: float, refined: bool) -> LeastSquares:
     """The :class:`LeastSquares` of the solution ``u`` in scaled units (``θ = u / scale``)."""
     n, p = len(resid), len(u)
     sigma = math.sqrt(rss / (n - p)) if n > p else math.nan
@@ -215,9 +227,9 @@ def _solution(u: np.ndarray, resid: np.ndarray, rss: float, cov_scaled: np.ndarr
         std_err_factor=std_err_factor,
         cov_unscaled=cov_unscaled,
         refined=refined,
-        estimated_error=float(estimated_error),
+        estimated_error=float(error),
         # lstsq refines whatever needs it, unless refine=False forbade it
-        needs_refinement=bool(estimated_error > limits.REFINE_ABOVE and not refined),
+        needs_refinement=bool(error > limits.REFINE_ABOVE and not refined),
     )
 
 
@@ -234,16 +246,6 @@ def _condition_number(r: np.ndarray, to_unit: np.ndarray) -> float:
     """κ of the unit-length-column matrix, whose R factor is ``r`` with columns times ``to_unit``."""
     singular = np.linalg.svd(r * to_unit, compute_uv=False)
     return float(singular[0] / singular[-1])
-
-
-def _estimated_error(kappa: float, residuals: np.ndarray, u: np.ndarray) -> float:
-    """A (generous) estimate of float64 QR's relative error in θ and in ``(AᵀA)⁻¹``.
-
-    The perturbation bound for least squares is ``eps·(κ + κ²·‖r‖/(‖A‖‖θ‖))`` (``‖A‖ ≈ 1`` on
-    scaled columns); the covariance factor is bounded by ``κ²·eps``.
-    """
-    ratio = float(np.linalg.norm(residuals) / max(np.linalg.norm(u), np.finfo(np.float64).tiny))
-    return limits.EPS * (kappa + kappa * kappa * (1.0 + ratio))
 
 
 def _refine(exact: ExactNormalEquations, r: np.ndarray, u: np.ndarray,

@@ -44,7 +44,7 @@ import numpy as np
 from .. import limits
 from ..errors import BadDataError
 from .checks import check_rank
-from .closed_form import LeastSquares
+from .closed_form import LeastSquares, estimated_error
 from .tsqr import Accumulator, range_scale
 
 
@@ -220,10 +220,10 @@ class SufficientStats:
         rss = float((self.r_aug[-1, -1] * self.scale[-1]) ** 2)
         sigma = math.sqrt(rss / (n - p)) if n > p else math.nan
 
-        # As gradfit.solve: relative error of θ on unit-length columns, y in its own units.
-        theta_unit = u * norms  # (p,), times scale_y
-        ratio = abs(self.r_aug[-1, -1]) / max(float(np.linalg.norm(theta_unit)), np.finfo(np.float64).tiny)
-        estimated = float(limits.EPS * (kappa + kappa * kappa * (1.0 + ratio)))
+        # As gradfit.solve: per coefficient, on unit-length columns, y in its own units (÷ scale_y).
+        rho = abs(float(self.r_aug[-1, -1]))
+        estimated = estimated_error(norms[:, None] * r_inv, u * norms, math.hypot(
+            float(np.linalg.norm(self.r_aug[:-1, -1])), rho), rho, kappa)
         return LeastSquares(theta=theta, residuals=None, rss=rss, condition_number=kappa,
                             std_err=sigma * std_err_factor, std_err_factor=std_err_factor, cov_unscaled=cov,
                             refined=False, estimated_error=estimated,
