@@ -1,9 +1,23 @@
-"""Shared fixtures: the book data generated independently of gradfit."""
+"""Shared fixtures: the book data generated independently of gradfit; the NIST StRD sets shipped with it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+# NIST's eleven linear StRD sets with their certified values (README.md there): part of the
+# repository, so every machine runs the tests that use them.
+NIST_DIR = Path(__file__).resolve().parents[1] / "datasets" / "nist-strd"
+
+
+@pytest.fixture(scope="session")
+def nist_dir() -> Path:
+    """The folder of ``NAME.csv`` and ``NAME.certified.json`` for each NIST StRD set."""
+    if not (NIST_DIR / "filip.certified.json").is_file():
+        pytest.fail(f"the NIST StRD data is missing from {NIST_DIR}: it ships with the repository (git restore it)")
+    return NIST_DIR
 
 
 @pytest.fixture(scope="session")

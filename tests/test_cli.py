@@ -169,3 +169,25 @@ def test_a_missing_optional_package_is_one_line_before_any_work(capsys, monkeypa
     assert captured.out == "" and f"pip install {module}" in captured.err
     assert len(captured.err.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_no_command_is_one_line_naming_the_commands(capsys):
+    code, out, err = run(capsys)
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == ["gradfit: error: a command is needed: fit, config, solve, predict, datasets, "
+                                        "devices, lr-find, graph, bench (see gradfit --help)"]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["solve", "--epochs", "5"], "--epochs is an option of gradfit fit and gradfit lr-find, not of gradfit solve"),
+    (["fit", "--bogus"], "unrecognized argument(s) --bogus (see gradfit fit --help)"),
+])
+def test_another_commands_option_is_named_as_such(capsys, args, fragment):
+    code, out, err = run(capsys, *args)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and fragment in err

@@ -144,9 +144,15 @@ def test_stochastic_steps_where_one_process_holds_no_row_of_the_batch(data_csv, 
     done = torchrun(args, tmp_path)
     assert done.returncode == 0, done.stderr
     both = json.loads(done.stdout)
-    assert both["updates"] == single["updates"] == 102
-    np.testing.assert_allclose(both["params"]["coef"], single["params"]["coef"], rtol=0, atol=1e-10)
-    np.testing.assert_allclose(both["history"]["train_loss"], single["history"]["train_loss"], rtol=1e-10)
+    # Each update is the single run's but for the rounding of statistics summed across processes
+    # (measured 4e-16 apart after 102 updates: the tolerance is no edge). A failure seen once in a
+    # full run could not be reproduced, alone or under load: the launcher's and workers' messages
+    # go with any failure, to say what happened.
+    context = f"torchrun stderr:\n{done.stderr[-3000:]}"
+    assert both["updates"] == single["updates"] == 102, context
+    np.testing.assert_allclose(both["params"]["coef"], single["params"]["coef"], rtol=0, atol=1e-10, err_msg=context)
+    np.testing.assert_allclose(both["history"]["train_loss"], single["history"]["train_loss"], rtol=1e-10,
+                               err_msg=context)
 
 
 def test_solve_streams_its_row_groups_and_matches_one_process(data_csv, capsys, tmp_path):

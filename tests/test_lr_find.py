@@ -38,7 +38,7 @@ def test_rates_grow_geometrically_and_losses_are_smoothed():
     for i, raw in enumerate(found.raw_losses):  # bias-corrected exponential moving average
         average = beta * average + (1 - beta) * raw
         assert smoothed.losses[i] == pytest.approx(average / (1 - beta ** (i + 1)), rel=1e-12)
-    assert not found.diverged and found.suggested_lr in found.lrs
+    assert not found.diverged and found.steepest_lr in found.lrs  # the range test's own rule: a rate it took
 
 
 def test_the_trainer_is_left_untouched(book_arrays):
@@ -68,3 +68,49 @@ def test_bad_ranges_are_refused():
     trainer = Trainer(nn.Linear(1, 1), nn.MSELoss(), "sgd", lr=0.1, train_data=(np.zeros((4, 1)), np.zeros((4, 1))))
     with pytest.raises(BadOptionError, match="smoothing"):
         lr_find(trainer, smoothing=1.0)
+
+
+# ---------------------------------------------------------------- read against the curvature
+
+def minibatch_bound(design, batch_size):
+    """2/L_B for batches of B rows drawn without replacement (Gower et al., 2019), written out here:
+    L_B = n(B-1)/(B(n-1)) L + (n-B)/(B(n-1)) max_i 2‖a_i‖²."""
+    n = len(design)
+    largest = np.linalg.eigvalsh(2 / n * design.T @ design).max()
+    row_max = 2 * np.max(np.sum(design ** 2, axis=1))
+    l_b = n * (batch_size - 1) / (batch_size * (n - 1)) * largest + (n - batch_size) / (batch_size * (n - 1)) * row_max
+    return 2 / l_b
+
+
+def test_full_batch_suggestion_is_half_the_stability_limit_and_fit_converges_there(book_arrays):
+    import gradfit
+
+    limit = stability_limit(book_arrays)
+    found = find_lr()
+    assert found.lr_max_stable == pytest.approx(limit, rel=1e-12) and found.lr_bound == found.lr_max_stable
+    # The test's lowest loss comes past the limit (the rate rises every step), its steepest fall
+    # decades below it, where 1000 epochs do not converge; the suggestion is half the limit.
+    assert found.min_loss_lr > limit and found.steepest_lr < limit / 10
+    assert found.suggested_by == "curvature" and found.suggested_lr == 0.4  # limit / 2 = 0.4028, two digits down
+    assert gradfit.fit(lr=found.suggested_lr).converged
+    with pytest.warns(gradfit.ConvergenceWarning):  # what lr-find used to suggest
+        assert not gradfit.fit(lr=found.steepest_lr).converged
+
+
+@pytest.mark.parametrize("batch_size", [1, 8, 32])
+def test_mini_batch_suggestion_stays_below_the_sampled_batch_bound(book_arrays, batch_size):
+    x = book_arrays[0][:, 0]
+    design = np.column_stack([np.ones_like(x), x])
+    found = find_lr(batch_size=batch_size)
+    assert found.lr_bound == pytest.approx(minibatch_bound(design, batch_size), rel=1e-12)
+    assert found.lr_bound <= found.lr_max_stable
+    assert found.suggested_lr <= min(found.lr_bound, found.min_loss_lr) / 2
+    assert found.suggested_lr > 0.8 * min(found.lr_bound, found.min_loss_lr) / 2  # only rounded down
+    # One-row batches are noisy: the test must not mistake that noise for divergence at tiny rates.
+    assert found.lrs[-1] > 0.1
+
+
+def test_adam_keeps_the_range_tests_own_suggestion_and_is_told_the_limit():
+    found = find_lr(optimizer="adam")
+    assert found.suggested_by == "steepest" and found.suggested_lr == found.steepest_lr
+    assert found.lr_max_stable == pytest.approx(LR_MAX_STABLE, abs=5e-5)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from error_bounds import EPS, QR_BACKWARD, digits, qr_errors, rounded_solution_errors
 from gradfit.errors import BadDataError, BadOptionError
 from gradfit.data.design import polynomial_design
 from gradfit.least_squares.dense import lstsq, residuals
@@ -20,29 +21,19 @@ from gradfit.least_squares.statistics import OLSStats
 
 NIST_SETS = ["norris", "pontius", "noint1", "noint2", "longley",
              "wampler1", "wampler2", "wampler3", "wampler4", "wampler5", "filip"]
-MIN_LRE = 9.0
+QUANTITIES = ("theta", "std_err", "residual_std", "r_squared", "rss")  # in the certified json: see below
+CERTIFIED = {"theta": "coefficients", "std_err": "standard_errors", "residual_std": "residual_standard_deviation",
+             "r_squared": "r_squared", "rss": "residual_sum_of_squares"}
+# The float64 arithmetic that forms a value from its exact parts (a sum of squares, a division, a
+# square root, the rounding to float64): within 4 units in its last place. For R² = 1 − RSS/TSS
+# the place is that of 1, the larger term.
+LAST_PLACES = 4 * EPS
 
 
-def _nist_dir() -> Path | None:
-    for candidate in (Path(__file__).resolve().parents[2] / "shared" / "datasets" / "nist-strd",
-                      Path(os.environ.get("GRADFIT_NIST_DIR", "")) if os.environ.get("GRADFIT_NIST_DIR") else None):
-        if candidate is not None and (candidate / "filip.csv").is_file():
-            return candidate
-    return None
-
-
-NIST_DIR = _nist_dir()
-needs_nist = pytest.mark.skipif(
-    NIST_DIR is None,
-    reason="NIST StRD data not found: expected ../shared/datasets/nist-strd beside the repository, "
-           "or set GRADFIT_NIST_DIR to the folder holding filip.csv and filip.certified.json",
-)
-
-
-def load_nist(name: str):
+def load_nist(folder: Path, name: str):
     """``(design, design_lo, y, certified)`` for one StRD set, built as the README describes."""
-    certified = json.loads((NIST_DIR / f"{name}.certified.json").read_text())
-    with open(NIST_DIR / f"{name}.csv", newline="") as handle:
+    certified = json.loads((folder / f"{name}.certified.json").read_text())
+    with open(folder / f"{name}.csv", newline="") as handle:
         rows = list(csv.reader(handle))
     header, values = rows[0], np.array(rows[1:], dtype=np.float64)
     assert header[0] == "y"
@@ -65,43 +56,110 @@ def lre(estimate: float, certified: str) -> float:
     return 15.0 if error == 0 else min(15.0, -math.log10(error))
 
 
-def min_lre(estimates, certified) -> float:
-    return min(lre(e, c) for e, c in zip(estimates, certified, strict=True))
+@cache
+def float64_data_answer(folder: Path, name: str, exact_powers: bool) -> dict[str, list[Decimal]]:
+    """The exact least-squares answer of the data as float64 holds them, to 40 digits.
+
+    The decimal ``x`` and ``y`` rounded once to float64; the powers ``x**k`` of the rounded ``x``
+    exact (``design + design_lo``) or themselves rounded to float64 (``exact_powers=False``: the
+    data a float64 solver without ``design_lo`` sees). Rational arithmetic, square roots in
+    ``decimal``. The digits this answer shares with the certified one are all any float64
+    solver can be expected to reach (the certified values carry 20).
+    """
+    design, design_lo, y, cert = load_nist(folder, name)
+    columns = [[Fraction(v) for v in column] for column in design.T]
+    if exact_powers and design_lo is not None:
+        columns = [[v + Fraction(lo) for v, lo in zip(column, column_lo)]
+                   for column, column_lo in zip(columns, design_lo.T)]
+    targets = [Fraction(v) for v in y]
+    n, p = len(targets), len(columns)
+    gram = [[sum(a * b for a, b in zip(ci, cj)) for cj in columns] for ci in columns]
+    rhs = [sum(a * b for a, b in zip(ci, targets)) for ci in columns]
+    theta, *inverse_columns = _gauss_jordan(gram, [rhs] + [[int(i == j) for i in range(p)] for j in range(p)])
+    rss = sum((t - sum(a[i] * th for a, th in zip(columns, theta))) ** 2 for i, t in enumerate(targets))
+    mean = sum(targets) / n if cert["intercept"] else 0  # R² is uncentred without an intercept (NIST)
+    tss = sum((t - mean) ** 2 for t in targets)
+    with localcontext() as context:
+        context.prec = 40
+        decimal = lambda value: Decimal(value.numerator) / Decimal(value.denominator)  # noqa: E731
+        sigma2 = rss / (n - p)
+        return {"theta": [decimal(v) for v in theta],
+                "std_err": [decimal(sigma2 * column[j]).sqrt() for j, column in enumerate(inverse_columns)],
+                "residual_std": [decimal(sigma2).sqrt()], "r_squared": [decimal(1 - rss / tss)], "rss": [decimal(rss)]}
 
 
-@needs_nist
+def nist_required_digits(folder: Path, name: str, *, refined: bool) -> dict[str, list[float]]:
+    """Correct digits a result is sure to reach on one set, per quantity (``QUANTITIES``) and component.
+
+    The data limit them: their exact least-squares answer (:func:`float64_data_answer`) is
+    itself some digits from the certified one, and a result is sure of no more than that distance
+    plus its own error. Refined exactly (:func:`gradfit.least_squares.dense.lstsq`) the result is
+    the exact answer of the float64 data, powers included, but for the last place or two of θ
+    (:func:`error_bounds.rounded_solution_errors`); float64 QR or TSQR alone answers the data
+    with rounded powers, within the first-order bound of a backward-stable solver
+    (:func:`error_bounds.qr_errors`, ``c = QR_BACKWARD``). Each value then within ``LAST_PLACES``.
+    """
+    design, design_lo, y, cert = load_nist(folder, name)
+    answer = float64_data_answer(folder, name, exact_powers=refined)
+    theta = np.array(answer["theta"], dtype=np.float64)
+    if refined:  # within a unit or two in the last place of θ (dense.py)
+        exact_design = design if design_lo is None else design + design_lo  # near enough for a bound
+        bound = rounded_solution_errors(exact_design, y, theta, ulps=2)
+    else:
+        bound = qr_errors(design, y, theta, QR_BACKWARD, intercept=cert["intercept"])
+    required = {}
+    for key, values in answer.items():
+        certified = cert[CERTIFIED[key]] if key in ("theta", "std_err") else [cert[CERTIFIED[key]]]
+        required[key] = [
+            digits(float(abs(Fraction(value) - Fraction(Decimal(c)))) + extra
+                   + LAST_PLACES * (1.0 if key == "r_squared" else float(abs(value))), c)
+            for value, c, extra in zip(values, certified, np.atleast_1d(bound[key]), strict=True)]
+    return required
+
+
+def assert_digits(name: str, quantity: str, estimates, certified, required) -> None:
+    """Each component of ``estimates`` has at least the ``required`` correct digits."""
+    estimates = np.atleast_1d(np.asarray(estimates, dtype=np.float64))
+    certified = [certified] if isinstance(certified, str) else certified
+    reached = [lre(e, c) for e, c in zip(estimates, certified, strict=True)]
+    short = [(i, round(r, 2), round(q, 2)) for i, (r, q) in enumerate(zip(reached, required, strict=True)) if r < q]
+    assert not short, f"{name} {quantity}: (component, digits reached, digits the error bound promises) {short}"
+
+
 @pytest.mark.parametrize("refine", [None, True], ids=["auto", "always-refine"])
 @pytest.mark.parametrize("name", NIST_SETS)
-def test_nist_certified_values(name, refine):
-    design, design_lo, y, cert = load_nist(name)
+def test_nist_certified_values(nist_dir, name, refine):
+    design, design_lo, y, cert = load_nist(nist_dir, name)
     fit = lstsq(design, y, cert["columns"], design_lo=design_lo, refine=refine)
-    assert min_lre(fit.theta, cert["coefficients"]) >= MIN_LRE
-    assert min_lre(fit.std_err, cert["standard_errors"]) >= MIN_LRE
+    required = nist_required_digits(nist_dir, name, refined=fit.refined)
     # Residual SD and R² as a user gets them: from the statistics object at the solution.
     stats = OLSStats(design, y, fit.theta, cert["columns"], intercept=cert["intercept"], closed=fit)
-    assert min_lre(stats.std_err, cert["standard_errors"]) >= MIN_LRE
-    assert lre(stats.residual_std, cert["residual_standard_deviation"]) >= MIN_LRE
-    assert lre(stats.r_squared, cert["r_squared"]) >= MIN_LRE  # uncentered for NoInt1/2
-    assert lre(fit.rss, cert["residual_sum_of_squares"]) >= MIN_LRE
+    for quantity, estimates in (("theta", fit.theta), ("std_err", fit.std_err), ("std_err", stats.std_err),
+                                ("residual_std", stats.residual_std),
+                                ("r_squared", stats.r_squared),  # uncentred for NoInt1/2
+                                ("rss", fit.rss)):
+        assert_digits(name, quantity, estimates, cert[CERTIFIED[quantity]], required[quantity])
 
 
-@needs_nist
 @pytest.mark.parametrize("name, refined", [("norris", False), ("noint1", False), ("filip", True),
                                            ("wampler4", True), ("wampler5", True)])
-def test_refinement_runs_when_float64_is_not_enough(name, refined):
-    design, design_lo, y, cert = load_nist(name)
+def test_refinement_runs_when_float64_is_not_enough(nist_dir, name, refined):
+    design, design_lo, y, cert = load_nist(nist_dir, name)
     assert lstsq(design, y, design_lo=design_lo).refined is refined
 
 
-@needs_nist
-def test_filip_needs_the_exact_powers():
+def test_filip_needs_the_exact_powers(nist_dir):
     # Exactly solved, the float64-rounded x**k give only ~7.6 digits (the rounding of each power
     # moves the answer); with their rounding errors supplied the certified values are reached.
-    design, design_lo, y, cert = load_nist("filip")
+    design, design_lo, y, cert = load_nist(nist_dir, "filip")
     without = lstsq(design, y, refine=True)  # the powers rounded to float64, taken as exact
-    assert min_lre(without.theta, cert["coefficients"]) < MIN_LRE
+    rounded_powers = float64_data_answer(nist_dir, "filip", exact_powers=False)["theta"]
+    np.testing.assert_allclose(without.theta, np.array(rounded_powers, dtype=np.float64), rtol=LAST_PLACES, atol=0)
+    # Exact arithmetic on fixed data: 7.6 to 7.7 digits on every machine, nothing to round.
+    assert max(lre(value, c) for value, c in zip(rounded_powers, cert["coefficients"])) < 8
     with_lo = lstsq(design, y, design_lo=design_lo)
-    assert min_lre(with_lo.theta, cert["coefficients"]) >= 13
+    assert_digits("filip", "theta", with_lo.theta, cert["coefficients"],
+                  nist_required_digits(nist_dir, "filip", refined=True)["theta"])  # 14.2 digits
     assert 1e9 < with_lo.condition_number < 1e11  # ill-conditioned, yet not flagged as rank deficient
 
 
@@ -146,8 +204,13 @@ def test_refined_answer_is_the_exact_rational_least_squares_answer():
 
 def _solve_rational(matrix, rhs):
     """Gauss–Jordan elimination in exact rational arithmetic."""
-    rows = [list(row) + [b] for row, b in zip(matrix, rhs)]
-    size = len(rows)
+    return _gauss_jordan(matrix, [rhs])[0]
+
+
+def _gauss_jordan(matrix, right_hand_sides):
+    """The solution of ``matrix · x = b`` for each ``b`` of ``right_hand_sides``, in exact rationals."""
+    size, count = len(matrix), len(right_hand_sides)
+    rows = [[Fraction(v) for v in row] + [Fraction(b[i]) for b in right_hand_sides] for i, row in enumerate(matrix)]
     for col in range(size):
         pivot = next(r for r in range(col, size) if rows[r][col] != 0)
         rows[col], rows[pivot] = rows[pivot], rows[col]
@@ -155,7 +218,7 @@ def _solve_rational(matrix, rhs):
             if r != col and rows[r][col] != 0:
                 factor = rows[r][col] / rows[col][col]
                 rows[r] = [a - factor * b for a, b in zip(rows[r], rows[col])]
-    return [rows[i][size] / rows[i][i] for i in range(size)]
+    return [[rows[i][size + k] / rows[i][i] for i in range(size)] for k in range(count)]
 
 
 def test_polynomial_design_carries_the_rounding_of_each_power():

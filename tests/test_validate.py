@@ -55,7 +55,7 @@ def test_non_finite_values_name_row_and_column(bad, word):
 
 
 def test_non_numeric_data_is_refused():
-    with pytest.raises(BadDataError, match="x must be numeric"):
+    with pytest.raises(BadDataError, match="x is not numeric: row 0 has 'a'"):
         gradfit.fit(["a", "b", "c"], [1.0, 2.0, 3.0])
 
 

@@ -13,7 +13,7 @@ from .errors import (BadDataError, BadModelError, BadOptionError, CollinearityWa
                      DivergedError, GradfitError, Interrupted, NoGradientWarning)
 from .least_squares.dense import LeastSquares, lstsq
 from .least_squares.statistics import OLSStats
-from .pipeline.sweep import SweepRun
+from .results.sweep_result import SweepResult, SweepRun
 from .results.types import FitResult, History, Params, SolveResult
 from .scale.distributed import GlobalRows
 from .training.callbacks import (Callback, CheckpointCallback, EarlyStopping, RichProgressCallback,
@@ -35,7 +35,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "fit", "solve", "sweep", "fit_streaming", "solve_streaming", "find_lr", "GlobalRows", "SweepRun", "lstsq", "polynomial_design", "FitConfig", "FitResult", "SolveResult", "History", "Params",
+    "fit", "solve", "sweep", "fit_streaming", "solve_streaming", "find_lr", "GlobalRows", "SweepRun", "SweepResult", "lstsq", "polynomial_design", "FitConfig", "FitResult", "SolveResult", "History", "Params",
     "LeastSquares", "OLSStats", "GradfitError", "BadDataError", "BadOptionError", "DivergedError",
     "ConvergenceWarning", "CollinearityWarning",
     "Trainer", "lr_find", "LRFinderResult", "Callback", "EarlyStopping", "CheckpointCallback", "TensorBoardCallback",

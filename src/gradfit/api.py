@@ -15,7 +15,7 @@ from .pipeline.solving import solve_source
 from .pipeline.prepare import check_streamable, in_memory, problem_from, streamed
 from .pipeline.sources import scaled_problem
 from .pipeline.run import fit_source
-from .pipeline.sweep import SweepRun, parse_lrs, sweep_source
+from .pipeline.sweep import SweepResult, parse_lrs, sweep_source
 from .results.types import FitResult, SolveResult
 
 
@@ -118,12 +118,14 @@ def _training_rows(dataset: str | None, names, target):
 
 
 def sweep(x=None, y=None, *, lr, val=None, names=None, dataset=None, init=None, callbacks=None,
-          **options) -> list[SweepRun]:
+          **options) -> SweepResult:
     """Fit once per learning rate in ``lr`` (a list, or ``"0.01,0.1"``); every other option and
     input as for :func:`fit`.
 
     Each run is the run ``gradfit.fit(x, y, lr=that_lr, …)`` would make; a run that diverges does
-    not stop the others (its :class:`SweepRun` holds the :class:`DivergedError`).
+    not stop the others (its :class:`SweepRun` holds the :class:`DivergedError`). The result is a
+    list of :class:`SweepRun`, one per rate in order, with a short ``repr``, a notebook table and
+    ``to_frame()`` (a pandas DataFrame, one row per rate).
 
     Examples
     --------
@@ -223,13 +225,16 @@ def find_lr(x=None, y=None, *, dataset: str | None = None, model: str | None = N
     engine: :func:`gradfit.lr_find` on a :class:`gradfit.Trainer` of that model and those rows.
 
     Takes :func:`fit`'s data and model options (the rate found applies to ``fit`` with the same
-    ones, ``standardize`` included) and :func:`gradfit.lr_find`'s ``range_options``.
+    ones, ``standardize`` included) and :func:`gradfit.lr_find`'s ``range_options``. The test is
+    read against the curvature of these rows (:func:`gradfit.training.lr_range.with_curvature`):
+    ``lr_max_stable`` is ``2/L`` and, for ``optimizer='sgd'``, ``suggested_lr`` is half the
+    smaller of the test's lowest-loss rate and the bound ``2/L`` (``2/L_B`` for mini-batches).
 
     Examples
     --------
     >>> found = find_lr()                       # the book data, full batch, the tutorial's module
-    >>> found.diverged and found.suggested_lr < 0.8055   # below the stability limit 2/L
-    True
+    >>> found.diverged, round(found.lr_max_stable, 4), found.suggested_lr   # half the limit 2/L
+    (True, 0.8055, 0.4)
     """
     import torch
     from torch import nn
@@ -237,7 +242,7 @@ def find_lr(x=None, y=None, *, dataset: str | None = None, model: str | None = N
     from .data.design import Scaling
     from .engines.torch_engine import build_model, make_optimizer
     from .scale.devices import resolve_device
-    from .training.lr_range import lr_find
+    from .training.lr_range import lr_find, with_curvature
     from .training.trainer import Trainer
 
     cfg = config_from("fit", dict(engine="torch", model=model, optimizer=optimizer, batch_size=batch_size,
@@ -252,4 +257,5 @@ def find_lr(x=None, y=None, *, dataset: str | None = None, model: str | None = N
     y_train = torch.as_tensor(problem.y_train, dtype=dtype, device=where).view(-1, 1)  # (n, 1)
     trainer = Trainer(net, nn.MSELoss(), lambda params: make_optimizer(cfg.optimizer, params, 1e-3),
                       train_data=(x_train, y_train), batch_size=cfg.batch_size, seed=cfg.seed)
-    return lr_find(trainer, seed=cfg.seed, **range_options)
+    found = lr_find(trainer, seed=cfg.seed, **range_options)
+    return with_curvature(found, problem.design(problem.x_train), cfg.batch_size, cfg.optimizer == "sgd")

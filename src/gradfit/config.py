@@ -105,11 +105,12 @@ class FitConfig:
     # [data]: what is fitted
     intercept: bool = declare(
         True, "data", "fit y ≈ x·w without b", "bool\n    Fit an intercept ``b``.", parse=boolean,
-        kind="negated", flag="--no-intercept", python=FIT_AND_SOLVE, commands=("fit", "solve"), shapes_run=True)
+        kind="negated", flag="--no-intercept", python=FIT_AND_SOLVE, commands=("fit", "solve", "lr-find"),
+        shapes_run=True)
     poly: int | None = declare(
         None, "data", "polynomial terms x, x², …, x^DEG of the one feature",
         "int, optional\n    Fit the polynomial ``x, x², …, x^poly`` of a single feature (1 to 20).",
-        parse=poly_degree, metavar="DEG", python=FIT_AND_SOLVE, commands=("fit", "solve"))
+        parse=poly_degree, metavar="DEG", python=FIT_AND_SOLVE, commands=("fit", "solve", "lr-find"))
     alpha: float = declare(
         0.05, "data", "confidence intervals at 1 − alpha (default 0.05: 95%%)",
         "float\n    The statistics (``res.stats``) give ``1 - alpha`` confidence intervals.",
@@ -118,13 +119,14 @@ class FitConfig:
         None, "data", "hold out this fraction for validation (default: the embedded dataset's own split, none "
         "for files; 0 for none)",
         "float, optional\n    Fraction of rows held out for validation (seeded shuffle); default: an embedded "
-        "dataset's own split, else none.", parse=fraction, metavar="F")
+        "dataset's own split, else none.", parse=fraction, metavar="F", commands=("fit", "lr-find"))
     standardize: bool = declare(
         False, "data", "run GD on centred and scaled data, report on the original scale (default: on for data "
         "files, off for embedded datasets)",
         "bool\n    Run gradient descent on features and target centred and scaled with training-split statistics, "
         "and report\n    everything on the original scale. Off by default, so the tutorial's numbers hold; the "
-        "command line\n    turns it on for data files.", parse=boolean, kind="boolean", shapes_run=True, cli_default=None)
+        "command line\n    turns it on for data files.", parse=boolean, kind="boolean", shapes_run=True,
+        cli_default=None, commands=("fit", "lr-find"))
     # [model]: what is trained, where
     engine: str = declare(
         "auto", "model", "auto (default), numpy, torch or exact",
@@ -134,19 +136,20 @@ class FitConfig:
     model: str | None = declare(
         None, "model", "torch module: manual (nn.Parameter b and w; default) or linear (nn.Linear)",
         "{'manual', 'linear'}, optional\n    Torch engine: the tutorial's module with ``nn.Parameter`` b and w "
-        "(default), or ``nn.Linear``.", parse=choice(*MODELS), shapes_run=True)
+        "(default), or ``nn.Linear``.", parse=choice(*MODELS), shapes_run=True, commands=("fit", "lr-find"))
     device: str = declare(
         "auto", "model", "auto (default), cpu, cuda or cuda:N (torch engine)",
-        "str\n    ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (torch engine).", parse=device_text)
+        "str\n    ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (torch engine).", parse=device_text,
+        commands=("fit", "lr-find"))
     dtype: str | None = declare(
         None, "model", "float32 or float64 (default: float32 for torch, float64 otherwise)",
         "{'float32', 'float64'}, optional\n    Default float32 for torch (as in the tutorial), float64 for numpy "
-        "and exact.", parse=choice(*DTYPES), shapes_run=True)
+        "and exact.", parse=choice(*DTYPES), shapes_run=True, commands=("fit", "lr-find"))
     # [training]: how
     optimizer: str = declare(
         "sgd", "training", "sgd (default) or adam (torch engine)",
         "{'sgd', 'adam'}\n    ``torch.optim`` optimizer (numpy and exact: plain gradient descent only).",
-        parse=choice(*OPTIMIZERS), shapes_run=True)
+        parse=choice(*OPTIMIZERS), shapes_run=True, commands=("fit", "lr-find"))
     lr: float | str = declare(
         0.1, "training", "learning rate, or auto (from the loss curvature); default 0.1",
         "float or 'auto'\n    ``'auto'`` derives the step from the curvature of the loss: about the optimal "
@@ -155,11 +158,12 @@ class FitConfig:
         parse=learning_rate, shapes_run=True)
     epochs: int = declare(
         1000, "training", "passes over the training rows (default 1000)", "int\n    Passes over the training rows.",
-        parse=positive_int(1000), metavar="N")
+        parse=positive_int(1000), metavar="N", commands=("fit", "lr-find"))
     batch_size: int | None = declare(
         None, "training", "rows per update: omit for full batch, 1 for stochastic",
         "int, optional\n    ``None`` for full batch, ``1`` for stochastic gradient descent.",
-        parse=positive_int(fix="use 1 for stochastic GD, or omit it for full batch"), metavar="N", shapes_run=True)
+        parse=positive_int(fix="use 1 for stochastic GD, or omit it for full batch"), metavar="N", shapes_run=True,
+        commands=("fit", "lr-find"))
     shuffle_buffer: int | None = declare(
         None, "training", "with --chunk-rows and --batch-size: rows shuffled together as they stream from the file "
         "(default about 64 MiB of rows)",
@@ -168,13 +172,14 @@ class FitConfig:
         parse=positive_int(1_000_000), metavar="N", python=("fit_streaming",))
     seed: int = declare(
         42, "training", "seeds initial values and shuffling (default 42)",
-        "int\n    Seeds the initial values and the mini-batch shuffle.", parse=non_negative_int, metavar="N", shapes_run=True)
+        "int\n    Seeds the initial values and the mini-batch shuffle.", parse=non_negative_int, metavar="N",
+        shapes_run=True, commands=("fit", "lr-find"))
     tol: float = declare(
         1e-4, "training", "converged when the final scale-free gradient norm (features and target at unit "
         "variance) is at most tol (default 1e-4)",
         "float\n    Converged when the norm of the scale-free gradient at the end (the MSE gradient with features "
         "and\n    target scaled to unit variance, so independent of units) is at most ``tol``.",
-        parse=positive_float("1e-4"))
+        parse=positive_float("1e-4"), commands=("fit", "lr-find"))
     patience: int | None = declare(
         None, "training", "early stopping: stop after N epochs without a better validation loss and keep the best "
         "epoch's weights",
@@ -195,7 +200,7 @@ class FitConfig:
         "shape training\n    must match the saved run.", parse=path_text, metavar="PATH", path=True)
     # [output]
     checkpoint: str | None = declare(
-        None, "output", "save a checkpoint here every epoch (or --checkpoint-every N), at the end and on Ctrl-C",
+        None, "output", "save a checkpoint here every epoch (or --checkpoint-every N), at the end and on Ctrl-C or SIGTERM",
         "str, optional\n    Write a checkpoint to this file (atomically) every ``checkpoint_every`` epochs, at "
         "the end, when\n    stopping early and when :func:`gradfit.request_stop` interrupts the run.",
         parse=path_text, metavar="PATH", path=True)

@@ -179,8 +179,9 @@ class DivergedError(GradfitError, RuntimeError):
                  history: list[float] | None = None) -> None:
         self.epoch, self.loss, self.lr, self.lr_max_stable = epoch, loss, lr, lr_max_stable
         self.history = list(history or [])
-        message = f"training diverged at epoch {epoch} (train loss {loss:.4g}) with learning rate {lr:g}"
-        if lr_max_stable is not None:
+        message = f"training diverged at epoch {epoch} (train loss {_number(loss, '.4g')}) with learning rate " \
+            f"{_number(lr, 'g')}"
+        if _usable_rate(lr_max_stable) and _usable_rate(lr_max_stable / 2):  # 0, inf, nan: no advice
             message += (
                 f"; the largest stable full-batch learning rate for this data is {lr_max_stable:.4g}"
                 f" (2 / largest eigenvalue of the loss Hessian): try {option('lr', _round_down(lr_max_stable / 2))}"
@@ -253,8 +254,36 @@ class NoGradientWarning(Rendered, UserWarning):
 
 
 def _round_down(value: float) -> str:
-    """A short learning rate at or below ``value`` (two significant digits, rounded down)."""
+    """A short learning rate at or below ``value`` (two significant digits, rounded down); never
+    raises: a value that is not a positive finite number is shown as it is.
+
+    >>> _round_down(0.987), _round_down(0.0), _round_down(float("inf")), _round_down(float("nan"))
+    ('0.98', '0', 'inf', 'nan')
+    """
     from math import floor, log10
 
-    scale = 10 ** (floor(log10(value)) - 1)
-    return f"{floor(value / scale) * scale:.2g}"
+    if not _usable_rate(value):
+        return _number(value, ".2g")
+    try:
+        scale = 10.0 ** (floor(log10(value)) - 1)
+        rounded = floor(value / scale) * scale
+    except (ValueError, OverflowError, ZeroDivisionError):  # scale 0.0 or inf at float64's ends
+        return _number(value, ".2g")
+    return f"{rounded:.2g}" if 0 < rounded <= value else _number(value, ".2g")
+
+
+def _usable_rate(value: object) -> bool:
+    """Whether ``value`` is a learning rate to suggest: a positive finite number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return False
+    return number > 0 and number != float("inf")
+
+
+def _number(value: object, spec: str) -> str:
+    """``format(value, spec)``, or ``repr(value)`` when it is not a number (a message must not fail)."""
+    try:
+        return format(float(value), spec)
+    except (TypeError, ValueError, OverflowError):
+        return repr(value)

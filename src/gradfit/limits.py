@@ -59,6 +59,10 @@ GRAM_MIN_CHUNK_ROWS = 1024
 
 # Refine the closed form in exact arithmetic when float64 QR's estimated relative error exceeds this.
 REFINE_ABOVE = 1e-13
+# The refinement test judges each coefficient's relative error (least_squares.closed_form
+# .estimated_error); one below this fraction of the largest (in unit-column units) is judged at
+# this floor, so that a coefficient with no measurable effect does not buy an exact refinement.
+REFINE_COMPONENT_FLOOR = 1e-6
 # Steps of exact refinement at most (each gains about -log10(κ·eps) digits; Filip needs 3–4).
 MAX_REFINE_STEPS = 12
 
@@ -77,3 +81,30 @@ AUTO_LR_CONDITION_CAP = 100.0
 
 # The exact engine evaluates this many epochs per block: memory BLOCK × p floats whatever the epochs.
 EXACT_EPOCH_BLOCK = 4096
+
+# ----- what inputs may ask for ------------------------------------------------------------
+
+# Every count an option gives (rows, epochs, batch sizes, patience …) is at most this: above any
+# count a run can reach (2**53 float64 values are 64 PiB), and small enough that each count is
+# exact as a float64 (JSON readers hold numbers as doubles) and fits C's long and NumPy's int64.
+MAX_COUNT = 2**53
+
+# Epochs at most: the history keeps every epoch's train loss, validation loss and rate (about
+# 70 bytes each as Python floats), each checkpoint and the JSON output carry it, and the exact
+# engine evaluates every epoch: a million epochs is about 70 MB of history. Gradient descent that
+# needs more is ill-conditioned beyond what more epochs fix; gradfit solve gives the exact answer.
+MAX_EPOCHS = 1_000_000
+
+# Seeds are 0 to 2**32 - 1: NumPy's RandomState (the tutorial's start) accepts no more.
+MAX_SEED = 2**32 - 1
+
+# Each data column's magnitude (its largest |value|; an all-zero column is left to the rank
+# check) must lie in [MIN_COLUMN_MAGNITUDE, MAX_COLUMN_MAGNITUDE]. Every path squares the data:
+# the MSE and its gradient, XᵀX (the exact engine, the Gram path, the curvature behind
+# lr='auto'), the residual and total sums of squares of the statistics. Sums of n squares of
+# values up to 1e144 stay finite for any n up to 2**63 rows (n·1e288 < 1.8e308), and squares of
+# values down to 1e-144 (1e-288) stay above 2**52 × the smallest normal float64 (2.2e-308), so
+# they keep full precision instead of underflowing. One range for every path, so that the same
+# data is fitted (or refused) alike by fit and solve, in memory, streamed or distributed.
+MAX_COLUMN_MAGNITUDE = 1e144
+MIN_COLUMN_MAGNITUDE = 1e-144

@@ -10,6 +10,7 @@ import math
 import os
 from typing import Callable
 
+from . import limits
 from .errors import BadOptionError, option
 
 
@@ -23,17 +24,50 @@ def _float(name: str, value: object, expected: str = "a number") -> float:
 
 
 def _int(name: str, value: object) -> int:
+    """``value`` as a whole number within the bound of option ``name`` (:func:`check_count`)."""
     if isinstance(value, bool):
         raise BadOptionError(name, value, "must be an integer")
-    if isinstance(value, int):
-        return value
     try:
-        number = float(value) if not isinstance(value, str) else None
-        if number is not None and number.is_integer():
-            return int(number)
-        return int(str(value).strip())
+        if isinstance(value, int):
+            number = int(value)
+        elif not isinstance(value, str) and float(value).is_integer():
+            number = int(float(value))
+        else:
+            number = int(str(value).strip())
     except (TypeError, ValueError, OverflowError):
         raise BadOptionError(name, value, "must be an integer") from None
+    return check_count(name, number, value)
+
+
+def check_count(name: str, number: int, given: object = None) -> int:
+    """``number`` unless it is above option ``name``'s bound: ``limits.MAX_EPOCHS`` for ``epochs``,
+    ``limits.MAX_SEED`` for ``seed``, ``limits.MAX_COUNT`` for every other count. The one guard
+    of whole numbers, so that none reaches NumPy, torch or C beyond what they hold (a traceback)
+    or asks for memory without bound (the history keeps one value per epoch).
+
+    >>> check_count("batch_size", 32)
+    32
+    >>> check_count("seed", 2**32)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    gradfit.errors.BadOptionError: seed=4294967296: must be at most 4294967295; ...
+    """
+    bound, why = _bound(name)
+    if number > bound:
+        raise BadOptionError(name, number if given is None else given, f"must be at most {bound}", why)
+    return int(number)
+
+
+def _bound(name: str) -> tuple[int, str]:
+    """The largest value of count ``name`` and what to do instead (read from limits at call time)."""
+    if name == "epochs":
+        solve = option("solve", python="gradfit.solve(x, y)", cli="gradfit solve")
+        return limits.MAX_EPOCHS, (
+            f"the loss history keeps every epoch (about 70 bytes each); for more, take the exact answer "
+            f"({solve}), or converge sooner with {option('lr', 'auto')} or {option('standardize', True)}")
+    if name == "seed":
+        return limits.MAX_SEED, f"NumPy and torch take seeds from 0 to 2**32 - 1, e.g. {option('seed', 42)}"
+    return limits.MAX_COUNT, "no count gradfit can use is larger (2**53)"
 
 
 def choice(*choices: str) -> Callable:

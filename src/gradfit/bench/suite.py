@@ -7,7 +7,6 @@ the timing (answers equal). Start-up and memory are measured in fresh subprocess
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import subprocess
@@ -18,6 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .. import api as gradfit  # the public functions, by the names users call them
+from ..results.json_form import json_text
 from . import baselines
 from .measure import Comparison, alternate
 
@@ -284,7 +284,8 @@ def table(rows: list[Row]) -> str:
 
 
 def to_json(rows: list[Row]) -> str:
-    return json.dumps({"machine": machine(), "rows": [{**asdict(r), "met": r.meets_target} for r in rows]}, indent=2)
+    """The rows as JSON (a ratio that could not be measured is null)."""
+    return json_text({"machine": machine(), "rows": [{**asdict(r), "met": r.meets_target} for r in rows]})
 
 
 def _seconds(value: float) -> str:

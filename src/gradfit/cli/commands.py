@@ -1,16 +1,14 @@
-"""The smaller commands: config, predict, datasets, devices, bench, graph, lr-find. Each turns the
-options into an API call and prints; no argument parsing here (``gradfit fit`` and ``gradfit solve``
-have modules of their own)."""
+"""The smaller commands: config, datasets, devices, bench, graph. Each turns the options into an
+API call and prints; no argument parsing here (``gradfit fit``, ``gradfit solve``, ``gradfit
+predict`` and ``gradfit lr-find`` have modules of their own)."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 
-from ..errors import BadDataError, BadOptionError, require
-from .inputs import load_data, options_namespace
+from ..errors import BadOptionError
+from ..results.json_form import json_text
 from .options import dump_config, effective_options
 
 
@@ -18,39 +16,6 @@ def run_config(cli_args: argparse.Namespace) -> int:
     """Print the effective ``fit`` configuration as TOML."""
     sys.stdout.write(dump_config(effective_options(cli_args, "fit")))
     return 0
-
-
-def run_predict(args: argparse.Namespace) -> int:
-    from ..data.files import read_table
-    from ..results.model_file import load_model
-
-    model = load_model(args.model)
-    if not os.path.exists(args.data):
-        raise BadDataError(f"data file {args.data!r} not found; check the path")
-    table = read_table(args.data, target=None, features=model.features, require_target=False, dropna=args.dropna)
-    predictions = model.predict(table.x)  # (n,)
-    column = f"{model.target}_predicted" if model.target else "prediction"
-    if args.out:
-        from ..atomic import atomic_write_text
-
-        atomic_write_text(args.out, _csv_text(table.feature_names + [column], table.x, predictions))
-    if args.json:
-        print(json.dumps({"predictions": predictions.tolist()}))
-    elif not args.out:
-        sys.stdout.write(_csv_text(table.feature_names + [column], table.x, predictions))
-    return 0
-
-
-def _csv_text(header: list[str], x, predictions) -> str:
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    for row, value in zip(x.tolist(), predictions.tolist()):
-        writer.writerow([repr(v) for v in row] + [repr(value)])  # repr: shortest exact float text
-    return buffer.getvalue()
 
 
 def run_datasets(args: argparse.Namespace) -> int:
@@ -62,7 +27,7 @@ def run_datasets(args: argparse.Namespace) -> int:
         rows.append({"name": name, "features": data.feature_names, "target": data.target_name,
                      "n_train": len(data.y_train), "n_val": len(data.y_val), "description": data.description})
     if args.json:
-        print(json.dumps({"datasets": rows}, indent=2))
+        print(json_text({"datasets": rows}))
         return 0
     from rich.console import Console
     from rich.table import Table
@@ -82,8 +47,8 @@ def run_devices(args: argparse.Namespace) -> int:
 
     devices, auto = list_devices(), auto_device()
     if args.json:
-        print(json.dumps({"devices": [{"name": d.name, "description": d.description,
-                                       "memory_bytes": d.memory_bytes} for d in devices], "auto": auto}, indent=2))
+        print(json_text({"devices": [{"name": d.name, "description": d.description,
+                                      "memory_bytes": d.memory_bytes} for d in devices], "auto": auto}))
         return 0
     from rich.console import Console
     from rich.table import Table
@@ -98,8 +63,6 @@ def run_devices(args: argparse.Namespace) -> int:
     console.print(table)
     console.print(f"--device auto picks {auto} for the torch engine; the numpy and exact engines run on the CPU.")
     return 0
-
-
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -144,34 +107,4 @@ def run_graph(args: argparse.Namespace) -> int:
         print(path)
     if note:
         print(f"gradfit graph: note: {note}", file=sys.stderr)
-    return 0
-
-
-def run_lr_find(cli_args: argparse.Namespace) -> int:
-    """The LR range test for the torch engine's linear model, with its plot."""
-    from ..api import find_lr
-
-    args = options_namespace(cli_args, "fit")
-    args.plot = cli_args.plot
-    if args.plot:
-        require("matplotlib")
-    data = load_data(args)
-    standardize = data.is_file if args.standardize is None else args.standardize
-    found = find_lr(**data.arrays(), model=args.model, optimizer=args.optimizer, batch_size=args.batch_size,
-                    seed=args.seed, device=args.device, dtype=args.dtype, intercept=args.intercept, poly=args.poly,
-                    standardize=standardize)
-    if cli_args.plot:
-        from ..figures.plots import plot_lr_find
-
-        plot_lr_find(found.lrs, found.losses, found.suggested_lr, cli_args.plot)
-    if args.json:
-        print(json.dumps({"suggested_lr": found.suggested_lr, "min_loss_lr": found.min_loss_lr,
-                          "diverged": found.diverged, "lrs": list(map(float, found.lrs)),
-                          "losses": [float(v) if v == v and abs(v) != float("inf") else None for v in found.losses]},
-                         indent=2))
-        return 0
-    print(f"suggested learning rate: {found.suggested_lr:.4g} (steepest fall of the smoothed loss); lowest loss "
-          f"at lr {found.min_loss_lr:.4g}" + ("; the loss blew up past it" if found.diverged else ""))
-    if cli_args.plot:
-        print(f"plot: {cli_args.plot}")
     return 0

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import warnings
 
 from ..errors import BadDataError, BadOptionError, require
-from .inputs import (Data, api_options, ctrl_c_stops_at_epoch_end, feature_list, is_large_file, is_sweep, load_data,
-                     options_namespace, positive_rows, process_group, warnings_to_stderr)
+from ..results.json_form import json_text
+from .inputs import (check_outputs, Data, api_options, feature_list, is_large_file, is_sweep, load_data, options_namespace,
+                     positive_rows, process_group, warnings_to_stderr)
 from .options import flag_text
+from .signals import signals_stop_at_epoch_end
 
 
 def run_fit(cli_args: argparse.Namespace) -> int:
@@ -32,6 +33,7 @@ def _run_fit(args: argparse.Namespace, group) -> int:
         raise BadOptionError("shuffle_buffer", args.shuffle_buffer, "applies to mini-batches streamed from a file",
                              "add --chunk-rows N, or leave --shuffle-buffer out (rows in memory are shuffled whole)")
     data = load_data(args)
+    check_outputs(args)  # a file we may not write is refused before training, not after it
     standardize = data.is_file if args.standardize is None else args.standardize
     if is_sweep(args.lr):
         return _run_sweep(args, data, standardize)
@@ -42,7 +44,8 @@ def _run_fit(args: argparse.Namespace, group) -> int:
 
         if progress_wanted():
             callbacks.append(RichProgressCallback())
-    with warnings_to_stderr(args, shown_in_report=not args.json), ctrl_c_stops_at_epoch_end():
+    stops = signals_stop_at_epoch_end(checkpoint=bool(args.checkpoint))
+    with warnings_to_stderr(args, shown_in_report=not args.json), stops:
         result = fit(**data.arrays(), **api_options(args, "fit", standardize=standardize, record_path=bool(args.plot)),
                      callbacks=callbacks or None, distributed=group)
     if not main:
@@ -90,7 +93,8 @@ def _run_fit_streaming(args: argparse.Namespace, group) -> int:
     if args.target is None:
         raise BadOptionError("target", None, "is required for a data file", "name the column to predict: --target COL")
     standardize = True if args.standardize is None else args.standardize
-    with warnings_to_stderr(args, shown_in_report=not args.json), ctrl_c_stops_at_epoch_end():
+    stops = signals_stop_at_epoch_end(checkpoint=bool(args.checkpoint))
+    with warnings_to_stderr(args, shown_in_report=not args.json), stops:
         result = fit_streaming(
             args.data, target=args.target, features=feature_list(args.features), chunk_rows=args.chunk_rows,
             dropna=args.dropna, distributed=group, **api_options(args, "fit_streaming", standardize=standardize))
@@ -142,26 +146,19 @@ def _run_sweep(args: argparse.Namespace, data: Data, standardize: bool) -> int:
         runs = sweep(**data.arrays(), lr=args.lr, **options)
     rows = [run.row() for run in runs]
     if args.json:
-        print(json.dumps({"sweep": rows}, indent=2, allow_nan=False))
+        print(json_text({"sweep": rows}))
         return 0
-    _print_sweep(rows, runs)
+    _print_sweep(runs)
     return 0
 
 
-def _print_sweep(rows: list[dict], runs) -> None:
+def _print_sweep(runs) -> None:
     from rich.console import Console
-    from rich.table import Table
 
-    table = Table(title="Learning-rate sweep (one full run per rate)", title_justify="left")
-    for column in ("lr", "train MSE", "validation MSE", "max |GD − closed form|", "converged", "diverged"):
-        table.add_column(column, justify="right")
-    for row in rows:
-        fmt = (lambda v: "–" if v is None else f"{v:.6g}")
-        table.add_row(f"{row['lr']:g}", fmt(row["train_loss"]), fmt(row["val_loss"]), fmt(row["max_abs_diff"]),
-                      "yes" if row["converged"] else "no",
-                      f"at epoch {row['diverged_at_epoch']}" if row["diverged"] else "no")
-    console = Console(highlight=False)
-    console.print(table)
+    from ..results.report import AtLeast, sweep_table
+
+    console = Console(highlight=False, soft_wrap=True)  # (soft wrap: lines wider than the console are not cut)
+    console.print(AtLeast(sweep_table(runs)))
     stable = next((run.result.lr_max_stable for run in runs if run.result is not None), None)
     if stable is not None:
         console.print(f"largest stable full-batch learning rate for this data: {stable:.4g}", markup=False)

@@ -1,5 +1,5 @@
 """What every command shares: the effective options, the data DATA names, the process group,
-and how warnings and Ctrl-C reach the terminal."""
+and how warnings reach the terminal (signals: ``signals.py``)."""
 
 from __future__ import annotations
 
@@ -74,6 +74,16 @@ def load_data(args: argparse.Namespace) -> Data:
     return Data(table.x, table.y, table.feature_names, table.target_name, source=args.data)
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse now, before any training, a ``--save-model`` or ``--checkpoint`` file gradfit may not
+    write (not a regular file, the input data itself): see :func:`gradfit.atomic.output_path`."""
+    from ..atomic import output_path
+
+    for name, what in (("save_model", "model"), ("checkpoint", "checkpoint")):
+        if getattr(args, name, None):
+            output_path(getattr(args, name), what)
+
+
 def unknown_data_message(data: str) -> str:
     from ..data import DATASETS
 
@@ -132,31 +142,6 @@ def process_group(args: argparse.Namespace):
         yield group
     finally:
         group.close()
-
-
-@contextmanager
-def ctrl_c_stops_at_epoch_end():
-    """The first Ctrl-C asks the run to stop at the end of its epoch (and write its checkpoint);
-    a second one interrupts at once."""
-    import signal
-
-    from ..training.checkpoint import clear_stop_request, request_stop
-
-    def first(signum, frame):
-        request_stop()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        print("\ngradfit fit: stopping at the end of this epoch (Ctrl-C again to abort now)", file=sys.stderr)
-
-    try:
-        previous = signal.signal(signal.SIGINT, first)
-    except ValueError:  # not the main thread (e.g. called from a test runner's worker): no handler
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        clear_stop_request()
 
 
 @contextmanager

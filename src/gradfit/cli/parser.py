@@ -8,6 +8,8 @@ from .. import __version__
 from ..errors import GradfitError
 from . import commands
 from .fit import run_fit
+from .lr_find import run_lr_find
+from .predict import run_predict
 from .options import add_arguments
 from .solve import run_solve
 
@@ -23,7 +25,28 @@ EPILOG_FIT = """examples:
   torchrun --standalone --nproc_per_node=2 -m gradfit fit data.csv --target y
                                                 the same fit across 2 processes (see README)
 
-exit codes: 0 success, 1 training diverged, 2 bad input or options, 130 interrupted
+exit codes: 0 success, 1 training diverged, 2 bad input or options, 130 interrupted (Ctrl-C),
+143 stopped by SIGTERM (the first Ctrl-C or SIGTERM finishes the epoch and writes the checkpoint)
+"""
+
+
+LR_FIND_DESCRIPTION = """\
+Train the torch engine's linear model on a copy, on DATA's training rows, with a learning rate
+growing exponentially from 1e-7 to 10 over 200 steps, and suggest a rate to give gradfit fit.
+
+For plain gradient descent (--optimizer sgd, the default) the largest stable full-batch rate is
+known: 2/L, L the largest eigenvalue of the MSE Hessian (batches of B rows: 2/L_B). A range test
+sees its lowest loss past that limit (the rate rises every step and the loss lags behind it) and
+its steepest fall decades below it, so the suggestion is half the smaller of the two: the range
+test's lowest-loss rate and the curvature's bound. Full batch, it is checked: gradient descent at
+that rate for --epochs, judged by --tol as gradfit fit judges convergence. With adam no curvature
+bound applies, and the suggestion is the range test's own: the steepest fall of the loss."""
+
+LR_FIND_EPILOG = """examples:
+  gradfit lr-find                               the book data: 0.4, half the limit 2/L = 0.8055
+  gradfit lr-find --plot figures                writes figures/lr_find.png
+  gradfit lr-find houses.csv --target price --batch-size 32 --json
+  gradfit fit houses.csv --target price --lr 0.4   then train at the suggested rate
 """
 
 
@@ -34,6 +57,11 @@ class UsageError(GradfitError):
 class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, no usage dump
         raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+
+
+def command_names(parser: argparse.ArgumentParser) -> list[str]:
+    """The commands of a parser :func:`build_parser` made, in the order of its help."""
+    return list(parser.command_parsers)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _fitting_commands(command)
     _tool_commands(command)
+    parser.command_parsers = sub.choices  # {name: parser}
     return parser
 
 
@@ -77,17 +106,25 @@ def _fitting_commands(command) -> None:
                     "  gradfit solve longley.csv --target y --alpha 0.01")
     add_arguments(solve, "solve")
 
-    predict = command("predict", commands.run_predict, "predictions from a model saved by gradfit fit --save-model",
-                      "Predict with a saved model. DATA must have the model's feature columns; the output is CSV "
-                      "(the features and a prediction column) on stdout or in --out.",
+    predict = command("predict", run_predict, "predictions from a model saved by gradfit fit --save-model",
+                      "Predict with a saved model. DATA must have the model's feature columns (any order).\n"
+                      "The output is CSV on stdout or in --out: DATA's columns, exactly as the file writes\n"
+                      "them, then a <target>_predicted column, so each prediction stays beside its row's id\n"
+                      "(--keep chooses the columns).",
                       "examples:\n  gradfit fit houses.csv --target price --save-model model.json\n"
                       "  gradfit predict model.json new_houses.csv --out predictions.csv\n"
+                      "  gradfit predict model.json new_houses.csv --keep id,date     the id, the date, the "
+                      "prediction\n"
                       "  gradfit predict model.json new_houses.csv --json")
     predict.add_argument("model", metavar="MODEL", help="a model file written by --save-model")
     predict.add_argument("data", metavar="DATA", help="a CSV or Parquet file with the model's feature columns")
+    predict.add_argument("--keep", metavar="COL,…", help="the input columns written before the prediction, in "
+                         "this order, any type (default: every column of DATA, so nothing is lost and the rows "
+                         "join back to any id; --keep '' for the prediction alone)")
     predict.add_argument("--out", metavar="FILE", help="write the predictions as CSV to FILE (atomically)")
     predict.add_argument("--json", action="store_true", help='print {"predictions": [...]} on stdout')
-    predict.add_argument("--dropna", action="store_true", help="drop rows with missing values")
+    predict.add_argument("--dropna", action="store_true", help="drop rows with missing values in the model's "
+                         "features (and say how many)")
 
 
 def _tool_commands(command) -> None:
@@ -99,13 +136,9 @@ def _tool_commands(command) -> None:
     devices = command("devices", commands.run_devices, "CPUs and GPUs torch can use, and what auto picks",
                       "List the devices torch can see and which one --device auto picks.")
     devices.add_argument("--json", action="store_true", help="print JSON")
-    lr_find = command("lr-find", commands.run_lr_find, "LR range test: a suggested learning rate, with its plot",
-                      "Train the torch engine's linear model on DATA with an exponentially growing learning rate "
-                      "(1e-7 to 10 over 200 steps, on a copy) and suggest the rate where the smoothed loss falls "
-                      "fastest.", "examples:\n  gradfit lr-find --plot lr_find.png\n"
-                      "  gradfit lr-find houses.csv --target price --batch-size 32")
-    add_arguments(lr_find, "fit")
-    lr_find.set_defaults(plot=None)
+    lr_find = command("lr-find", run_lr_find, "LR range test: a suggested learning rate, beside the stability "
+                      "limit, checked", LR_FIND_DESCRIPTION, LR_FIND_EPILOG)
+    add_arguments(lr_find, "lr-find")
 
     graph = command("graph", commands.run_graph, "the autograd graph of one training step (Graphviz)",
                     "Write the computational graph that autograd builds for one training step (forward pass and "

@@ -16,15 +16,15 @@ import os
 import numpy as np
 
 from .. import limits
-from ..option_checks import poly_degree
+from ..option_checks import check_count, poly_degree
 from ..errors import BadDataError, BadOptionError
 from . import files
 from .batches import share
 from .columns import choose_columns
-from .design import choose_one_feature, polynomial_design
+from .design import choose_one_feature, poly_fix, polynomial_design
 from .file_checks import CSV_SUFFIXES, PARQUET_SUFFIXES, check_path, file_format, one_line
 from .parquet_source import arrow_floats
-from .validate import mismatch_message
+from .validate import Magnitudes, check_magnitudes, mismatch_message, numeric_array, series_name
 
 
 def default_chunk_rows(width: int) -> int:
@@ -51,7 +51,7 @@ class ArrayChunks:
     """
 
     def __init__(self, x, y, rows: int | None = None, names: list[str] | None = None) -> None:
-        columns = getattr(x, "columns", None)
+        columns, target = getattr(x, "columns", None), series_name(y)
         x, y = _array(x, "x"), _array(y, "y")
         x_shape, y_shape = x.shape, y.shape
         if x.ndim == 1:
@@ -73,6 +73,9 @@ class ArrayChunks:
         if len(self.feature_names) != d:
             raise BadDataError(f"{len(self.feature_names)} feature names given for {d} features; "
                                "give one name per column of x")
+        # In memory: judged whole before any pass computes with them (two reads, no copy).
+        check_magnitudes(x, [f"x column {name!r}" for name in self.feature_names])
+        check_magnitudes(y[:, None], ["y" if target is None else f"y ({target!r})"])
         self.target_name = None
         self.n_rows = len(y)
         self.n_dropped = 0
@@ -131,6 +134,7 @@ class ParquetChunks:
         import pyarrow.parquet as pq
 
         self.n_dropped, offset, kept = 0, 0, 0
+        self.magnitudes = _magnitudes(self)
         d = len(self.feature_names)
         where = _Rows(self.path, lambda i: (f"row {i + 1}", None))  # Parquet rows count from 1
         # Buffered page by page, not pre-buffered a row group (or several) at a time: memory stays
@@ -164,6 +168,7 @@ class ParquetChunks:
             file.close()
         if self.part is None:  # a process's part may be empty; the run as a whole is checked
             _check_any_kept(self, offset, kept)
+            self.magnitudes.finish()  # (a part's small values may sit beside another's large ones)
 
 
 def iter_parquet_chunks(path, target: str, features: list[str] | None = None, rows: int | None = None, *,
@@ -199,6 +204,7 @@ class CsvChunks:
     def __iter__(self):
         source, d = self.source, len(self.feature_names)
         self.n_dropped, offset, kept = 0, 0, 0
+        self.magnitudes = _magnitudes(self)
         where = _Rows(self.path, source.locate)  # "line N" and the raw fields, by re-reading the file
         # As in read_table, every column is parsed and the needed ones kept (see CsvSource.pandas_chunks).
         with source.pandas_chunks(self.rows) as chunks:
@@ -214,6 +220,7 @@ class CsvChunks:
                     yield values[:, :d], values[:, d]
         if self.part is None:
             _check_any_kept(self, offset, kept)
+            self.magnitudes.finish()
 
 
 def iter_csv_chunks(path, target: str, features: list[str] | None = None, rows: int | None = None, *,
@@ -268,6 +275,7 @@ class PolyChunks:
         return getattr(self.source, "n_dropped", 0)
 
     def __iter__(self):
+        magnitudes = Magnitudes([f"the polynomial term {name!r}" for name in self.feature_names], poly_fix())
         for x, y in self.source:
             x = np.asarray(x, dtype=np.float64)
             if x.ndim == 2 and x.shape[1] != 1:
@@ -277,7 +285,9 @@ class PolyChunks:
             if not np.isfinite(powers).all() and np.isfinite(x).all():
                 raise BadOptionError("poly", self.degree, f"x^{self.degree} overflows float64",
                                      "lower the degree or rescale x")
+            magnitudes.add(powers)
             yield powers, y
+        magnitudes.finish()
 
 
 def with_poly(source, degree: int) -> PolyChunks:
@@ -292,18 +302,11 @@ def _rows(rows, width: int) -> int:
         return default_chunk_rows(width)
     if isinstance(rows, bool) or not isinstance(rows, (int, np.integer)) or rows < 1:
         raise BadOptionError("chunk_rows", rows, "must be a positive whole number of rows", "e.g. 65536")
-    return int(rows)
+    return check_count("chunk_rows", int(rows))
 
 
 def _array(values, label: str) -> np.ndarray:
-    if hasattr(values, "detach"):  # a torch tensor
-        values = values.detach().cpu().numpy()
-    array = np.asarray(values)  # no dtype: float32 or integer data is converted chunk by chunk
-    if array.dtype.kind not in "biuf":
-        try:
-            array = np.asarray(values, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise BadDataError(f"{label} must be numeric: {exc}") from None
+    array = numeric_array(values, label)  # no dtype: float32 or integer data is converted chunk by chunk
     if array.size == 0:
         raise BadDataError(f"{label} has shape {array.shape}: it holds no data")
     return array
@@ -349,7 +352,13 @@ def _checked_values(values: np.ndarray, rows: _Rows, names: list[str], positions
         owner.n_dropped += len(values) - len(kept)
         values = values[kept]
     files.check_finite(rows, values, kept, positions if positions is not None else list(range(len(names))), names)
+    owner.magnitudes.add(values)
     return values
+
+
+def _magnitudes(owner) -> Magnitudes:
+    """The magnitude check of one pass over a file's used columns (features, then the target)."""
+    return Magnitudes([f"{owner.path}: column {name!r}" for name in owner.columns])
 
 
 def _check_any_kept(owner, seen: int, kept: int) -> None:

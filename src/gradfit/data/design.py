@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import BadDataError, BadOptionError, option
 from ..floats import fast_two_sum, two_product
-from .validate import Problem
+from .validate import Problem, check_magnitudes
 
 
 def polynomial_features(x: np.ndarray, degree: int, name: str) -> tuple[np.ndarray, list[str]]:
@@ -93,6 +93,11 @@ def polynomial_design(x: np.ndarray, degree: int, intercept: bool = True) -> tup
         errors.insert(0, np.zeros_like(x))
     # Dekker's split overflows beyond ~1e300; such entries keep their float64 value alone.
     return np.column_stack(columns), np.nan_to_num(np.column_stack(errors), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def poly_fix() -> str:
+    """How to bring polynomial terms whose magnitude float64 cannot square back into range."""
+    return f"lower {option('poly')}, or rescale the feature (its k-th power scales by the factor to the k)"
 
 
 def choose_one_feature(from_file: bool = False) -> str:
@@ -201,4 +206,6 @@ def expand_poly(problem, degree: int):
         if block is not None and not np.all(np.isfinite(block)):
             raise BadOptionError("poly", degree, f"x^{degree} overflows float64 on the {label} rows",
                                  "lower the degree or rescale x")
+        if block is not None:
+            check_magnitudes(block, [f"the polynomial term {term!r}" for term in names], poly_fix())
     return Problem(x_train, problem.y_train, x_val, problem.y_val, problem.intercept, names, x_train_lo)

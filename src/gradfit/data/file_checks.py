@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import difflib
 import os
+import stat
 
+from ..atomic import file_kind
 from ..errors import BadDataError
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -18,7 +20,11 @@ SUPPORTED = "CSV (.csv, .tsv, .txt, optionally compressed .gz/.bz2/.xz) and Parq
 
 
 def check_path(path: str) -> None:
-    """Raise :class:`~gradfit.errors.BadDataError` unless ``path`` is a readable, non-empty file."""
+    """Raise :class:`~gradfit.errors.BadDataError` unless ``path`` is a readable, non-empty regular file.
+
+    Decided from ``os.stat`` before anything is opened: opening a FIFO waits for a writer
+    (forever, if none comes) and reading a device or socket never ends, so those are refused
+    with what they are."""
     if not os.path.exists(path):
         folder = os.path.dirname(path) or "."
         hint = "check the path"
@@ -33,6 +39,7 @@ def check_path(path: str) -> None:
         if parts:  # a partitioned Parquet dataset, as Spark and Dask write them
             hint = f"directories of Parquet files are not read; give one file, e.g. {os.path.join(path, parts[0])}"
         raise BadDataError(f"{path}: is a directory, not a data file; {hint}")
+    check_regular(path)
     try:
         with open(path, "rb") as file:
             empty = not file.read(1)
@@ -42,6 +49,18 @@ def check_path(path: str) -> None:
         raise BadDataError(f"{path}: cannot be read ({exc.strerror or exc}); check the file and the disk") from None
     if empty:
         raise BadDataError(f"{path}: the file is empty (0 bytes); expected a header line and rows of data")
+
+
+def check_regular(path: str, what: str = "a data file", fix: str = "save the data to a file first") -> None:
+    """Refuse ``path`` unless it is (or links to) a regular file, saying what it is instead.
+
+    Every file gradfit reads is checked so before it is opened (data files, checkpoints)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise BadDataError(f"{path}: cannot be read ({exc.strerror or exc}); check the file and the disk") from None
+    if not stat.S_ISREG(mode):
+        raise BadDataError(f"{path}: is {file_kind(mode)}, not {what}; gradfit reads regular files only ({fix})")
 
 
 def file_format(path: str) -> tuple[str, str | None]:

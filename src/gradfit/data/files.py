@@ -32,11 +32,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..atomic import mark_input
 from ..errors import BadDataError, BadOptionError, option
 from .columns import choose_columns
 from .csv_source import CsvSource
 from .file_checks import PARQUET_SUFFIXES, check_path, file_format
 from .parquet_source import ParquetSource
+from .validate import check_magnitudes
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: == on arrays is elementwise, not a bool
@@ -128,7 +130,11 @@ def read_table(path, *, target: str | None, features: list[str] | None = None, r
 
 
 def open_source(path: str, suffix: str, compression: str | None) -> CsvSource | ParquetSource:
-    """The reader for a checked file of this format (:func:`~gradfit.data.file_checks.file_format`)."""
+    """The reader for a checked file of this format (:func:`~gradfit.data.file_checks.file_format`).
+
+    Every data file is opened here (whole or in chunks), and registered as an input of this
+    process: no output of the run may replace it (:func:`gradfit.atomic.mark_input`)."""
+    mark_input(path)
     if suffix in PARQUET_SUFFIXES:
         return ParquetSource(path)
     return CsvSource(path, suffix, compression)
@@ -144,6 +150,7 @@ def _read_values(source, feature_names: list[str], target_name: str | None, drop
     if n_dropped:
         values = values[kept]
     check_finite(source, values, kept, positions, names)
+    check_magnitudes(values, [f"{source.path}: column {name!r}" for name in names])
     return values, n_dropped
 
 

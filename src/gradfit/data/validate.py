@@ -92,12 +92,14 @@ def as_problem(
     >>> p.x_train.shape, p.y_train.shape
     ((3, 1), (3,))
     """
-    names_from_x = _column_names(x)
+    names_from_x, y_given = _column_names(x), y
     x, x_shape = _features(x, "x")
     y = _targets(y, "y", x, x_shape)
     names = list(names or names_from_x or _default_names(x.shape[1]))
     if len(names) != x.shape[1]:
         raise BadDataError(f"{len(names)} feature names given for {x.shape[1]} features; give one name per column of x")
+    check_magnitudes(x, [f"x column {name!r}" for name in names])
+    check_magnitudes(y[:, None], [_target_subject("y", y_given)])
     if val is not None and val_split:
         raise BadDataError("give either val=(x_val, y_val) or val_split, not both")
     if val is not None:
@@ -123,6 +125,8 @@ def _validation_rows(val, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise BadDataError("val must be a pair (x_val, y_val)") from None
     x_val, x_val_shape = _features(x_val, "x_val")
     y_val = _targets(y_val, "y_val", x_val, x_val_shape)
+    check_magnitudes(x_val, [f"x_val column {j}" for j in range(x_val.shape[1])])
+    check_magnitudes(y_val[:, None], ["y_val"])
     if x_val.shape[1] != x.shape[1]:
         raise BadDataError(
             f"x_val has {x_val.shape[1]} features (shape {x_val.shape}) but x has {x.shape[1]} "
@@ -202,13 +206,150 @@ def _rows(n: int) -> str:
 
 
 def _numeric(values, label: str) -> np.ndarray:
+    return numeric_array(values, label, dtype=np.float64)
+
+
+def numeric_array(values, label: str, dtype=None) -> np.ndarray:
+    """``values`` as a real array (``dtype``, or as they are when already real numbers), or a
+    :class:`~gradfit.errors.BadDataError` naming ``label``, the column and the offending value.
+
+    Complex values are refused, never cast (NumPy would drop the imaginary parts); so is text
+    that is not a number (a DataFrame's column named, with its first such value).
+
+    >>> numeric_array([[1, 2], [3, 4]], "x", np.float64).dtype
+    dtype('float64')
+    >>> numeric_array(np.array([1, 2j]), "y")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    gradfit.errors.BadDataError: y is complex (complex128): row 1 has imaginary part 2; ...
+    """
+    names = _column_names(values)
     if hasattr(values, "detach"):  # a torch tensor, possibly on a GPU or requiring grad
         values = values.detach().cpu().numpy()
     try:
-        array = np.asarray(values, dtype=np.float64)
+        array = np.asarray(values)
     except (TypeError, ValueError) as exc:
         raise BadDataError(f"{label} must be numeric: {exc}") from None
-    return array
+    if array.dtype.kind == "c":
+        raise BadDataError(_complex_message(array, label, names))
+    if array.dtype.kind in "biuf":
+        return array if dtype is None else array.astype(dtype, copy=False)
+    try:
+        return np.asarray(array, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise BadDataError(_not_numeric_message(array, label, names) or f"{label} must be numeric: {exc}") from None
+
+
+def _place(names: list[str] | None, row: int, col: int | None) -> str:
+    """Where a value is, for a message: ``row 3, column 'city'``, ``row 3, column 1`` or ``row 3``."""
+    if col is None:
+        return f"row {row}"
+    return f"row {row}, column {names[col]!r}" if names is not None and col < len(names) else f"row {row}, column {col}"
+
+
+def _complex_message(array: np.ndarray, label: str, names: list[str] | None) -> str:
+    imaginary = np.imag(array)
+    nonzero = np.argwhere(imaginary != 0)
+    head = f"{label} is complex ({array.dtype})"
+    if not nonzero.size:
+        return f"{head}, with every imaginary part zero: pass {label}.real"
+    index = tuple(int(i) for i in nonzero[0])
+    place = _place(names, index[0], index[1] if len(index) > 1 else None)
+    return (f"{head}: {place} has imaginary part {imaginary[index]:g}; gradfit fits real numbers: pass real "
+            "data (the real part, or the magnitude, as the model needs)")
+
+
+def _not_numeric_message(array: np.ndarray, label: str, names: list[str] | None) -> str | None:
+    """The first value of ``array`` that is not a real number, said where it is; ``None`` if none is found."""
+    grid = array.reshape(len(array), -1) if array.ndim >= 1 else array.reshape(1, 1)  # (n, k)
+    for col in range(grid.shape[1]):
+        try:
+            np.asarray(grid[:, col], dtype=np.float64)
+            continue
+        except (TypeError, ValueError):
+            pass
+        for row, value in enumerate(grid[:, col]):
+            value = value.item() if isinstance(value, np.generic) else value  # 'a', not np.str_('a')
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                place = _place(names, row, col if array.ndim > 1 else None)
+                if type(value).__name__ == "NAType":  # pandas' missing value (nullable dtypes)
+                    return f"{label} has a missing value (NA) at {place}; remove or fill those rows before fitting"
+                if isinstance(value, complex):
+                    return f"{label} is not real: {place} has {value!r}, a complex number; gradfit fits real numbers"
+                return (f"{label} is not numeric: {place} has {value!r}; convert that column to numbers (e.g. one "
+                        "column per category) or leave it out")
+    return None
+
+
+def _target_subject(label: str, given) -> str:
+    name = series_name(given)
+    return label if name is None else f"{label} ({name!r})"
+
+
+def check_magnitudes(values: np.ndarray, subjects: list[str], fix: str | None = None) -> None:
+    """Refuse a column whose magnitude (largest ``|value|``) float64 cannot square and sum.
+
+    ``values`` ``(n, k)``; ``subjects[j]`` names column ``j`` in the message (``"x column 'a'"``,
+    ``"data.csv: column 'y'"``). Magnitudes must lie in ``[limits.MIN_COLUMN_MAGNITUDE,
+    limits.MAX_COLUMN_MAGNITUDE]`` (1e-144 to 1e144, the reasons in :mod:`gradfit.limits`); an
+    all-zero column is left to the rank check, NaN and inf to the finiteness checks. Streams check
+    chunk by chunk with :class:`Magnitudes`, which this is for one block.
+
+    >>> check_magnitudes(np.array([[1e-320, 1.0], [0.0, 2.0]]), ["x column 'a'", "y"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    gradfit.errors.BadDataError: x column 'a' has magnitude 1e-320 (its largest |value|), below the 1e-144 ...
+    """
+    magnitudes = Magnitudes(subjects, fix)
+    magnitudes.add(values)
+    magnitudes.finish()
+
+
+class Magnitudes:
+    """:func:`check_magnitudes` over the chunks of a stream: a column's magnitude is its largest
+    ``|value|`` over every chunk, so a value above the range is refused in its chunk (:meth:`add`)
+    and a column below it once the pass has seen every row (:meth:`finish`)."""
+
+    def __init__(self, subjects: list[str], fix: str | None = None) -> None:
+        self.subjects, self.fix = subjects, fix
+        self.largest: np.ndarray | None = None  # (k,) the largest |value| so far
+
+    def add(self, values: np.ndarray) -> None:
+        """One chunk ``(m, k)``: read twice (max, min), no temporary of its size."""
+        if values.size == 0:
+            return
+        with np.errstate(invalid="ignore"):
+            largest = np.maximum(np.abs(values.max(axis=0).astype(np.float64)),
+                                 np.abs(values.min(axis=0).astype(np.float64)))  # (k,)
+        largest[~np.isfinite(largest)] = 0.0  # NaN and inf are the finiteness checks' to report, by row
+        self.largest = largest if self.largest is None else np.maximum(self.largest, largest)
+        self._refuse(largest > limits.MAX_COLUMN_MAGNITUDE)
+
+    def finish(self) -> None:
+        """After the last chunk: refuse a column whose values were all below the range (not all zero)."""
+        if self.largest is not None:
+            self._refuse((self.largest > 0) & (self.largest < limits.MIN_COLUMN_MAGNITUDE))
+
+    def _refuse(self, outside: np.ndarray) -> None:
+        if outside.any():
+            j = int(np.argmax(outside))
+            raise BadDataError(magnitude_message(self.subjects[j], float(self.largest[j]), self.fix))
+
+
+def magnitude_message(subject: str, magnitude: float, fix: str | None = None) -> str:
+    """The message for a column of ``magnitude`` outside the range float64 squares carry."""
+    low, high = limits.MIN_COLUMN_MAGNITUDE, limits.MAX_COLUMN_MAGNITUDE
+    power = int(round(np.log10(magnitude)))
+    rescale = f"divide it by 1e{power}" if power > 0 else f"multiply it by 1e{-power}"
+    fix = fix or f"rescale it (e.g. {rescale}: a change of units)"
+    why = "the loss, its gradient, XᵀX and the statistics all square the data"
+    if magnitude > high:
+        return (f"{subject} has a value of magnitude {magnitude:.3g}, above the {high:g} whose squares float64 "
+                f"can sum ({why}); {fix}")
+    return (f"{subject} has magnitude {magnitude:.3g} (its largest |value|), below the {low:g} whose squares "
+            f"float64 holds to full precision ({why}); {fix}")
 
 
 def _check_finite(array: np.ndarray, label: str) -> None:

@@ -74,9 +74,13 @@ def lr_figure(result: "FitResult", x_train, y_train, x_val=None, y_val=None, *,
     return figure
 
 
-def lr_find_figure(lrs: Sequence[float], losses: Sequence[float], suggestion: float | None) -> "Figure":
+def lr_find_figure(lrs: Sequence[float], losses: Sequence[float], suggestion: float | None, *,
+                   limit: float | None = None, limit_label: str = "stability limit 2/L") -> "Figure":
     """Loss against learning rate (log x) from an LR range test, the suggested rate marked.
 
+    ``limit``, when known (plain gradient descent on the MSE: ``2/L``, or ``2/L_B`` for
+    mini-batches), is drawn as a vertical line labelled ``limit_label``: the range test's loss
+    is often lowest past it, because the rate rises every step and the loss lags behind.
     Non-finite losses (the test ran into divergence) are left out.
     """
     lrs, losses = np.asarray(lrs, dtype=np.float64).ravel(), np.asarray(losses, dtype=np.float64).ravel()
@@ -92,6 +96,9 @@ def lr_find_figure(lrs: Sequence[float], losses: Sequence[float], suggestion: fl
     ax.set_xscale("log")
     if len(losses) and losses.min() > 0 and losses.max() / losses.min() > 100:
         ax.set_yscale("log")
+    if limit is not None and np.isfinite(limit) and limit > 0:
+        ax.axvline(limit, color="0.35", linestyle=":", linewidth=1.5, label=f"{limit_label} = {limit:.4g}",
+                   gid="limit")
     if suggestion is not None and len(lrs):
         order = np.argsort(lrs)
         at = float(np.interp(np.log(suggestion), np.log(lrs[order]), losses[order]))
@@ -107,6 +114,7 @@ def lr_find_figure(lrs: Sequence[float], losses: Sequence[float], suggestion: fl
 
 
 def plot_lr_find(lrs: Sequence[float], losses: Sequence[float], suggestion: float | None,
-                 path: str | os.PathLike) -> Path:
-    """Write :func:`lr_find_figure` to ``path`` (atomically); returns the path."""
-    return save_figure(lr_find_figure(lrs, losses, suggestion), path)
+                 path: str | os.PathLike, **marks) -> Path:
+    """Write :func:`lr_find_figure` (``marks``: its ``limit`` and ``limit_label``) to ``path``
+    (atomically); returns the path."""
+    return save_figure(lr_find_figure(lrs, losses, suggestion, **marks), path)

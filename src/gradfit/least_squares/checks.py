@@ -42,11 +42,15 @@ def check_rank(r: np.ndarray, names: list[str], tol: float | None = None) -> Non
     if not dependent.size:
         return
     j = int(dependent[0])
-    if j == 0:
-        raise BadDataError(f"column {names[0]!r} is numerically zero; drop it")
+    above = r[:j, j]  # column j's weights on the earlier columns' directions
+    if np.isfinite(above).all() and not (np.abs(above) > tol).any():  # (always so for j = 0)
+        raise BadDataError(f"column {names[j]!r} is numerically zero; drop it")
     # Column j ≈ Σ c_k column_k over k < j, with c from the leading triangle of R.
-    weights = np.linalg.lstsq(r[:j, :j], r[:j, j], rcond=None)[0]
+    with np.errstate(all="ignore"):
+        weights = np.linalg.lstsq(r[:j, :j], r[:j, j], rcond=None)[0]
     partners = [names[k] for k in np.flatnonzero(np.abs(weights) > 1e-8)]
+    if not partners or not np.isfinite(weights).all():  # too small weights to tell (or none): name them all
+        partners = names[:j]
     raise BadDataError(
         f"column {names[j]!r} is a linear combination of {', '.join(repr(p) for p in partners)} "
         "(the columns are collinear, so the least-squares answer is not unique); drop one of them"

@@ -263,10 +263,44 @@ class OLSStats:
                 out[key] = _json_float(value)
         return out
 
+    def interval_labels(self) -> tuple[str, str]:
+        """The confidence bounds' column names, as statsmodels writes them: ``("[0.025", "0.975]")``."""
+        return f"[{self.alpha / 2:g}", f"{1 - self.alpha / 2:g}]"
+
+    def to_frame(self):
+        """The coefficient table as a pandas DataFrame, indexed by parameter name.
+
+        Columns ``coef``, ``std err``, ``t``, ``P>|t|`` and the interval bounds named by
+        ``alpha`` (``[0.025`` and ``0.975]`` at 0.05), as in statsmodels' summary.
+
+        >>> A = np.column_stack([np.ones(4), [0.0, 1.0, 2.0, 3.0]])
+        >>> frame = OLSStats(A, np.array([1.0, 3.1, 4.9, 7.0]), np.array([1.0, 2.0])).to_frame()
+        >>> list(frame.columns), list(frame.index), float(frame.loc["x1", "coef"])
+        (['coef', 'std err', 't', 'P>|t|', '[0.025', '0.975]'], ['intercept', 'x1'], 2.0)
+        """
+        import pandas as pd  # imported here: ``import gradfit`` stays light
+
+        low, high = self.interval_labels()
+        columns = {"coef": self.coef, "std err": self.std_err, "t": self.t, "P>|t|": self.p,
+                   low: self.ci_low, high: self.ci_high}
+        return pd.DataFrame(columns, index=pd.Index(self.names))
+
+    def __repr__(self) -> str:
+        coef = ", ".join(f"{name!r}: {value:.6g}" for name, value in zip(self.names[:6], self.coef[:6]))
+        more = f", … ({len(self.names)} in all)" if len(self.names) > 6 else ""
+        at = "least squares" if np.array_equal(self.theta, self.closed.theta) else \
+            f"{float(np.max(np.abs(self.theta - self.closed.theta))):.3g} from least squares"
+        return (f"{type(self).__name__}(n_obs={self.n_obs}, df_resid={self.df_resid}, r_squared={self.r_squared:.6g}, "
+                f"residual_std={self.residual_std:.6g}, at={at!r},\n    coef={{{coef}{more}}})")
+
     def summary(self, title: str = "OLS Regression Results", y_name: str = "y") -> str:
-        """A text table like statsmodels' ``summary()``: model statistics, then coefficients."""
-        name_width = max(12, *(len(name) for name in self.names))
-        width = max(78, name_width + 64)
+        """A text table like statsmodels' ``summary()``: model statistics, then coefficients.
+
+        Every cell is formatted first; each column is then as wide as its widest cell or header
+        (at least statsmodels' widths), with a space or more between columns, so numbers never
+        run together. Parameter names are kept whole, never truncated or wrapped: the first
+        column is as wide as the longest name (a cut name could read as another).
+        """
         left = [("Dep. Variable:", y_name), ("Model:", "OLS" if self.intercept else "OLS, no intercept"),
                 ("No. Observations:", str(self.n_obs)), ("Df Residuals:", str(self.df_resid)),
                 ("Df Model:", str(self.df_model)), ("Residual std:", _fmt(self.residual_std, 6)),
@@ -276,17 +310,15 @@ class OLSStats:
                  ("F-statistic:", _fmt(self.f_statistic, 4)), ("Prob (F-statistic):", _fmt(self.f_pvalue, 3)),
                  ("Log-Likelihood:", _fmt(self.log_likelihood, 5)), ("AIC:", _fmt(self.aic, 4)),
                  ("BIC:", _fmt(self.bic, 4))]
-        lines = [title.center(width).rstrip(), "=" * width]
-        lines += [f"{lk:<18}{lv:>20}   {rk:<24}{rv:>13}" for (lk, lv), (rk, rv) in zip(left, right)]
-        lines.append("=" * width)
-        low_head, high_head = f"[{self.alpha / 2:.3g}", f"{1 - self.alpha / 2:.3g}]"
-        lines.append(f"{'':<{name_width}}{'coef':>11}{'std err':>11}{'t':>9}{'P>|t|':>9}"
-                     f"{low_head:>12}{high_head:>12}")
-        lines.append("-" * width)
-        for j, name in enumerate(self.names):
-            lines.append(f"{name:<{name_width}}{_fmt(self.coef[j], 4):>11}{_fmt(self.std_err[j], 4):>11}"
-                         f"{_fmt(self.t[j], 3, fixed=True):>9}{_fmt(self.p[j], 3, fixed=True):>9}"
-                         f"{_fmt(self.ci_low[j], 4):>12}{_fmt(self.ci_high[j], 4):>12}")
+        model = text_columns([[lk, lv, " ", rk, rv] for (lk, lv), (rk, rv) in zip(left, right)],
+                             min_widths=[17, 20, 1, 23, 13], left=(0, 2, 3))
+        rows = [[name, _fmt(self.coef[j], 4), _fmt(self.std_err[j], 4), _fmt(self.t[j], 3, fixed=abs(self.t[j]) < 1e6),
+                 _fmt(self.p[j], 3, fixed=True), _fmt(self.ci_low[j], 4), _fmt(self.ci_high[j], 4)]
+                for j, name in enumerate(self.names)]
+        coefs = text_columns([["", "coef", "std err", "t", "P>|t|", *self.interval_labels()], *rows],
+                             min_widths=[12, 10, 10, 8, 8, 11, 11], left=(0,))
+        width = max(78, *(len(line) for line in model + coefs))
+        lines = [title.center(width).rstrip(), "=" * width, *model, "=" * width, coefs[0], "-" * width, *coefs[1:]]
         lines.append("=" * width)
         notes = [f"Intervals are {1 - self.alpha:.0%} confidence intervals (Student t, {self.df_resid} df)."]
         if not self.intercept:
@@ -297,6 +329,20 @@ class OLSStats:
             notes.append(f"Statistics are at the given coefficients, {gap:.3g} (max abs) from least squares.")
         lines += [f"[{k}] {note}" for k, note in enumerate(notes, start=1)]
         return "\n".join(lines)
+
+
+def text_columns(rows: list[list[str]], min_widths: list[int], left: tuple[int, ...] = (0,)) -> list[str]:
+    """Rows of formatted cells as aligned text lines, numbers never touching.
+
+    Each column is as wide as its widest cell (at least ``min_widths[j]``); columns are joined by
+    one space, the ``left`` ones left-aligned, the others right-aligned; trailing spaces dropped.
+
+    >>> text_columns([["", "coef"], ["a_long_name", "-123456.7"]], min_widths=[4, 4])
+    ['                 coef', 'a_long_name -123456.7']
+    """
+    widths = [max([minimum] + [len(row[j]) for row in rows]) for j, minimum in enumerate(min_widths)]
+    return [" ".join(cell.ljust(width) if j in left else cell.rjust(width)
+                     for j, (cell, width) in enumerate(zip(row, widths))).rstrip() for row in rows]
 
 
 class SufficientOLSStats(OLSStats):

@@ -8,36 +8,17 @@ to its own run up to summation order). A run that diverges does not stop the oth
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import replace
 
 from ..config import FitConfig
 from ..option_checks import parse_lr
 from ..engines import get_engine
 from ..errors import BadOptionError, DivergedError, option
+from ..results.sweep_result import SweepResult, SweepRun
 from ..training.divergence import DivergenceMonitor
 from .run import fit_source
 
-if TYPE_CHECKING:
-    from ..results.types import FitResult
-
-
-@dataclass
-class SweepRun:
-    """One learning rate's outcome: a result, or the divergence that stopped it."""
-
-    lr: float
-    result: "FitResult | None" = None
-    diverged: DivergedError | None = None
-
-    def row(self) -> dict:
-        """A JSON-ready summary: final losses, gap to the closed form, converged, diverged."""
-        if self.result is None:
-            return {"lr": self.lr, "diverged": True, "diverged_at_epoch": self.diverged.epoch,
-                    "train_loss": None, "val_loss": None, "max_abs_diff": None, "converged": False}
-        res = self.result
-        return {"lr": self.lr, "diverged": False, "diverged_at_epoch": None, "train_loss": res.train_loss,
-                "val_loss": res.val_loss, "max_abs_diff": res.max_abs_diff, "converged": res.converged}
+__all__ = ["SweepResult", "SweepRun", "parse_lrs", "sweep_source"]
 
 
 def parse_lrs(value) -> list[float | str]:
@@ -49,7 +30,7 @@ def parse_lrs(value) -> list[float | str]:
     return [parse_lr(item.strip() if isinstance(item, str) else item) for item in items]
 
 
-def sweep_source(source, cfg: FitConfig, rates: list, *, init=None, callbacks=None) -> list[SweepRun]:
+def sweep_source(source, cfg: FitConfig, rates: list, *, init=None, callbacks=None) -> SweepResult:
     """One fit of ``source`` per learning rate in ``rates``, each the run its own fit would make.
 
     What all rates share is computed once: the reference (closed form, statistics pass, scaling)
@@ -57,7 +38,7 @@ def sweep_source(source, cfg: FitConfig, rates: list, *, init=None, callbacks=No
     """
     reference = source.reference()
     engine_run = _stacked_engine(rates) if _stackable(rates, cfg, init, callbacks) else None
-    runs = []
+    runs = SweepResult()
     for rate in rates:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -1,6 +1,10 @@
 """What a fit or solve returns, and its forms for people and files.
 
 ``types.py``: ``FitResult``, ``SolveResult`` (and the streamed one), ``Params``, ``History``;
+``sweep_result.py``: ``SweepResult``, the list of ``SweepRun`` that ``gradfit.sweep`` returns;
 ``engine_run.py``: the raw record an engine hands back; ``report.py``: the terminal report;
-``diagnostics.py``: why a run counts as not converged; ``model_file.py``: saved models (JSON).
+``display.py``: short reprs and notebook (HTML) tables; ``json_form.py``: the one JSON writer
+(non-finite numbers as ``null``); ``diagnostics.py``: why a run counts as not converged;
+``model_file.py``: saved models (JSON); ``prediction_inputs.py``: what a model predicts from
+(a DataFrame by column name, an array by position).
 """

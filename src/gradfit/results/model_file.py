@@ -9,9 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..atomic import atomic_write_text
+from ..atomic import atomic_write_text, mark_input
 from ..data.design import polynomial_features
+from ..data.file_checks import check_regular
 from ..errors import BadDataError, option
+from .display import numbers_text
+from .json_form import json_text
+from .prediction_inputs import model_inputs
 
 FORMAT = "gradfit-model"
 VERSION = 1
@@ -52,10 +56,35 @@ class SavedModel:
             return polynomial_features(x, self.poly_degree, self.features[0])[0]
         return x
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """Predictions ``(n,)`` for inputs ``(n, len(features))``."""
-        out = self.design(x) @ self.coef
+    def predict(self, x) -> np.ndarray:
+        """Predictions ``(n,)`` on the original scale of the target.
+
+        Parameters
+        ----------
+        x : DataFrame, array_like or tensor
+            A pandas DataFrame is read **by column name**: the columns ``features`` in any order,
+            other columns ignored, a missing one a :class:`gradfit.BadDataError` naming it. An
+            array is read by position: ``(n, len(features))`` in the order of ``features``, or
+            ``(n,)`` for a one-feature model; another shape is a ``BadDataError`` naming both.
+            Polynomial terms are built from the one input column here.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> model = SavedModel(["size", "rooms"], "price", None, 10.0, np.array([2.0, 5.0]))
+        >>> model.predict(pd.DataFrame({"rooms": [1.0], "size": [100.0]})).tolist()  # by name
+        [215.0]
+        >>> model.predict([[100.0, 1.0]]).tolist()  # by position: size, rooms
+        [215.0]
+        """
+        out = self.design(model_inputs(x, self.features)) @ self.coef  # (n, p) @ (p,) -> (n,)
         return out + self.intercept if self.intercept is not None else out
+
+    def __repr__(self) -> str:
+        degree = "" if not self.poly_degree else f", poly_degree={self.poly_degree}"
+        intercept = "None" if self.intercept is None else f"{self.intercept:.6g}"
+        return (f"SavedModel(target={self.target!r}, features={numbers_text(self.features, repr)}{degree}, "
+                f"intercept={intercept}, coef={numbers_text(self.coef)})")
 
     def to_dict(self) -> dict:
         return {
@@ -66,8 +95,17 @@ class SavedModel:
 
 
 def save_model(model: SavedModel, path: str | os.PathLike) -> None:
-    """Write ``model`` as JSON, atomically (temporary file, then rename)."""
-    atomic_write_text(path, json.dumps(model.to_dict(), indent=2, allow_nan=False) + "\n")
+    """Write ``model`` as JSON, atomically (temporary file, then rename).
+
+    Coefficients that are not finite are refused (a :class:`gradfit.BadDataError`): written as
+    ``null`` they would read back as another model. In the record (``fit_info``, ``scaling``) a
+    non-finite number is written ``null``.
+    """
+    values = ([] if model.intercept is None else [float(model.intercept)]) + [float(c) for c in model.coef]
+    if not all(math.isfinite(v) for v in values):
+        raise BadDataError(f"cannot save a model whose coefficients are not all finite ({numbers_text(values)}); "
+                           "refit it (see the fit's convergence message)")
+    atomic_write_text(path, json_text(model.to_dict(), indent=2) + "\n", what="model")
 
 
 # How to write a model file, as the command line and Python say it.
@@ -84,6 +122,9 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     path = os.fspath(path)
     if os.path.isdir(path):
         raise BadDataError(f"model {path!r} is a directory; give the file written by {_SAVED_BY}")
+    if os.path.exists(path):  # (a missing file is said below, with how to write one)
+        check_regular(path, "a model file", f"give the file written by {_SAVED_BY}")
+    mark_input(path)  # so predict --out cannot write over the model it reads
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
@@ -100,20 +141,81 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise BadDataError(f"model file {path!r} is not a gradfit model (not JSON); write one with {_SAVED_BY}") from None
+    except RecursionError:  # [[[[…]]]]: deeper than Python's parser goes; gradfit's files are 3 levels deep
+        raise BadDataError(f"model file {path!r} is not a gradfit model (JSON nested too deeply to read); "
+                           f"write one with {_SAVED_BY}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise BadDataError(f"model file {path!r} is JSON but not a gradfit model (no \"format\": \"{FORMAT}\")")
     if data.get("version") != VERSION:
-        raise BadDataError(f"model file {path!r} has version {data.get('version')!r}; this gradfit reads version "
+        raise BadDataError(f"model file {path!r} has version {_kind(data.get('version'))}; this gradfit reads version "
                            f"{VERSION}: refit with this version")
+    return model_from_dict(data, path)
+
+
+def model_from_dict(data: dict, path: str = "<model>") -> SavedModel:
+    """The :class:`SavedModel` a model file's JSON object describes, every field checked.
+
+    Raises :class:`gradfit.BadDataError` naming the model file (``path``) and the field that is
+    wrong: a file edited by hand or by another program fails here, never later while reading data.
+    """
+    def damaged(problem: str) -> BadDataError:
+        return BadDataError(f"model file {path!r} is damaged: {problem}; refit and save it again")
+
+    for key in ("features", "coef", "intercept"):
+        if key not in data:
+            raise damaged(f"it has no {key!r}")
+    features = data["features"]
+    if not isinstance(features, list) or not features or not all(isinstance(f, str) and f for f in features):
+        raise damaged(f"'features' must be a non-empty list of column names, got {_kind(features)}")
+    if len(set(features)) < len(features):
+        raise damaged(f"'features' names a column twice ({features!r})")
+    coef = data["coef"]
+    if not isinstance(coef, list) or not coef or not all(_is_number(c) for c in coef):
+        raise damaged(f"'coef' must be a non-empty list of numbers, got {_kind(coef)}")
+    intercept = data["intercept"]
+    if intercept is not None and not _is_number(intercept):
+        raise damaged(f"'intercept' must be a number or null, got {_kind(intercept)}")
+    degree = data.get("poly_degree")
+    if degree is not None and (not isinstance(degree, int) or isinstance(degree, bool) or degree < 1):
+        raise damaged(f"'poly_degree' must be a positive integer or null, got {_kind(degree)}")
+    if degree is not None and len(features) != 1:
+        raise damaged(f"a polynomial model has one feature, but 'features' names {len(features)}")
+    for key, kind in (("target", str), ("scaling", dict), ("fit", dict)):
+        if data.get(key) is not None and not isinstance(data[key], kind):
+            raise damaged(f"{key!r} must be {'a string' if kind is str else 'an object'} or null, "
+                          f"got {_kind(data[key])}")
+    values = [float(c) for c in coef] + ([] if intercept is None else [float(intercept)])
+    if len(coef) != (degree or len(features)):
+        raise damaged(f"it has {len(coef)} coefficient(s) for {degree or len(features)} design column(s)")
+    if not all(math.isfinite(v) for v in values):
+        raise damaged("a coefficient is not finite")
+    return SavedModel(list(features), data.get("target"), degree, None if intercept is None else float(intercept),
+                      np.array([float(c) for c in coef]), data.get("scaling"), data.get("fit"))
+
+
+def _is_number(value) -> bool:
+    """A JSON number that float64 can hold (not a bool, a string, or 1e400 written as an integer)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
     try:
-        features = [str(f) for f in data["features"]]
-        coef = np.asarray(data["coef"], dtype=np.float64).reshape(-1)
-        intercept = None if data["intercept"] is None else float(data["intercept"])
-        degree = None if data.get("poly_degree") is None else int(data["poly_degree"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise BadDataError(f"model file {path!r} is damaged ({error}); refit and save it again") from None
-    expected = degree if degree else len(features)
-    values = list(coef) + ([] if intercept is None else [intercept])
-    if coef.size != expected or not features or not all(math.isfinite(v) for v in values):
-        raise BadDataError(f"model file {path!r} is damaged (coefficients do not match its features); refit it")
-    return SavedModel(features, data.get("target"), degree, intercept, coef, data.get("scaling"), data.get("fit"))
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
+def _kind(value) -> str:
+    """What a JSON value is, for a message: ``the string 'size'``, ``a list of 3 items``."""
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}"
+    if isinstance(value, list):
+        shown = ", ".join("[…]" if isinstance(v, list) else "{…}" if isinstance(v, dict) else repr(v)[:20]
+                          for v in value[:3])
+        return f"a list of {len(value)} item(s) [{shown}{', …' if len(value) > 3 else ''}]"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {json.dumps(value)}"
+    if isinstance(value, dict):
+        return "an object"
+    return repr(value)[:40]

@@ -68,19 +68,66 @@ def header_line(result: FitResult) -> str:
 
 
 def results_table(result: FitResult):
-    """A Rich table: parameter, gradient-descent value, closed form, gap."""
+    """A Rich table: parameter, gradient-descent value, closed form, gap.
+
+    Rich fits the table to the console's width. Number columns are never narrower than their
+    widest cell, so a number is never cut or broken; a long parameter name wraps (whole, never
+    cut short with "…": two cut names could look the same).
+    """
     from rich.table import Table
 
-    table = Table(title="Gradient descent vs exact least squares", title_justify="left")
-    table.add_column("parameter")
-    table.add_column("gradient descent", justify="right")
-    table.add_column("closed form", justify="right")
-    table.add_column("|gap|", justify="right")
     names = (["b (intercept)"] if result.params.intercept is not None else [])
     names += [f"w ({n})" for n in result.names]
-    for name, gd, exact in zip(names, result.params.theta, result.closed_form.theta):
-        table.add_row(name, f"{gd:.9g}", f"{exact:.9g}", f"{abs(gd - exact):.2e}")
+    rows = [[f"{gd:.9g}", f"{exact:.9g}", f"{abs(gd - exact):.2e}"]
+            for gd, exact in zip(result.params.theta, result.closed_form.theta)]
+    table = Table(title="Gradient descent vs exact least squares", title_justify="left")
+    table.add_column("parameter", overflow="fold", min_width=min(max(len(n) for n in names), 20))
+    for j, header in enumerate(["gradient descent", "closed form", "|gap|"]):
+        widest = max([len(header)] + [len(row[j]) for row in rows])
+        table.add_column(header, justify="right", no_wrap=True, min_width=widest)
+    for name, row in zip(names, rows):
+        table.add_row(name, *row)
     return table
+
+
+SWEEP_HEADERS = ("lr", "train MSE", "validation MSE", "max |GD − closed form|", "converged", "diverged")
+
+
+def sweep_cells(runs) -> list[list[str]]:
+    """The cells of a sweep's table (:data:`SWEEP_HEADERS`), one row per learning rate."""
+    def number(value) -> str:
+        return "–" if value is None else f"{value:.6g}"
+
+    return [[f"{row['lr']:g}", number(row["train_loss"]), number(row["val_loss"]), number(row["max_abs_diff"]),
+             "yes" if row["converged"] else "no", f"at epoch {row['diverged_at_epoch']}" if row["diverged"] else "no"]
+            for row in (run.row() for run in runs)]
+
+
+def sweep_table(runs):
+    """A Rich table of a learning-rate sweep, one row per rate (number columns never cut, as
+    :func:`results_table`; print it inside :class:`AtLeast`)."""
+    from rich.table import Table
+
+    rows = sweep_cells(runs)
+    table = Table(title="Learning-rate sweep (one full run per rate)", title_justify="left")
+    for j, header in enumerate(SWEEP_HEADERS):
+        table.add_column(header, justify="right", no_wrap=True, min_width=max([len(header)] + [len(r[j]) for r in rows]))
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+class AtLeast:
+    """``table`` laid out at the console's width, or at its columns' minimum widths when the
+    console is narrower (the terminal then wraps the long lines; Rich would cut the numbers)."""
+
+    def __init__(self, table) -> None:
+        self.table = table
+        # Each column adds one space of padding on either side and one border line.
+        self.width = sum(column.min_width or 1 for column in table.columns) + 3 * len(table.columns) + 1
+
+    def __rich_console__(self, console, options):
+        yield from console.render(self.table, options.update_width(max(options.max_width, self.width)))
 
 
 def footer_lines(result: FitResult, cli: CliRenderer | None = None) -> list[str]:
@@ -128,7 +175,7 @@ def print_report(result: FitResult, *, quiet: bool = False, file=None, cli: CliR
     if not quiet:
         for line in trace_lines(result):
             console.print(line, markup=False)
-    console.print(results_table(result))
+    console.print(AtLeast(results_table(result)))
     for line in footer_lines(result, cli):
         console.print(line, markup=False)
     if result.stats is not None:

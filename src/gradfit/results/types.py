@@ -1,13 +1,15 @@
-"""The one result type every engine returns, and its JSON form."""
+"""The one result type every engine returns, and its JSON form (text and HTML: ``display.py``)."""
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .display import fit_html, fit_repr, history_repr, params_repr, solve_html, solve_repr
+from .json_form import json_text
 
 if TYPE_CHECKING:
     from ..data.design import Scaling
@@ -48,6 +50,9 @@ class Params:
     def to_dict(self) -> dict:
         return {"intercept": self.intercept, "coef": [float(c) for c in self.coef]}
 
+    def __repr__(self) -> str:
+        return params_repr(self)
+
 
 @dataclass
 class History:
@@ -83,6 +88,9 @@ class History:
             return values.tolist() if hasattr(values, "tolist") else [float(v) for v in values]
 
         return cls(floats(state["train_loss"]), floats(state["val_loss"]), floats(state.get("lr", [])))
+
+    def __repr__(self) -> str:
+        return history_repr(self)
 
 
 @dataclass(frozen=True)
@@ -238,14 +246,35 @@ class FitResult:
             scaling=None if self.scaling is None else self.scaling.to_dict(), fit_info=info,
         )
 
+    def predict(self, x) -> np.ndarray:
+        """Predictions ``(n,)`` of the gradient-descent parameters, on the original scale.
+
+        A pandas DataFrame is read by column name (the fitted columns in any order, others
+        ignored); an array by position, ``(n, d)`` or ``(n,)`` for one feature, its shape checked.
+        Polynomial terms are built here; a standardized fit's parameters are already unscaled.
+        See :meth:`gradfit.results.model_file.SavedModel.predict`.
+
+        >>> import gradfit
+        >>> gradfit.fit().predict([0.0, 1.0]).round(4).tolist()   # b, b + w
+        [1.0235, 2.9925]
+        """
+        return self.saved_model().predict(x)
+
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        """:meth:`to_dict` as strict JSON: an undefined or infinite number is ``null``."""
+        return json_text(self.to_dict(), indent=indent)
 
     def summary(self) -> str:
         """The parameter table and losses as plain text (what ``gradfit fit --quiet`` prints)."""
         from .report import summary_text
 
         return summary_text(self)
+
+    def __repr__(self) -> str:
+        return fit_repr(self)
+
+    def _repr_html_(self) -> str:
+        return fit_html(self)
 
 
 def _with_std_err(params: Params, std_err: np.ndarray | None) -> dict:
@@ -295,14 +324,21 @@ class SolveResult:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        """:meth:`to_dict` as strict JSON: an undefined or infinite number is ``null``."""
+        return json_text(self.to_dict(), indent=indent)
 
     def summary(self) -> str:
         """A statsmodels-style table: model statistics, then coefficients."""
         return self.stats.summary(title="gradfit solve: exact least squares", y_name=self.target or "y")
 
+    def __repr__(self) -> str:
+        return solve_repr(self)
 
-@dataclass
+    def _repr_html_(self) -> str:
+        return solve_html(self)
+
+
+@dataclass(repr=False)  # SolveResult's short repr, not the generated one
 class StreamingSolveResult(SolveResult):
     """:class:`gradfit.results.types.SolveResult` from one streaming pass, with what only streaming knows.
 

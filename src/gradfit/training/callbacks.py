@@ -41,6 +41,7 @@ import time
 import warnings
 
 from ..errors import BadOptionError, option
+from .checkpoint import RunCheckpoint
 
 
 class Callback:
@@ -155,6 +156,9 @@ class EarlyStopping(Callback):
 class CheckpointCallback(Callback):
     """Write a checkpoint every ``every`` epochs, at the end, when stopping early and when interrupted.
 
+    A run that diverges puts back the file it found at ``path`` (see
+    :class:`gradfit.training.checkpoint.RunCheckpoint`).
+
     Parameters
     ----------
     path : str
@@ -172,11 +176,24 @@ class CheckpointCallback(Callback):
             raise BadOptionError("checkpoint_every", every, "must be a positive integer",
                                  f"e.g. {option('checkpoint_every', 10)}")
         self.path, self.every, self.extra = path, every, extra
+        self.file = None  # the run's RunCheckpoint: what was at path before it, put back if it diverges
+
+    def on_train_begin(self, trainer) -> None:
+        self.file = RunCheckpoint(self.path)
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
         due = bool(self.every) and epoch % self.every == 0
         if due or epoch >= trainer.target_epoch or trainer.stop_training or trainer.interrupting:
+            if self.file is None:  # hooks called without on_train_begin
+                self.on_train_begin(trainer)
+            self.file.before_write()
             trainer.save_checkpoint(self.path, extra=self.extra)
+
+    def on_train_end(self, trainer) -> None:
+        """A run that diverged leaves the checkpoint file as it found it (:class:`RunCheckpoint`)."""
+        if self.file is not None:
+            self.file.end()
+            self.file = None
 
 
 class TensorBoardCallback(Callback):

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 
 import numpy as np
 
-from ..atomic import atomic_write_bytes
+from ..atomic import atomic_write_bytes, drop, put_back, set_aside
 from ..config import RUN_SHAPING
-from ..errors import BadDataError, BadOptionError, option
+from ..data.file_checks import check_regular
+from ..errors import BadDataError, BadOptionError, DivergedError, option
 
 FORMAT = "gradfit-checkpoint"
 VERSION = 1
@@ -88,6 +90,49 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
     atomic_write_bytes(path, buffer.getvalue(), what="checkpoint")
 
 
+class RunCheckpoint:
+    """The checkpoint file of one run, as the run found it: a run that diverges leaves it so.
+
+    A run writes its checkpoint every few epochs, and divergence shows only when the loss has
+    grown (epoch N), after the epochs before it were written. So the file that was at ``path``
+    before the run's first write is kept aside (:func:`gradfit.atomic.set_aside`: a hard link,
+    no copy) and :meth:`end` puts it back when the run ends with a
+    :class:`~gradfit.errors.DivergedError`; any other end (normal, early stop, interrupted, an
+    error) keeps the run's last checkpoint, which resumes it. Where there was no file, a diverged
+    run leaves its last checkpoint (the state before the epoch that showed divergence) to inspect. Resuming from ``path`` itself and writing there works: the resumed-from file is
+    what comes back if the continuation diverges.
+
+    :meth:`end` runs in the run's ``finally`` and tells divergence from ``sys.exc_info()``; an
+    exception already being handled when the run began (a retry inside ``except DivergedError``)
+    is not this run's.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = os.fspath(path)
+        self.kept: str | None = None  # where the file found at path waits
+        self.written = False
+        self.outer = sys.exc_info()[1]  # an exception handled around the whole run, not raised by it
+
+    def before_write(self) -> None:
+        """Call before each write: the first keeps the file found at ``path`` aside."""
+        if not self.written:
+            self.kept = set_aside(self.path)
+            self.written = True
+
+    def end(self) -> None:
+        """Call when the run ends (in its ``finally``): put the file back if the run diverged, else drop the copy."""
+        error = sys.exc_info()[1]
+        diverged = isinstance(error, DivergedError) and error is not self.outer
+        kept, self.kept, self.written = self.kept, None, False
+        try:
+            if diverged and kept is not None:
+                put_back(kept, self.path)
+            elif kept is not None:
+                drop(kept)
+        except OSError:  # never mask the run's own outcome; a copy left behind is removed by a later write
+            pass
+
+
 def load_checkpoint(path: str | os.PathLike, kind: str | tuple[str, ...] | None = None) -> dict:
     """Read a checkpoint written by gradfit, without ever running code from the file.
 
@@ -128,6 +173,8 @@ def _check_archive(path: str) -> None:
     """Refuse, from its first bytes, a file that is not a ``torch.save`` archive (nothing is unpickled)."""
     if os.path.isdir(path):
         raise BadDataError(f"checkpoint {path!r} is a directory; give the file written with {option('checkpoint', 'PATH')}")
+    if os.path.exists(path):  # before opening: a FIFO would wait for a writer forever
+        check_regular(path, "a checkpoint", f"give the file written with {option('checkpoint', 'PATH')}")
     try:
         with open(path, "rb") as handle:
             magic = handle.read(4)

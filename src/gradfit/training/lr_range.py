@@ -4,21 +4,31 @@ From a copy of the model and optimizer, take up to ``steps`` mini-batch updates 
 growing geometrically from ``start_lr`` to ``end_lr``; record the loss of each step, smoothed
 by a bias-corrected exponential moving average. The test stops early once the smoothed loss
 exceeds ``diverge_factor`` times its lowest value (or is inf/nan): the rate has left the stable
-range. The suggested rate is where the smoothed loss falls fastest against ``log(lr)`` (the
-steepest descent, before the minimum): large enough to make progress, still well inside the
-stable range. The trainer, its model, optimizer and random states are left untouched.
+range. Its own suggestion is where the smoothed loss falls fastest against ``log(lr)`` (the
+steepest descent, before the minimum). The trainer, its model, optimizer and random states are
+left untouched.
+
+For plain gradient descent on the mean squared error of a linear model the stable range is
+known, and :func:`with_curvature` reads the test against it: the largest stable full-batch
+rate is ``2/L`` (``L`` the largest eigenvalue of the MSE Hessian ``2/n AᵀA``), and batches of
+``B`` sampled rows are bounded by ``2/L_B`` (the expected smoothness of such batches, as
+``lr='auto'`` uses it). A range test sees the loss lowest *past* those limits (the rate rises
+every step, and just above ``2/L`` the loss takes many steps to grow), and its steepest fall
+comes decades below them, where ``gradfit.fit`` would not converge in its epochs. The suggestion
+is then half the smaller of the two: the range test's lowest-loss rate and the curvature's bound.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 import numpy as np
 
 from ..errors import BadDataError, BadOptionError, option
+from ..least_squares.curvature import auto_lr, hessian_extremes
 
 
 @dataclass
@@ -34,13 +44,26 @@ class LRFinderResult:
     raw_losses : numpy.ndarray
         ``(k,)`` the unsmoothed batch losses.
     suggested_lr : float
-        The rate where the smoothed loss falls fastest against ``log10(lr)``, searched from the
-        ``skip_start``-th step up to the lowest loss; if that leaves fewer than 3 points, a tenth
-        of ``min_loss_lr``.
+        The rate to train with. The range test's own (``steepest_lr``), or, read against the
+        curvature by :func:`with_curvature` (``suggested_by``), half the smaller of
+        ``min_loss_lr`` and ``lr_bound``, rounded down to two significant digits.
     min_loss_lr : float
         The rate at the lowest smoothed loss.
     diverged : bool
         The test stopped because the loss exploded (before ``end_lr``).
+    steepest_lr : float or None
+        Where the smoothed loss falls fastest against ``log10(lr)``, searched from the
+        ``skip_start``-th step up to the lowest loss; if that leaves fewer than 3 points, a tenth
+        of ``min_loss_lr``.
+    lr_max_stable : float or None
+        ``2/L``: the largest stable full-batch rate of plain gradient descent on these rows
+        (``None`` when the curvature is not known: any model but the linear one).
+    lr_bound : float or None
+        The curvature's bound for the steps the test took: ``2/L`` for full batch, ``2/L_B``
+        for batches of ``B`` rows.
+    suggested_by : str
+        ``'steepest'`` (the range test's own rule), ``'curvature'`` (``lr_bound / 2``) or
+        ``'range test'`` (``min_loss_lr / 2``, below the bound).
     """
 
     lrs: np.ndarray
@@ -49,10 +72,16 @@ class LRFinderResult:
     suggested_lr: float
     min_loss_lr: float
     diverged: bool
+    steepest_lr: float | None = None
+    lr_max_stable: float | None = None
+    lr_bound: float | None = None
+    suggested_by: str = "steepest"
 
     def to_dict(self) -> dict:
-        return {"lrs": self.lrs.tolist(), "losses": self.losses.tolist(), "raw_losses": self.raw_losses.tolist(),
-                "suggested_lr": self.suggested_lr, "min_loss_lr": self.min_loss_lr, "diverged": self.diverged}
+        return {"suggested_lr": self.suggested_lr, "suggested_by": self.suggested_by,
+                "lr_max_stable": self.lr_max_stable, "lr_bound": self.lr_bound, "steepest_lr": self.steepest_lr,
+                "min_loss_lr": self.min_loss_lr, "diverged": self.diverged, "lrs": self.lrs.tolist(),
+                "losses": self.losses.tolist(), "raw_losses": self.raw_losses.tolist()}
 
 
 def lr_find(trainer, *, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int = 200, smoothing: float = 0.9,
@@ -95,7 +124,7 @@ def lr_find(trainer, *, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int
     """
     _check_range(start_lr, end_lr, steps, smoothing)
     lrs = start_lr * (end_lr / start_lr) ** (np.arange(steps) / (steps - 1))  # (steps,)
-    raw, smoothed, diverged = _range_test(trainer, lrs, smoothing, diverge_factor, seed)
+    raw, smoothed, diverged = _range_test(trainer, lrs, smoothing, diverge_factor, seed, skip_start)
     return _result(lrs[:len(raw)], np.array(smoothed), np.array(raw), diverged, skip_start)
 
 
@@ -108,7 +137,7 @@ def _check_range(start_lr: float, end_lr: float, steps: int, smoothing: float) -
         raise BadOptionError("smoothing", smoothing, "must be at least 0 and below 1")
 
 
-def _range_test(trainer, lrs: np.ndarray, smoothing: float, diverge_factor: float, seed: int
+def _range_test(trainer, lrs: np.ndarray, smoothing: float, diverge_factor: float, seed: int, warm_up: int
                 ) -> tuple[list[float], list[float], bool]:
     """One update at each rate of ``lrs`` ``(steps,)`` on copies of the model and optimizer, until
     the smoothed loss diverges; returns the raw and the smoothed losses, and whether it diverged."""
@@ -133,7 +162,8 @@ def _range_test(trainer, lrs: np.ndarray, smoothing: float, diverge_factor: floa
             if not math.isfinite(current) or current > diverge_factor * best:
                 diverged = True
                 break
-            best = min(best, current)
+            if i >= warm_up:
+                best = min(best, current)
     return raw, smoothed, diverged
 
 
@@ -188,4 +218,52 @@ def _result(lrs: np.ndarray, losses: np.ndarray, raw: np.ndarray, diverged: bool
     else:
         suggested = float(lrs[lowest]) / 10
     return LRFinderResult(lrs=lrs, losses=losses, raw_losses=raw, suggested_lr=suggested,
-                          min_loss_lr=float(lrs[lowest]), diverged=diverged)
+                          min_loss_lr=float(lrs[lowest]), diverged=diverged, steepest_lr=suggested)
+
+
+def with_curvature(found: LRFinderResult, design: np.ndarray, batch_size: int | None,
+                   plain_gradient_descent: bool = True) -> LRFinderResult:
+    """``found`` read against the curvature of the MSE on the rows the test trained on.
+
+    Parameters
+    ----------
+    found : LRFinderResult
+        A range test of the linear model on ``design``'s rows with the MSE loss.
+    design : numpy.ndarray
+        ``(n, p)`` the design matrix the test trained on (scaled as it was).
+    batch_size : int or None
+        Rows per step (``None``: full batch).
+    plain_gradient_descent : bool
+        The optimizer was plain SGD. Otherwise (adam) the limits are recorded but do not bound the
+        rate, and the range test's own suggestion stands.
+
+    Returns
+    -------
+    LRFinderResult
+        With ``lr_max_stable`` and ``lr_bound``; for plain gradient descent ``suggested_lr`` is
+        half the smaller of ``found.min_loss_lr`` and ``lr_bound``, rounded down to two digits.
+
+    Examples
+    --------
+    >>> design = np.column_stack([np.ones(4), [0.0, 1.0, 2.0, 3.0]])
+    >>> found = LRFinderResult(np.array([0.1, 1.0]), np.array([1.0, 9.0]), np.array([1.0, 9.0]), 0.1, 1.0, True)
+    >>> read = with_curvature(found, design, None)
+    >>> round(read.lr_max_stable, 4), read.suggested_lr, read.suggested_by
+    (0.238, 0.11, 'curvature')
+    """
+    largest, smallest = (float(v) for v in hessian_extremes(design))
+    limit = 2.0 / largest
+    bound = limit
+    if batch_size is not None and batch_size < len(design):
+        bound = 2.0 * float(auto_lr(design, batch_size, largest, smallest))  # 2 / L_B, L ≤ L_B ≤ max row curvature
+    if not plain_gradient_descent:
+        return replace(found, lr_max_stable=limit, lr_bound=bound)
+    by = "curvature" if bound <= found.min_loss_lr else "range test"
+    return replace(found, suggested_lr=_round_down(min(bound, found.min_loss_lr) / 2), lr_max_stable=limit,
+                   lr_bound=bound, suggested_by=by)
+
+
+def _round_down(value: float) -> float:
+    """Two significant digits, rounded down: a rate a user can type, never above ``value``."""
+    scale = 10.0 ** (math.floor(math.log10(value)) - 1)
+    return float(f"{math.floor(value / scale + 1e-9) * scale:.2g}")

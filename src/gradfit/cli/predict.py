@@ -1,0 +1,142 @@
+"""``gradfit predict MODEL DATA``: a saved model's predictions, written beside the input columns
+they belong to (``--keep``), so they can be joined back to an id.
+
+By default every column of DATA is kept, in its order and exactly as the file spells it (text,
+ids with leading zeros, empty cells), and the prediction comes last: nothing the user had is
+lost, and the output is DATA with one column more. ``--keep COL,…`` chooses the columns (any
+type) and their order; ``--keep ''`` writes the prediction alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import difflib
+import io
+import os
+import sys
+
+import numpy as np
+
+from ..errors import BadDataError, BadOptionError
+
+SHOWN_COLUMNS = 20  # columns listed in a message before "…"
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from ..data.files import read_table
+    from ..results.json_form import json_text
+    from ..results.model_file import load_model
+
+    model = load_model(args.model)
+    if not os.path.exists(args.data):
+        raise BadDataError(f"data file {args.data!r} not found; check the path")
+    keep = keep_list(args.keep)
+    if keep is not None and args.json and not args.out:
+        raise BadOptionError("keep", args.keep, "chooses the columns of the CSV output, and --json prints the "
+                             "predictions alone", "add --out FILE to write the CSV too, or leave --keep out")
+    table = read_table(args.data, target=None, features=model.features, require_target=False, dropna=args.dropna)
+    if table.n_dropped:
+        print(f"gradfit predict: note: dropped {table.n_dropped} row(s) with missing values (--dropna); "
+              f"{len(table.x)} remain", file=sys.stderr)
+    predictions = model.predict(table.x)  # (n,)
+    column = f"{model.target}_predicted" if model.target else "prediction"
+    text = None
+    if args.out or not args.json:
+        names, cells = kept_columns(args.data, keep, model.features, column, dropped=table.n_dropped > 0)
+        if any(len(cell) != len(predictions) for cell in cells):  # never write a prediction beside another row
+            raise BadDataError(f"{args.data}: the kept columns have {len(cells[0])} rows and the predictions "
+                               f"{len(predictions)}; use --keep '' for the predictions alone")
+        text = csv_text(names + [column], cells, predictions)
+    if args.out:
+        from ..atomic import atomic_write_text
+
+        atomic_write_text(args.out, text, what="predictions")
+    if args.json:
+        print(json_text({"predictions": predictions}))
+    elif not args.out:
+        sys.stdout.write(text)
+    return 0
+
+
+def keep_list(text: str | None) -> list[str] | None:
+    """``--keep A,B`` as names; ``None``: not given (every column); ``''``: none."""
+    if text is None:
+        return None
+    if not text.strip():
+        return []
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise BadOptionError("keep", text, "has an empty column name", "separate names with commas: --keep id,date")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise BadOptionError("keep", text, f"names {', '.join(map(repr, repeated))} more than once",
+                             "list each column once")
+    return names
+
+
+def kept_columns(path: str, keep: list[str] | None, features: list[str], column: str, *,
+                 dropped: bool) -> tuple[list[str], list[list[str]]]:
+    """The names and the text ``(k lists of n cells)`` of the columns ``keep`` names (``None``:
+    every column), for the rows the prediction has (``dropped``: some rows had missing
+    features and were left out, as ``--dropna`` does)."""
+    from ..data.file_checks import file_format
+    from ..data.files import open_source
+    from ..data.parquet_source import ParquetSource
+
+    source = open_source(path, *file_format(path))
+    try:
+        names = list(source.columns) if keep is None else keep
+        _check_kept(path, names, source.columns, column)
+        positions = [source.columns.index(name) for name in names] if keep is not None else \
+            list(range(len(source.columns)))
+        cells = _parquet_cells(source, names) if isinstance(source, ParquetSource) else _csv_cells(source, positions)
+        if dropped:  # the rows read_table kept: no feature missing (its own read decides, so they agree)
+            values = source.read([source.columns.index(f) for f in features], features, None)  # (n, d)
+            rows = np.flatnonzero(~np.isnan(values).any(axis=1))
+            cells = [[cell[i] for i in rows] for cell in cells]
+    finally:
+        source.close()
+    return names, cells
+
+
+def _check_kept(path: str, names: list[str], columns: list[str], column: str) -> None:
+    for name in names:
+        if name not in columns:
+            close = difflib.get_close_matches(name, columns, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            shown = ", ".join(columns[:SHOWN_COLUMNS]) + (", …" if len(columns) > SHOWN_COLUMNS else "")
+            raise BadOptionError("keep", ",".join(names), f"{path} has no column {name!r}{hint}; its columns are "
+                                 f"{shown}")
+    if column in names:
+        others = ",".join(n for n in names if n != column) or "''"
+        raise BadOptionError("keep", ",".join(names) if names != columns else None,
+                             f"{path} already has a column {column!r}, the name of the prediction column",
+                             f"leave it out: --keep {others}")
+
+
+def _csv_cells(source, positions: list[int]) -> list[list[str]]:
+    """CSV columns as the file spells them (every value text: no number is re-written, no empty
+    cell becomes NaN)."""
+    import pandas as pd
+
+    frame = pd.read_csv(source.path, sep=source.sep or r"\s+", header=0, index_col=False, skip_blank_lines=True,
+                        encoding="utf-8", compression=source.compression, dtype=str, keep_default_na=False)
+    return [frame.iloc[:, position].tolist() for position in positions]
+
+
+def _parquet_cells(source, names: list[str]) -> list[list[str]]:
+    """Parquet columns of any type as text: numbers as Python writes them, nulls empty."""
+    table = source.file.read(columns=names)
+    return [["" if v is None else repr(v) if isinstance(v, float) else str(v) for v in table.column(name).to_pylist()]
+            for name in names]
+
+
+def csv_text(header: list[str], cells: list[list[str]], predictions: np.ndarray) -> str:
+    """CSV of the kept columns' text and the predictions (``repr``: the shortest exact float text)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for i, value in enumerate(predictions.tolist()):
+        writer.writerow([cell[i] for cell in cells] + [repr(value)])
+    return buffer.getvalue()
