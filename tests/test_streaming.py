@@ -20,7 +20,7 @@ from gradfit.engines.exact import Quadratic
 from gradfit.errors import BadDataError, BadOptionError
 from gradfit.least_squares.statistics import OLSStats
 from gradfit.least_squares.sufficient import SufficientStats, accumulate
-from gradfit.least_squares.statistics import SufficientOLSStats
+from gradfit.least_squares.sufficient_ols import SufficientOLSStats
 from gradfit import solve_streaming
 from error_bounds import QR_BACKWARD, qr_errors
 from test_solve import CERTIFIED, NIST_SETS, assert_digits, load_nist, nist_required_digits
@@ -281,11 +281,9 @@ def test_nist_with_tsqr_alone(nist_dir, name):
     for quantity, estimates in (("theta", result.closed_form.theta), ("std_err", result.std_err),
                                 ("residual_std", result.stats.residual_std), ("r_squared", result.stats.r_squared)):
         assert_digits(name, quantity, estimates, cert[CERTIFIED[quantity]], required[quantity])
-    # Flagged where float64 TSQR may be short of 13 digits in some coefficient (its per-coefficient
-    # estimate, least_squares.closed_form.estimated_error): the refined sets, and the small
-    # intercepts of Norris (11.8 digits here) and Pontius, which gradfit.solve's extra-precise
-    # refinement fixes from the rows but a stream cannot.
-    flagged = {"norris", "pontius", "longley", "wampler1", "wampler2", "wampler3", "wampler4", "wampler5", "filip"}
+    # Flagged where the norm-wise estimate says float64 TSQR may fall short of 13 digits
+    # (least_squares.closed_form.estimated_error): the sets gradfit.solve refines exactly.
+    flagged = {"longley", "wampler1", "wampler2", "wampler3", "wampler4", "wampler5", "filip"}
     assert result.needs_refinement is (name in flagged)
 
 

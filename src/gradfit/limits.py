@@ -54,14 +54,18 @@ GRAM_CHUNK_CELLS = 20_480
 GRAM_REFINE_CHUNK_CELLS = 81_920
 # Wide data is bound by arithmetic, not memory: BLAS needs long chunks to run at full speed.
 GRAM_MIN_CHUNK_ROWS = 1024
+# Up to this many cells the Gram path refines with residuals in double-double
+# (least_squares.extra_precise: the answer correctly rounded, as dense QR gives it) instead of one
+# float64 pass: about 2 ms at this size, 20 ms a million cells, where float64's pass costs 1.
+EXTRA_PRECISE_CELLS = 100_000
 
 # ----- accuracy of the closed form ---------------------------------------------------------
 
 # Refine the closed form in exact arithmetic when float64 QR's estimated relative error exceeds this.
 REFINE_ABOVE = 1e-13
-# The refinement test judges each coefficient's relative error (least_squares.closed_form
-# .estimated_error); one below this fraction of the largest (in unit-column units) is judged at
-# this floor, so that a coefficient with no measurable effect does not buy an exact refinement.
+# The refinement test judges each coefficient's relative error (least_squares.dense: the last
+# extra-precise correction); one below this fraction of the largest (in unit-column units) is
+# judged at this floor, so that a coefficient with no measurable effect buys no exact refinement.
 REFINE_COMPONENT_FLOOR = 1e-6
 # Steps of exact refinement at most (each gains about -log10(κ·eps) digits; Filip needs 3–4).
 MAX_REFINE_STEPS = 12

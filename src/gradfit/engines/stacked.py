@@ -72,8 +72,8 @@ class _Models:
                  device: str) -> None:
         start = torch.as_tensor(np.tile(initial, (len(lrs), 1)), dtype=dtype, device=device)  # (K, p)
         self.intercept = intercept
-        self.b = start[:, :1].clone().requires_grad_(intercept)  # (K, 1)
-        self.w = start[:, int(intercept):].clone().requires_grad_(True)  # (K, d)
+        self.b = start[:, :1].clone()  # (K, 1)
+        self.w = start[:, int(intercept):].clone()  # (K, d)
         self.rates = torch.as_tensor(lrs, dtype=dtype, device=device).view(-1, 1)  # (K, 1)
 
     def predict(self, xs: torch.Tensor) -> torch.Tensor:  # (m, d) -> (K, m)
@@ -88,14 +88,19 @@ class _Models:
         return torch.cat(parts, dim=1).to("cpu", torch.float64).numpy()
 
     def step(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        """One plain SGD step of every model on the batch; returns the batch's losses before it, ``(K,)``."""
-        batch = self.losses(xb, yb)  # (K,)
-        self.b.grad = self.w.grad = None
-        batch.sum().backward()  # each model's gradient is that of its own loss
+        """One plain SGD step of every model on the batch; returns the batch's losses before it, ``(K,)``.
+
+        The MSE's gradient written out (``2/m·E·X`` and ``2/m·ΣE`` for the errors ``E`` ``(K, m)``)
+        rather than through autograd: the same numbers up to summation order, without a graph
+        built and walked for every batch (half the cost of a sweep)."""
         with torch.no_grad():
-            self.w.sub_(self.w.grad * self.rates)
+            error = self.predict(xb) - yb  # (K, m)
+            m = error.shape[1]
+            batch = (error * error).mean(dim=1)  # (K,)
+            scaled = error * (self.rates * (2.0 / m))  # (K, m): each model's rate times its gradient factor
+            self.w.sub_(scaled @ xb)
             if self.intercept:
-                self.b.sub_(self.b.grad * self.rates)
+                self.b.sub_(scaled.sum(dim=1, keepdim=True))
         return batch
 
     def park(self, i: int) -> None:

@@ -19,25 +19,31 @@ When the columns (scaled to unit length) have a condition number above
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import limits
+from . import extra_precise
 from .sufficient import SufficientStats
 
 
-def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: list[str] | None = None):
+def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: list[str] | None = None,
+                    check=None):
     """:class:`gradfit.least_squares.sufficient.SufficientStats` of in-memory rows, or ``None`` if ill-conditioned.
 
     Parameters
     ----------
     x : numpy.ndarray
-        ``(n, d)`` finite float64 features (validated by the caller).
-    y : numpy.ndarray
-        ``(n,)`` targets.
+        ``(n, d)`` float64 features; ``y`` ``(n,)`` targets.
     intercept : bool
         Prepend the column of ones to ``A``.
     names : list of str, optional
         Parameter names, intercept first (for messages).
+    check : callable, optional
+        The value checks the caller left to this pass (``Problem.values_checked`` false): called
+        only when the pass's own sums are in doubt (non-finite, or magnitudes the sums of squares
+        cannot place in range), to raise the precise error. ``None``: the values are checked.
 
     Returns
     -------
@@ -46,18 +52,62 @@ def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: lis
         ``limits.GRAM_MAX_CONDITION`` (or the Gram matrix is not positive definite).
     """
     n, d = x.shape
-    i0 = int(intercept)
-    p = d + i0
+    i0, p = int(intercept), d + int(intercept)
+    shift = _shift(x, y, intercept)
+    with np.errstate(over="ignore", invalid="ignore"):  # (unchecked values: judged just below)
+        gram, sums = _gram_sums(x, y, shift, intercept)
+    if check is not None and _in_doubt(gram, sums, shift, n, intercept):
+        check()
+    r_shift = _factor(gram, p)
+    if r_shift is None:
+        return None
+    # Undo the shift on the triangle: [1, x − c, y − c_y] = [1, x, y] · T, T unit upper triangular.
+    t_inverse = np.eye(p + 1)
+    if intercept:
+        t_inverse[0, 1:] = shift
+    r_aug = r_shift @ t_inverse  # R of [A | y] itself (still upper triangular)
+    r = r_aug[:p, :p]
+    theta, rss = _solve(x, y, r, r_aug[:p, p], intercept)
+    r_aug[:p, p] = r @ theta
+    r_aug[p, p] = np.sqrt(rss)
+    mean = shift + sums / n
+    m2 = np.diag(gram)[i0:] - sums ** 2 / n  # shifted sums: little left to cancel
+    # A bound, not a pass: every |value − mean| is at most sqrt(m2). (Only scales are chosen from
+    # it, to stay clear of overflow when statistics are merged.)
+    max_abs = np.abs(mean) + np.sqrt(np.maximum(m2, 0.0))
+    return SufficientStats(n=n, intercept=intercept, scale=np.ones(p + 1), r_aug=np.triu(r_aug), mean=mean,
+                           m2=np.maximum(m2, 0.0), max_abs=max_abs, names=tuple(names) if names else None,
+                           solution=theta)
+
+
+def _shift(x: np.ndarray, y: np.ndarray, intercept: bool) -> np.ndarray:
+    """``(d + 1,)`` what to subtract from ``[x | y]`` before the products: the first rows' means
+    when the columns sit far from zero (with an intercept), else nothing."""
     head_x, head_y = x[:4096], y[:4096]  # enough rows to see where the columns sit
-    centre = np.concatenate([head_x.mean(axis=0), [head_y.mean()]])  # (d + 1,)
-    spread = np.concatenate([head_x.std(axis=0), [head_y.std()]])
-    if not intercept:
-        shift = np.zeros(d + 1)  # without an intercept a shift would change the model
-    elif np.all(np.abs(centre) <= spread):
-        shift = np.zeros(d + 1)  # columns already straddle zero: nothing to cancel, no copy needed
-    else:
-        shift = centre
-    gram, sums = _gram_sums(x, y, shift, intercept)
+    with np.errstate(all="ignore"):  # (unchecked values: the sums below find NaN and inf)
+        centre = np.concatenate([head_x.mean(axis=0), [head_y.mean()]])  # (d + 1,)
+        spread = np.concatenate([head_x.std(axis=0), [head_y.std()]])
+    if not intercept or not np.all(np.isfinite(centre)) or np.all(np.abs(centre) <= spread):
+        return np.zeros(x.shape[1] + 1)  # no model change (no intercept), nothing to cancel, no copy
+    return centre
+
+
+def _in_doubt(gram: np.ndarray, sums: np.ndarray, shift: np.ndarray, n: int, intercept: bool) -> bool:
+    """Whether the pass's sums leave the values' checks in doubt: a NaN or inf, or a column whose
+    sum of squares cannot place its largest ``|value|`` in the range (``√(Σx²/n) ≤ max ≤ √Σx²``)."""
+    if not (np.isfinite(gram).all() and np.isfinite(sums).all()):
+        return True
+    i0 = int(intercept)
+    with np.errstate(over="ignore", under="ignore"):
+        squares = np.diag(gram)[i0:] + 2.0 * shift * sums + n * shift * shift  # Σ value² per column of [x | y]
+        low, high = np.sqrt(squares / n), np.sqrt(squares)
+    return bool(np.any(~np.isfinite(squares) | (high > limits.MAX_COLUMN_MAGNITUDE)
+                       | (low < limits.MIN_COLUMN_MAGNITUDE)))
+
+
+def _factor(gram: np.ndarray, p: int) -> np.ndarray | None:
+    """The Cholesky triangle of the (shifted) augmented Gram matrix, or ``None`` when the columns
+    are too ill-conditioned for the normal equations (``limits.GRAM_MAX_CONDITION``)."""
     try:
         r_shift = np.linalg.cholesky(gram).T  # (p + 1, p + 1) upper
     except np.linalg.LinAlgError:
@@ -67,23 +117,19 @@ def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: lis
     singular = np.linalg.svd(unit, compute_uv=False)
     if not singular[-1] > 0 or singular[0] / singular[-1] > limits.GRAM_MAX_CONDITION:
         return None
-    # Undo the shift on the triangle: [1, x − c, y − c_y] = [1, x, y] · T, T unit upper triangular.
-    t_inverse = np.eye(p + 1)
-    if intercept:
-        t_inverse[0, 1:] = shift
-    r_aug = r_shift @ t_inverse  # R of [A | y] itself (still upper triangular)
-    r = r_aug[:p, :p]
-    theta = np.linalg.solve(r, r_aug[:p, p])
-    theta, rss = _refine(x, y, theta, r, intercept)
-    r_aug[:p, p] = r @ theta
-    r_aug[p, p] = np.sqrt(rss)
-    mean = shift + sums / n
-    m2 = np.diag(gram)[i0:] - sums ** 2 / n  # shifted sums: little left to cancel
-    # A bound, not a pass: every |value − mean| is at most sqrt(m2). (Only scales are chosen from
-    # it, to stay clear of overflow when statistics are merged.)
-    max_abs = np.abs(mean) + np.sqrt(np.maximum(m2, 0.0))
-    return SufficientStats(n=n, intercept=intercept, scale=np.ones(p + 1), r_aug=np.triu(r_aug), mean=mean,
-                           m2=np.maximum(m2, 0.0), max_abs=max_abs, names=tuple(names) if names else None)
+    return r_shift
+
+
+def _solve(x: np.ndarray, y: np.ndarray, r: np.ndarray, z: np.ndarray, intercept: bool) -> tuple[np.ndarray, float]:
+    """θ from the triangle, refined from the rows, and the residual sum of squares."""
+    theta = np.linalg.solve(r, z)
+    if x.size > limits.EXTRA_PRECISE_CELLS:
+        return _refine(x, y, theta, r, intercept)
+    # Small: residuals in double-double, the answer correctly rounded (as dense QR gives it).
+    design = np.column_stack([np.ones(len(y)), x]) if intercept else x
+    theta, residuals, _ = extra_precise.refine(design, None, y, theta,
+                                               lambda g: np.linalg.solve(r, np.linalg.solve(r.T, g)))
+    return theta, math.fsum((residuals * residuals).tolist())
 
 
 def _refine(x: np.ndarray, y: np.ndarray, theta: np.ndarray, r: np.ndarray, intercept: bool):

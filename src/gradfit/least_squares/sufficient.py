@@ -69,6 +69,10 @@ class SufficientStats:
         ``(d + 1,)`` per column of ``[x | y]``: mean, sum of squared deviations from it, max |·|.
     names : tuple of str or None
         Parameter names, intercept first (for messages).
+    solution : numpy.ndarray or None
+        ``(p,)`` the least-squares solution when the rows gave it more accurately than the
+        triangle's ``R⁻¹z`` can (refined from the rows, :mod:`gradfit.least_squares.gram`); not
+        carried through merges or standardization, which change the solution.
 
     Examples
     --------
@@ -88,6 +92,7 @@ class SufficientStats:
     m2: np.ndarray
     max_abs: np.ndarray
     names: tuple[str, ...] | None = None
+    solution: np.ndarray | None = None
 
     @classmethod
     def from_accumulator(cls, acc: Accumulator) -> "SufficientStats":
@@ -212,7 +217,7 @@ class SufficientStats:
         kappa = float(singular[0] / singular[-1])
 
         u = solve_triangular(r, self.r_aug[:-1, -1])  # (p,) θ in scaled units
-        theta = u * self.scale[-1] / self.scale[:-1]
+        theta = u * self.scale[-1] / self.scale[:-1] if self.solution is None else self.solution.copy()
         r_inv = solve_triangular(r, np.eye(p))  # (p, p)
         std_err_factor = np.sqrt(np.einsum("ij,ij->i", r_inv, r_inv)) / self.scale[:-1]  # diag(R⁻¹R⁻ᵀ)
         with np.errstate(over="ignore", under="ignore"):  # only for columns beyond ~1e±150
@@ -220,10 +225,8 @@ class SufficientStats:
         rss = float((self.r_aug[-1, -1] * self.scale[-1]) ** 2)
         sigma = math.sqrt(rss / (n - p)) if n > p else math.nan
 
-        # As gradfit.solve: per coefficient, on unit-length columns, y in its own units (÷ scale_y).
-        rho = abs(float(self.r_aug[-1, -1]))
-        estimated = estimated_error(norms[:, None] * r_inv, u * norms, math.hypot(
-            float(np.linalg.norm(self.r_aug[:-1, -1])), rho), rho, kappa)
+        # On unit-length columns, y in its own units (÷ scale_y).
+        estimated = estimated_error(kappa, abs(float(self.r_aug[-1, -1])), float(np.linalg.norm(u * norms)))
         return LeastSquares(theta=theta, residuals=None, rss=rss, condition_number=kappa,
                             std_err=sigma * std_err_factor, std_err_factor=std_err_factor, cov_unscaled=cov,
                             refined=False, estimated_error=estimated,

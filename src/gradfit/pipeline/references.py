@@ -21,7 +21,8 @@ from ..errors import CollinearityWarning
 from ..least_squares.checks import warn_if_collinear
 from ..least_squares.curvature import hessian_extremes
 from ..least_squares.dense import lstsq
-from ..least_squares.statistics import OLSStats, SufficientOLSStats
+from ..least_squares.statistics import OLSStats
+from ..least_squares.sufficient_ols import RowsOLSStats, SufficientOLSStats
 
 
 @dataclass
@@ -110,3 +111,15 @@ class SufficientReference:
 
     def statistics(self, theta: np.ndarray, alpha: float) -> SufficientOLSStats:
         return SufficientOLSStats(self.sufficient, theta, self.param_names, alpha)
+
+
+@dataclass
+class RowsReference(SufficientReference):
+    """The training rows in memory, reduced by the Gram fast path (well-conditioned data):
+    the closed form, curvature and statistics from the sufficient statistics in O(p²), as for
+    :class:`SufficientReference`, and the rows kept for what needs them (per-row residuals)."""
+
+    problem: Problem = None
+
+    def statistics(self, theta: np.ndarray, alpha: float) -> RowsOLSStats:
+        return RowsOLSStats(self.sufficient, self.problem.x_train, self.problem.y_train, theta, self.param_names, alpha)

@@ -16,12 +16,15 @@ import numpy as np
 
 from .. import limits
 from ..data.design import Scaling
-from ..data.validate import Problem
+from ..data.validate import Problem, check_values
 from ..least_squares.curvature import max_row_norm2
 from ..scale.distributed import gather_sufficient
 from ..scale.streams import sufficient_of
 from ..training.checkpoint import data_digest
-from .references import DenseReference, SufficientReference
+from ..data.chunks import iter_array_chunks
+from ..least_squares.gram import gram_statistics
+from ..least_squares.sufficient import accumulate
+from .references import DenseReference, RowsReference, SufficientReference
 
 
 @dataclass
@@ -80,12 +83,24 @@ class InMemory:
         return True
 
     def reference(self, warn_unrefined: bool = True):
-        """The least-squares reference of the training rows (see :mod:`gradfit.pipeline.references`)."""
+        """The least-squares reference of the training rows (see :mod:`gradfit.pipeline.references`).
+
+        One path for every size: the Gram fast path (one read of the rows) wherever its error
+        estimate promises full accuracy; otherwise dense QR with extra-precise and exact
+        refinement for rows up to :data:`gradfit.limits.SMALL_CELLS`, and TSQR beyond.
+        """
         names = param_names(self.problem)
+        x, y, intercept = self.problem.x_train, self.problem.y_train, self.problem.intercept
+        check = None if self.problem.values_checked else (lambda: check_values(self.problem))
+        fast = gram_statistics(x, y, intercept=intercept, names=names, check=check)  # None: ill-conditioned
+        if fast is not None and not fast.closed_form().needs_refinement:
+            return RowsReference(fast, names, warn_unrefined, problem=self.problem)
+        if check is not None:
+            check()  # the other paths read checked rows
         if is_small(self.problem):
             return DenseReference(self.problem, names)
-        return SufficientReference(sufficient_of(self.problem.x_train, self.problem.y_train, self.problem.intercept,
-                                                 names), names, warn_unrefined)
+        return SufficientReference(accumulate(iter_array_chunks(x, y), intercept=intercept, names=names), names,
+                                   warn_unrefined)
 
     def val_sufficient(self):
         """Sufficient statistics of the validation rows (the exact engine on large data), or None."""
@@ -95,10 +110,8 @@ class InMemory:
                              param_names(self.problem))
 
     def row_curvature(self, run_problem: Problem, scaling: Scaling | None, batches=None) -> float:
-        """``max_i ‖a_i‖²`` over the design rows where gradient descent runs (mini-batch ``lr='auto'``)."""
-        if is_small(self.problem):
-            design = run_problem.design(run_problem.x_train)  # (n, p), ones included
-            return float(np.max(np.einsum("ij,ij->i", design, design)))
+        """``max_i ‖a_i‖²`` over the design rows where gradient descent runs (mini-batch ``lr='auto'``),
+        chunk by chunk (no copy of the design)."""
         return max_row_norm2(self.problem, scaling)
 
     def engine_inputs(self, engine: str, cfg, scaling: Scaling | None) -> dict:

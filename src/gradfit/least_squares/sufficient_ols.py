@@ -1,0 +1,116 @@
+"""OLS statistics from sufficient statistics: :class:`SufficientOLSStats` (streamed or gathered
+rows: no per-row residuals) and :class:`RowsOLSStats` (rows still in memory, reduced by the Gram
+fast path: residuals from the rows when asked for).
+
+Every statistic but the residuals is :class:`gradfit.least_squares.statistics.OLSStats`' own code
+over ``RSS(θ) = ‖Rθ − z‖² + ρ²``, the total sum of squares from the moments, and ``(AᵀA)⁻¹`` from
+``R``, so the two kinds cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from ..errors import BadDataError, BadOptionError
+from .statistics import OLSStats
+
+
+class SufficientOLSStats(OLSStats):
+    """:class:`gradfit.least_squares.statistics.OLSStats` at ``theta`` (default: the least-squares solution) from
+    :class:`gradfit.least_squares.sufficient.SufficientStats`.
+
+    Parameters
+    ----------
+    sufficient : SufficientStats
+    theta : array_like, optional
+        ``(p,)``, intercept first; need not be the minimiser (a gradient-descent answer).
+    names : list of str, optional
+        Parameter names; by default the statistics' own, else ``intercept, x1, x2, …``.
+    alpha : float
+        Confidence intervals at ``1 - alpha``.
+
+    Examples
+    --------
+    >>> from gradfit.least_squares.sufficient import accumulate
+    >>> x = np.array([0.0, 1.0, 2.0, 3.0, 4.0]); y = np.array([1.1, 2.9, 5.2, 6.8, 9.1])
+    >>> res = SufficientOLSStats(accumulate([(x[:2], y[:2]), (x[2:], y[2:])]))
+    >>> round(res.r_squared, 6), res.df_resid, res.std_err.round(4).tolist()  # as statsmodels
+    (0.997305, 3, [0.1463, 0.0597])
+    """
+
+    def __init__(self, sufficient, theta=None, names: list[str] | None = None, alpha: float = 0.05) -> None:
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
+            raise BadOptionError("alpha", alpha, "must be a number strictly between 0 and 1",
+                                 "use 0.05 for 95% confidence intervals")
+        self.sufficient = sufficient
+        self.closed = sufficient.closed_form()
+        p, intercept = sufficient.p, sufficient.intercept
+        self.theta = self.closed.theta.copy() if theta is None else np.asarray(theta, dtype=np.float64).reshape(-1)
+        if self.theta.shape != (p,):
+            raise BadDataError(f"theta has shape {self.theta.shape} but the model has {p} parameters; "
+                               "pass one coefficient per column")
+        if names is None:
+            names = list(sufficient.names) if sufficient.names else \
+                (["intercept"] if intercept else []) + [f"x{j + 1}" for j in range(p - int(intercept))]
+        self.intercept = bool(intercept)
+        self.alpha = float(alpha)
+        self._names = list(names)
+        self._design_lo = None
+
+    @property
+    def residuals(self):
+        raise AttributeError("per-row residuals are not kept when streaming; compute y - design @ theta "
+                             "chunk by chunk if you need them")
+
+    @cached_property
+    def rss(self) -> float:
+        if np.array_equal(self.theta, self.closed.theta):
+            return self.closed.rss
+        return self.sufficient.rss(self.theta)
+
+    @cached_property
+    def tss(self) -> float:
+        return self.sufficient.tss
+
+    @cached_property
+    def n_obs(self) -> int:
+        return int(self.sufficient.n)
+
+    @cached_property
+    def df_model(self) -> int:
+        return int(self.sufficient.p - self.intercept)
+
+    @cached_property
+    def df_resid(self) -> int:
+        return int(self.sufficient.n - self.sufficient.p)
+
+
+class RowsOLSStats(SufficientOLSStats):
+    """:class:`SufficientOLSStats` of rows still in memory: every statistic from the sufficient
+    statistics (O(p²)), and the per-row residuals from the rows when asked for.
+
+    Parameters
+    ----------
+    sufficient : SufficientStats
+        Of the rows ``x`` ``(n, d)`` and ``y`` ``(n,)``.
+    x, y : numpy.ndarray
+        The rows (not copied).
+    theta, names, alpha
+        As :class:`SufficientOLSStats`.
+    """
+
+    def __init__(self, sufficient, x: np.ndarray, y: np.ndarray, theta=None, names: list[str] | None = None,
+                 alpha: float = 0.05) -> None:
+        super().__init__(sufficient, theta, names, alpha)
+        self._x, self._y = x, y
+
+    @cached_property
+    def residuals(self) -> np.ndarray:
+        """``(n,)`` ``y - A θ``, from the rows (one pass, no copy of the design)."""
+        w = self.theta[int(self.intercept):]
+        fitted = self._x @ w
+        if self.intercept:
+            fitted += self.theta[0]
+        return self._y - fitted
