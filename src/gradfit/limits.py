@@ -52,6 +52,10 @@ GRAM_CHUNK_CELLS = 20_480
 # The refinement pass is two matrix-vector products per chunk, bound by memory: chunks of 640 KiB
 # (a quarter as many calls) took 16 ms instead of 22 at 1,000,000 × 20.
 GRAM_REFINE_CHUNK_CELLS = 81_920
+# The Gram path's refinement pass runs where it can change the answer by more than this relative
+# (least_squares.gram: the Cholesky solution's eps·κ², the residual sum of squares' eps·TSS/RSS);
+# a tenth of REFINE_ABOVE, so what the pass leaves never shows in the closed form's 13 digits.
+GRAM_REFINE_ABOVE = 1e-14
 # Wide data is bound by arithmetic, not memory: BLAS needs long chunks to run at full speed.
 GRAM_MIN_CHUNK_ROWS = 1024
 # Up to this many cells the Gram path refines with residuals in double-double

@@ -45,11 +45,12 @@ class Quadratic:
 
 def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, monitor: DivergenceMonitor,
         closed_theta: np.ndarray, control: RunControl | None = None, train_sufficient=None, val_sufficient=None,
-        **_) -> EngineRun:
+        val_rows=None, **_) -> EngineRun:
     """Full-batch plain gradient descent, float64, from ``theta0``, every epoch at once.
 
-    ``train_sufficient`` / ``val_sufficient`` (:class:`gradfit.least_squares.sufficient.SufficientStats`, in the space GD
-    runs in) replace the rows for large data: the engine then never touches them.
+    ``train_sufficient`` / ``val_sufficient`` (:class:`gradfit.least_squares.sufficient.SufficientStats`, in the
+    space GD runs in) replace the rows: the engine then never touches them. ``val_rows``
+    (``(x_val, y_val)``, in that space) gives the validation rows themselves instead.
 
     ``closed_theta`` is the least-squares solution of ``problem`` (the expansion point). The
     epochs are evaluated in blocks from the eigenbasis of the Hessian
@@ -60,9 +61,11 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
     ``theta0`` and its epoch number, a resumed run starts again from the checkpoint's ``theta0``
     and callbacks stay silent through the checkpoint's epochs: the straight run, by construction.
     """
-    if train_sufficient is not None:  # large data: the sufficient statistics of one streaming pass
+    if train_sufficient is not None:  # the sufficient statistics of the rows (one pass over them)
         train = train_sufficient.quadratic(closed_theta)
         val = None if val_sufficient is None else val_sufficient.quadratic(closed_theta)
+        if val_rows is not None:
+            val = Quadratic(problem.design(val_rows[0]), val_rows[1], closed_theta)
     else:
         train = Quadratic(problem.design(problem.x_train), problem.y_train, closed_theta)
         val = None

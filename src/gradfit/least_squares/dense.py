@@ -202,7 +202,7 @@ def _float64_solution(q: np.ndarray, r: np.ndarray, scaled: np.ndarray, scaled_l
     r_inv = _solve_r(r, np.eye(len(r)))  # (p, p)
     cov = r_inv @ r_inv.T
     u = _solve_r(r, q.T @ y)  # (p,) solution in scaled units
-    u, resid, change = extra_precise.refine(scaled, scaled_lo, y, u, lambda g: cov @ g)
+    u, resid, change = extra_precise.refine(scaled, scaled_lo, y, u, lambda g: cov @ g, kappa)
     floor = limits.REFINE_COMPONENT_FLOOR * np.max(np.abs(u))
     change = change * np.abs(u) / np.maximum(np.abs(u), floor)  # a coefficient far below the rest: at the floor
     theta_error = max(limits.EPS, float(change.max()) * kappa * limits.EPS)

@@ -49,18 +49,23 @@ def gradient(a: np.ndarray, a_lo: np.ndarray | None, r_hi: np.ndarray, r_lo: np.
     return out
 
 
-def refine(a: np.ndarray, a_lo: np.ndarray | None, y: np.ndarray, u: np.ndarray, solve, steps: int = 3):
+def refine(a: np.ndarray, a_lo: np.ndarray | None, y: np.ndarray, u: np.ndarray, solve, kappa: float,
+           steps: int = 3):
     """Up to ``steps`` extra-precise refinement steps of ``u`` (``solve(g)`` returns ``(AᵀA)⁻¹g``
-    from the float64 factor). Returns ``(u, residuals, change)``: the refined solution, its
-    residuals (rounded once) and the last step's correction relative to ``u``, per component
-    (``(p,)``: what the step before the last left, at most)."""
+    from the float64 factor, ``kappa`` its columns' condition number). Returns ``(u, residuals,
+    change)``: the refined solution, its residuals (rounded once) and the last step's correction
+    relative to ``u``, per component (``(p,)``: what the step before the last left, at most).
+
+    A step shrinks the error by about ``κ·eps``, so once a correction times ``κ·eps`` is below
+    float64's rounding the next one could not change ``u``: the steps stop there."""
+    eps = np.finfo(np.float64).eps
     change = np.full(len(u), np.inf)
     for _ in range(steps):
         r_hi, r_lo = residuals(a, a_lo, y, u)
         delta = solve(gradient(a, a_lo, r_hi, r_lo))
         u = u + delta
         previous, change = change, np.abs(delta) / np.maximum(np.abs(u), np.finfo(np.float64).tiny)
-        if change.max() <= 4 * np.finfo(np.float64).eps or change.max() > 0.5 * previous.max():
-            break  # at float64's rounding, or no longer shrinking
+        if change.max() * kappa * eps <= eps or change.max() > 0.5 * previous.max():
+            break  # the next step could not change u, or no longer shrinking
     r_hi, r_lo = residuals(a, a_lo, y, u)
     return u, r_hi + r_lo, change

@@ -29,7 +29,7 @@ from .sufficient import SufficientStats
 
 
 def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: list[str] | None = None,
-                    check=None):
+                    check=None, correctly_rounded: bool = True):
     """:class:`gradfit.least_squares.sufficient.SufficientStats` of in-memory rows, or ``None`` if ill-conditioned.
 
     Parameters
@@ -44,6 +44,9 @@ def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: lis
         The value checks the caller left to this pass (``Problem.values_checked`` false): called
         only when the pass's own sums are in doubt (non-finite, or magnitudes the sums of squares
         cannot place in range), to raise the precise error. ``None``: the values are checked.
+    correctly_rounded : bool
+        Refine small problems with double-double residuals (the answer correctly rounded); off
+        where only the loss is wanted (validation rows): one float64 pass then, as for large ones.
 
     Returns
     -------
@@ -58,7 +61,7 @@ def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: lis
         gram, sums = _gram_sums(x, y, shift, intercept)
     if check is not None and _in_doubt(gram, sums, shift, n, intercept):
         check()
-    r_shift = _factor(gram, p)
+    r_shift, kappa_shifted = _factor(gram, p)
     if r_shift is None:
         return None
     # Undo the shift on the triangle: [1, x − c, y − c_y] = [1, x, y] · T, T unit upper triangular.
@@ -67,7 +70,9 @@ def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: lis
         t_inverse[0, 1:] = shift
     r_aug = r_shift @ t_inverse  # R of [A | y] itself (still upper triangular)
     r = r_aug[:p, :p]
-    theta, rss = _solve(x, y, r, r_aug[:p, p], intercept)
+    refine = _refinement_changes_the_answer(gram, r_shift, kappa_shifted)
+    theta, rss = _solve(x, y, r, r_aug[:p, p], intercept, refine, float(r_shift[-1, -1]) ** 2, correctly_rounded,
+                        _unit_condition(r))
     r_aug[:p, p] = r @ theta
     r_aug[p, p] = np.sqrt(rss)
     mean = shift + sums / n
@@ -83,12 +88,16 @@ def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: lis
 def _shift(x: np.ndarray, y: np.ndarray, intercept: bool) -> np.ndarray:
     """``(d + 1,)`` what to subtract from ``[x | y]`` before the products: the first rows' means
     when the columns sit far from zero (with an intercept), else nothing."""
+    if not intercept:
+        return np.zeros(x.shape[1] + 1)  # without an intercept a shift would change the model
     head_x, head_y = x[:4096], y[:4096]  # enough rows to see where the columns sit
     with np.errstate(all="ignore"):  # (unchecked values: the sums below find NaN and inf)
         centre = np.concatenate([head_x.mean(axis=0), [head_y.mean()]])  # (d + 1,)
+        if x.size <= limits.EXTRA_PRECISE_CELLS:  # small: shifting costs nothing, so always
+            return centre if np.all(np.isfinite(centre)) else np.zeros(x.shape[1] + 1)
         spread = np.concatenate([head_x.std(axis=0), [head_y.std()]])
-    if not intercept or not np.all(np.isfinite(centre)) or np.all(np.abs(centre) <= spread):
-        return np.zeros(x.shape[1] + 1)  # no model change (no intercept), nothing to cancel, no copy
+    if not np.all(np.isfinite(centre)) or np.all(np.abs(centre) <= spread):
+        return np.zeros(x.shape[1] + 1)  # nothing to cancel: no copy of the chunks
     return centre
 
 
@@ -105,30 +114,45 @@ def _in_doubt(gram: np.ndarray, sums: np.ndarray, shift: np.ndarray, n: int, int
                        | (low < limits.MIN_COLUMN_MAGNITUDE)))
 
 
-def _factor(gram: np.ndarray, p: int) -> np.ndarray | None:
-    """The Cholesky triangle of the (shifted) augmented Gram matrix, or ``None`` when the columns
-    are too ill-conditioned for the normal equations (``limits.GRAM_MAX_CONDITION``)."""
+def _factor(gram: np.ndarray, p: int) -> tuple[np.ndarray | None, float]:
+    """The Cholesky triangle of the (shifted) augmented Gram matrix and the condition number of
+    its columns (unit length); ``(None, κ)`` when they are too ill-conditioned for the normal
+    equations (``limits.GRAM_MAX_CONDITION``)."""
     try:
         r_shift = np.linalg.cholesky(gram).T  # (p + 1, p + 1) upper
     except np.linalg.LinAlgError:
-        return None
-    r = r_shift[:p, :p]
-    unit = r / np.linalg.norm(r, axis=0)  # R of unit-length columns
-    singular = np.linalg.svd(unit, compute_uv=False)
-    if not singular[-1] > 0 or singular[0] / singular[-1] > limits.GRAM_MAX_CONDITION:
-        return None
-    return r_shift
+        return None, np.inf
+    kappa = _unit_condition(r_shift[:p, :p])
+    return (r_shift if kappa <= limits.GRAM_MAX_CONDITION else None), kappa
 
 
-def _solve(x: np.ndarray, y: np.ndarray, r: np.ndarray, z: np.ndarray, intercept: bool) -> tuple[np.ndarray, float]:
-    """θ from the triangle, refined from the rows, and the residual sum of squares."""
+def _unit_condition(r: np.ndarray) -> float:
+    """The condition number of the columns whose triangle is ``r``, scaled to unit length."""
+    singular = np.linalg.svd(r / np.linalg.norm(r, axis=0), compute_uv=False)
+    return float(singular[0] / singular[-1]) if singular[-1] > 0 else np.inf
+
+
+def _refinement_changes_the_answer(gram: np.ndarray, r_shift: np.ndarray, kappa: float) -> bool:
+    """Whether the refinement pass can change the answer: the Cholesky solution's error is about
+    ``eps·κ²`` (κ of the shifted columns), the residual sum of squares' ``eps·TSS/RSS`` (a
+    difference of sums); below ``limits.GRAM_REFINE_ABOVE`` both, the pass is skipped."""
+    rss = float(r_shift[-1, -1]) ** 2
+    if rss == 0.0:
+        return True
+    return max(limits.EPS * kappa * kappa, limits.EPS * float(gram[-1, -1]) / rss) > limits.GRAM_REFINE_ABOVE
+
+
+def _solve(x: np.ndarray, y: np.ndarray, r: np.ndarray, z: np.ndarray, intercept: bool,
+           refine: bool, rss: float, correctly_rounded: bool, kappa: float) -> tuple[np.ndarray, float]:
+    """θ from the triangle, refined from the rows (when that can change it), and the residual sum
+    of squares."""
     theta = np.linalg.solve(r, z)
-    if x.size > limits.EXTRA_PRECISE_CELLS:
-        return _refine(x, y, theta, r, intercept)
+    if x.size > limits.EXTRA_PRECISE_CELLS or not correctly_rounded:
+        return _refine(x, y, theta, r, intercept) if refine else (theta, rss)
     # Small: residuals in double-double, the answer correctly rounded (as dense QR gives it).
     design = np.column_stack([np.ones(len(y)), x]) if intercept else x
     theta, residuals, _ = extra_precise.refine(design, None, y, theta,
-                                               lambda g: np.linalg.solve(r, np.linalg.solve(r.T, g)))
+                                               lambda g: np.linalg.solve(r, np.linalg.solve(r.T, g)), kappa)
     return theta, math.fsum((residuals * residuals).tolist())
 
 

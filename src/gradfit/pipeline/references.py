@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import limits
 from ..data.design import Scaling
 from ..data.validate import Problem
 from ..errors import CollinearityWarning
@@ -120,6 +121,15 @@ class RowsReference(SufficientReference):
     :class:`SufficientReference`, and the rows kept for what needs them (per-row residuals)."""
 
     problem: Problem = None
+
+    def exact_engine_inputs(self, scaling: Scaling | None, source) -> dict:
+        """The training rows' statistics; validation rows as rows when few (their statistics cost
+        more than the quadratic itself), in the space gradient descent runs in."""
+        x_val, y_val = self.problem.x_val, self.problem.y_val
+        if x_val is None or x_val.size > limits.EXTRA_PRECISE_CELLS:
+            return super().exact_engine_inputs(scaling, source)
+        rows = (x_val, y_val) if scaling is None else (scaling.x(x_val), scaling.y(y_val))
+        return {"train_sufficient": self.in_run_space(scaling), "val_rows": rows}
 
     def statistics(self, theta: np.ndarray, alpha: float) -> RowsOLSStats:
         return RowsOLSStats(self.sufficient, self.problem.x_train, self.problem.y_train, theta, self.param_names, alpha)

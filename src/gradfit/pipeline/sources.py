@@ -107,7 +107,7 @@ class InMemory:
         if self.problem.y_val is None:
             return None
         return sufficient_of(self.problem.x_val, self.problem.y_val, self.problem.intercept,
-                             param_names(self.problem))
+                             param_names(self.problem), correctly_rounded=False)  # only their loss is wanted
 
     def row_curvature(self, run_problem: Problem, scaling: Scaling | None, batches=None) -> float:
         """``max_i ‖a_i‖²`` over the design rows where gradient descent runs (mini-batch ``lr='auto'``),

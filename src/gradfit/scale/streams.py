@@ -42,10 +42,11 @@ class Streamed:
         return 1 if self.group is None else self.group.world_size
 
 
-def sufficient_of(x: np.ndarray, y: np.ndarray, intercept: bool, names: list[str]):
+def sufficient_of(x: np.ndarray, y: np.ndarray, intercept: bool, names: list[str], correctly_rounded: bool = True):
     """Sufficient statistics of in-memory rows: the shifted Gram matrix with one refinement pass
-    when well conditioned (fast), else TSQR (accurate)."""
-    fast = gram_statistics(x, y, intercept=intercept, names=names)  # None: ill-conditioned
+    when well conditioned (fast), else TSQR (accurate). ``correctly_rounded`` as
+    :func:`gradfit.least_squares.gram.gram_statistics` (off for rows only a loss is wanted of)."""
+    fast = gram_statistics(x, y, intercept=intercept, names=names, correctly_rounded=correctly_rounded)
     if fast is not None:
         return fast
     return accumulate(iter_array_chunks(x, y), intercept=intercept, names=names)
