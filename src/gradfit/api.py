@@ -21,7 +21,7 @@ from .results.types import FitResult, SolveResult
 
 @takes_options("fit")
 def fit(x=None, y=None, *, val=None, names: list[str] | None = None, dataset: str | None = None, init=None,
-        callbacks: list | None = None, distributed=None, **options) -> FitResult:
+        callbacks: list | None = None, distributed=None, cluster=None, **options) -> FitResult:
     """Fit ``y ≈ intercept + x @ coef`` by gradient descent and check it against least squares.
 
     Parameters
@@ -43,6 +43,8 @@ def fit(x=None, y=None, *, val=None, names: list[str] | None = None, dataset: st
     distributed : bool or gradfit.scale.distributed.Distributed, optional
         Fit with the other processes of a ``torchrun`` launch (``True``: join its process group);
         every process passes all the rows, keeps its share, and returns the same result.
+    cluster : array_like, optional
+        ``(n,)`` a cluster label per row of ``x`` (numbers or text) for ``cov_type='cluster'``.
     {options}
 
     Returns
@@ -62,13 +64,13 @@ def fit(x=None, y=None, *, val=None, names: list[str] | None = None, dataset: st
     cfg = config_from("fit", options)
     if cfg.tensorboard:
         require("tensorboard")  # before any training, not after it
-    source = in_memory(x, y, cfg, val=val, names=names, dataset=dataset, distributed=distributed)
+    source = in_memory(x, y, cfg, val=val, names=names, dataset=dataset, distributed=distributed, cluster=cluster)
     return fit_source(source, cfg, init=init, callbacks=callbacks)
 
 
 @takes_options("solve")
 def solve(x=None, y=None, *, names: list[str] | None = None, dataset: str | None = None, target: str | None = None,
-          distributed=None, **options) -> SolveResult:
+          distributed=None, cluster=None, **options) -> SolveResult:
     """The exact least-squares fit and its statistics, without gradient descent.
 
     Accurate to (nearly) full float64 precision: at least 13 correct digits on every NIST StRD
@@ -86,6 +88,8 @@ def solve(x=None, y=None, *, names: list[str] | None = None, dataset: str | None
     distributed : bool or gradfit.scale.distributed.Distributed, optional
         Under ``torchrun``: each process reduces its share to sufficient statistics, all merged
         (TSQR): float64 QR accuracy, no exact refinement.
+    cluster : array_like, optional
+        ``(n,)`` a cluster label per row of ``x`` (numbers or text) for ``cov_type='cluster'``.
     {options}
 
     Returns
@@ -105,9 +109,9 @@ def solve(x=None, y=None, *, names: list[str] | None = None, dataset: str | None
         x, y, names, target, dataset = _training_rows(dataset, names, target)
     elif dataset is not None:
         raise BadDataError("give either arrays x, y or dataset=, not both")
-    source = in_memory(x, y, cfg, names=names, distributed=distributed, target=target)
+    source = in_memory(x, y, cfg, names=names, distributed=distributed, target=target, cluster=cluster)
     source.origin.dataset = dataset
-    return solve_source(source, cfg.alpha)
+    return solve_source(source, cfg.alpha, cfg.cov_type, cfg.maxlags)
 
 
 def _training_rows(dataset: str | None, names, target):
@@ -214,7 +218,7 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
     cfg = config_from("solve_streaming", options)  # before the pass, not after it
     rows = streamed(source, cfg, target=target, features=features, chunk_rows=chunk_rows, dropna=dropna,
                     names=names, distributed=distributed)
-    return solve_source(rows, cfg.alpha)
+    return solve_source(rows, cfg.alpha, cfg.cov_type, cfg.maxlags)
 
 
 def find_lr(x=None, y=None, *, dataset: str | None = None, model: str | None = None, optimizer: str = "sgd",

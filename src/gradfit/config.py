@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Callable
 
 from .errors import BadOptionError, option
-from .option_checks import (boolean, choice, device_text, fraction, learning_rate, non_negative_int, path_text,
+from .option_checks import (boolean, choice, cov_type, device_text, fraction, learning_rate, non_negative_int, path_text,
                             poly_degree, positive_float, positive_int, significance)
 
 ENGINES = ("auto", "numpy", "torch", "exact")
@@ -115,6 +115,18 @@ class FitConfig:
         0.05, "data", "confidence intervals at 1 − alpha (default 0.05: 95%%)",
         "float\n    The statistics (``res.stats``) give ``1 - alpha`` confidence intervals.",
         parse=significance, python=FIT_AND_SOLVE, commands=("fit", "solve"))
+    cov_type: str = declare(
+        "nonrobust", "data", "covariance of the coefficients: nonrobust (default), HC0, HC1, HC2, HC3, cluster "
+        "(with --cluster) or HAC (with --maxlags)",
+        "{'nonrobust', 'HC0', 'HC1', 'HC2', 'HC3', 'cluster', 'HAC'}\n    The covariance behind the standard errors, "
+        "tests and intervals, as statsmodels' ``fit(cov_type=…)``:\n    classical (Student t), or robust to "
+        "heteroscedasticity (HC0–HC3), to correlation within clusters\n    (``cluster`` with ``cluster=``) or to "
+        "autocorrelation (``HAC`` with ``maxlags``); robust kinds use the\n    normal distribution.",
+        parse=cov_type, flag="--cov", metavar="TYPE", python=FIT_AND_SOLVE, commands=("fit", "solve"))
+    maxlags: int | None = declare(
+        None, "data", "lags of the HAC covariance (Newey-West, Bartlett kernel)",
+        "int, optional\n    The lag length ``L`` of ``cov_type='HAC'`` (Bartlett weights ``1 - l/(L+1)``).",
+        parse=non_negative_int, metavar="L", python=FIT_AND_SOLVE, commands=("fit", "solve"))
     val_split: float | None = declare(
         None, "data", "hold out this fraction for validation (default: the embedded dataset's own split, none "
         "for files; 0 for none)",

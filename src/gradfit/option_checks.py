@@ -170,3 +170,18 @@ def learning_rate(name: str, value: object) -> float | str:
 
 def significance(name: str, value: object) -> float:
     return check_alpha(value, name)
+
+
+COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster", "HAC")
+
+
+def cov_type(name: str, value: object) -> str:
+    """One of :data:`COV_TYPES` (case-insensitive), spelled as statsmodels spells it.
+
+    >>> cov_type("cov_type", "hc1")
+    'HC1'
+    """
+    kind = {kind.lower(): kind for kind in COV_TYPES}.get(value.strip().lower()) if isinstance(value, str) else None
+    if kind is None:
+        raise BadOptionError(name, value, "unknown covariance type", "choose one of " + ", ".join(COV_TYPES))
+    return kind

@@ -9,7 +9,7 @@ import warnings
 
 from ..errors import BadDataError, BadOptionError, require
 from ..results.json_form import json_text
-from .inputs import (check_outputs, Data, api_options, feature_list, is_large_file, is_sweep, load_data, options_namespace,
+from .inputs import (refuse_streamed_cluster, check_outputs, Data, api_options, feature_list, is_large_file, is_sweep, load_data, options_namespace,
                      positive_rows, process_group, warnings_to_stderr)
 from .options import flag_text
 from .signals import signals_stop_at_epoch_end
@@ -77,7 +77,8 @@ def _streamable(args: argparse.Namespace) -> bool:
     """Whether a fit can run from one streaming pass: the exact engine, nothing that needs the rows."""
     return (args.engine in ("auto", "exact") and args.batch_size is None and args.optimizer == "sgd"
             and args.model is None and args.scheduler is None and str(args.device) in ("auto", "cpu")
-            and not args.val_split and not args.plot and not args.patience and not is_sweep(args.lr))
+            and not args.val_split and not args.plot and not args.patience and not is_sweep(args.lr)
+            and args.cov_type == "nonrobust" and not args.cluster)
 
 
 def _run_fit_streaming(args: argparse.Namespace, group) -> int:
@@ -92,6 +93,7 @@ def _run_fit_streaming(args: argparse.Namespace, group) -> int:
                            "so check the path")
     if args.target is None:
         raise BadOptionError("target", None, "is required for a data file", "name the column to predict: --target COL")
+    refuse_streamed_cluster(args)
     standardize = True if args.standardize is None else args.standardize
     stops = signals_stop_at_epoch_end(checkpoint=bool(args.checkpoint))
     with warnings_to_stderr(args, shown_in_report=not args.json), stops:

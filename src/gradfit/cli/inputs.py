@@ -38,6 +38,7 @@ class Data:
     target: str | None = None
     dataset: str | None = None
     source: str | None = None  # the file, for reports
+    cluster: object = None  # the --cluster column's values
 
     @property
     def is_file(self) -> bool:
@@ -47,7 +48,8 @@ class Data:
         """Keyword arguments for gradfit.fit / gradfit.solve."""
         if self.dataset is not None:
             return {"dataset": self.dataset}
-        return {"x": self.x, "y": self.y, "names": self.names}
+        arrays = {"x": self.x, "y": self.y, "names": self.names}
+        return arrays if self.cluster is None else {**arrays, "cluster": self.cluster}
 
 
 def load_data(args: argparse.Namespace) -> Data:
@@ -62,16 +64,20 @@ def load_data(args: argparse.Namespace) -> Data:
         if features not in (None, data.feature_names):
             raise BadOptionError("features", args.features,
                                  f"the {data.name} dataset's features are {', '.join(data.feature_names)}")
+        if getattr(args, "cluster", None):
+            raise BadOptionError("cluster", args.cluster, f"the {data.name} dataset has no cluster column",
+                                 "give a data file with one")
         return Data(dataset=data.name, target=data.target_name)
     if not os.path.exists(args.data):
         raise BadDataError(unknown_data_message(args.data))
     from ..data.files import read_table
 
-    table = read_table(args.data, target=args.target, features=features, dropna=args.dropna)
+    table = read_table(args.data, target=args.target, features=features, dropna=args.dropna,
+                       labels=getattr(args, "cluster", None))
     if table.n_dropped:
         print(f"gradfit {args.command}: note: dropped {table.n_dropped} row(s) with missing values (--dropna); "
               f"{len(table.y)} remain", file=sys.stderr)
-    return Data(table.x, table.y, table.feature_names, table.target_name, source=args.data)
+    return Data(table.x, table.y, table.feature_names, table.target_name, source=args.data, cluster=table.labels)
 
 
 def check_outputs(args: argparse.Namespace) -> None:
@@ -82,6 +88,13 @@ def check_outputs(args: argparse.Namespace) -> None:
     for name, what in (("save_model", "model"), ("checkpoint", "checkpoint")):
         if getattr(args, name, None):
             output_path(getattr(args, name), what)
+
+
+def refuse_streamed_cluster(args: argparse.Namespace) -> None:
+    """``--cluster`` with a streamed file: robust covariances need the rows whole (for now)."""
+    if args.cluster:
+        raise BadOptionError("cluster", args.cluster, "robust covariances of rows streamed from a file are not "
+                             "available yet", "leave --chunk-rows out to read the file whole")
 
 
 def unknown_data_message(data: str) -> str:

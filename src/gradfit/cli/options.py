@@ -29,6 +29,8 @@ CLI_ONLY: list[Option] = [
            metavar="A,B,…", commands=DATA, python=()),
     Option("dropna", False, "data", "drop rows with missing values (and say how many)", "", kind="switch",
            commands=DATA, python=()),
+    Option("cluster", None, "data", "the column of cluster ids (numbers or text) for --cov cluster", "", metavar="COL",
+           commands=BOTH, python=()),
     Option("chunk_rows", None, "data", "stream the file N rows at a time, never holding it whole (solve; fit: "
            "full batch on the exact engine, mini-batches through --shuffle-buffer). Files above 64 MiB stream by "
            "default when the run allows it", "", metavar="N", commands=BOTH, python=()),
@@ -41,7 +43,7 @@ CLI_ONLY: list[Option] = [
            metavar="DIR", path=True, commands=("fit", "lr-find"), python=()),
 ]
 # The value each of them takes in a config file (FitConfig's fields say it for the others).
-CLI_ONLY_TYPES = {"data": str, "target": str, "features": str, "chunk_rows": int, "save_model": str, "plot": str}
+CLI_ONLY_TYPES = {"data": str, "target": str, "features": str, "cluster": str, "chunk_rows": int, "save_model": str, "plot": str}
 # Where a command uses an option its own way, its --help says so.
 COMMAND_HELP = {
     ("lr-find", "plot"): "write the range test's plot to DIR/lr_find.png (DIR is created; a path ending in .png "

@@ -7,7 +7,7 @@ import os
 import sys
 
 from ..errors import BadDataError
-from .inputs import (api_options, feature_list, is_large_file, load_data, options_namespace, positive_rows,
+from .inputs import (refuse_streamed_cluster, api_options, feature_list, is_large_file, load_data, options_namespace, positive_rows,
                      process_group, warnings_to_stderr)
 
 
@@ -21,7 +21,8 @@ def _run_solve(args: argparse.Namespace, group) -> int:
     from ..api import solve
 
     args.chunk_rows = positive_rows("chunk_rows", args.chunk_rows)
-    if is_large_file(args.data) or args.chunk_rows is not None:
+    robust = args.cov_type != "nonrobust" or args.cluster  # needs the rows whole: a large file is read whole
+    if (is_large_file(args.data) and not robust) or args.chunk_rows is not None:
         return _run_solve_streaming(args, group)
     data = load_data(args)
     with warnings_to_stderr(args):
@@ -40,6 +41,7 @@ def _run_solve_streaming(args: argparse.Namespace, group=None) -> int:
     if not os.path.exists(args.data):
         raise BadDataError(f"data file {args.data!r} not found; --chunk-rows streams a CSV or Parquet file, "
                            "so check the path")
+    refuse_streamed_cluster(args)
     with warnings_to_stderr(args):
         result = solve_streaming(args.data, target=args.target, features=feature_list(args.features),
                                  dropna=args.dropna, chunk_rows=args.chunk_rows, distributed=group,

@@ -12,7 +12,7 @@ from ..errors import BadDataError, option
 
 
 def choose_columns(source, target: str | None, features: list[str] | None,
-                   require_target: bool) -> tuple[list[str], str | None]:
+                   require_target: bool, exclude: tuple[str, ...] = ()) -> tuple[list[str], str | None]:
     """The feature columns and the target (``None``: not read) of ``source``, checked.
 
     ``source`` has ``path``, ``columns`` (the header's names), ``where_header`` and optionally
@@ -30,7 +30,7 @@ def choose_columns(source, target: str | None, features: list[str] | None,
             )
         target = None  # prediction: the file need not hold the target
     if features is None:
-        features = _default_features(source, target)
+        features = [name for name in _default_features(source, target) if name not in exclude]
     else:
         features = list(features)
         _check_features(path, columns, features, target)

@@ -72,6 +72,15 @@ class CsvSource:
                 offset += len(chunk)
         return np.concatenate(blocks) if blocks else np.empty((0, len(positions)))
 
+    def read_labels(self, name: str) -> np.ndarray:
+        """Column ``name`` of every row as it is written (text), ``None`` where it is empty."""
+        position, blocks = self.columns.index(name), []
+        with self.pandas_chunks(max(1_000, limits.CSV_READ_CELLS // len(self.columns))) as chunks:
+            for chunk in chunks:
+                column = chunk.iloc[:, position]
+                blocks.append(column.astype(object).where(column.notna(), None).to_numpy())
+        return np.concatenate(blocks) if blocks else np.empty(0, dtype=object)
+
     @contextmanager
     def pandas_chunks(self, rows: int):
         """pandas' chunks of ``rows`` rows, every column parsed; its errors (and those of the

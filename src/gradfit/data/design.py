@@ -208,4 +208,5 @@ def expand_poly(problem, degree: int):
                                  "lower the degree or rescale x")
         if block is not None:
             check_magnitudes(block, [f"the polynomial term {term!r}" for term in names], poly_fix())
-    return Problem(x_train, problem.y_train, x_val, problem.y_val, problem.intercept, names, x_train_lo)
+    return Problem(x_train, problem.y_train, x_val, problem.y_val, problem.intercept, names, x_train_lo,
+                   cluster=problem.cluster)

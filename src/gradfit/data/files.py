@@ -65,10 +65,11 @@ class TableData:
     target_name: str | None
     n_dropped: int
     path: str
+    labels: np.ndarray | None = None  # (n,) the raw values of the ``labels`` column (cluster ids)
 
 
 def read_table(path, *, target: str | None, features: list[str] | None = None, require_target: bool = True,
-               dropna: bool = False) -> TableData:
+               dropna: bool = False, labels: str | None = None) -> TableData:
     """Read the target and feature columns of a CSV or Parquet file (formats, and where messages
     point: the module's docstring) as float64 arrays.
 
@@ -87,18 +88,15 @@ def read_table(path, *, target: str | None, features: list[str] | None = None, r
     dropna : bool, default False
         Drop rows with a missing value (empty cell, ``NA``, ``NaN``, Parquet null) in a used
         column and count them in ``n_dropped``; by default such a row is an error.
+    labels : str, optional
+        A column read as it is (cluster ids, numbers or text), not a default feature.
 
     Returns
     -------
     TableData
-        ``x`` ``(n, d)``, ``y`` ``(n,)`` or ``None``, the names, and ``n_dropped``.
-
-    Raises
-    ------
-    BadDataError
-        For every problem with the file or the column choice, with a one-line message.
-    BadOptionError
-        When ``features`` is a string rather than a list of names.
+        ``x`` ``(n, d)``, ``y`` ``(n,)`` or ``None``, the names, ``n_dropped`` and ``labels``.
+        Every problem with the file or the columns is a one-line :class:`~gradfit.BadDataError`
+        (a string for ``features``: :class:`~gradfit.BadOptionError`).
 
     Examples
     --------
@@ -120,13 +118,24 @@ def read_table(path, *, target: str | None, features: list[str] | None = None, r
     check_path(path)  # before the format: a missing "data.cvs" is missing, not unsupported
     source = open_source(path, *file_format(path))
     try:
-        feature_names, target_name = choose_columns(source, target, features, require_target)
-        values, n_dropped = _read_values(source, feature_names, target_name, dropna)  # (n, k)
+        feature_names, target_name = choose_columns(source, target, features, require_target,
+                                                    exclude=() if labels is None else (labels,))
+        label_values = None if labels is None else _label_column(source, labels)
+        values, n_dropped, label_values = _read_values(source, feature_names, target_name, dropna, label_values)
     finally:
         source.close()
     d = len(feature_names)
     y = np.ascontiguousarray(values[:, d]) if target_name is not None else None
-    return TableData(np.ascontiguousarray(values[:, :d]), y, feature_names, target_name, n_dropped, path)
+    return TableData(np.ascontiguousarray(values[:, :d]), y, feature_names, target_name, n_dropped, path,
+                     label_values)
+
+
+def _label_column(source, name: str) -> tuple[str, np.ndarray]:
+    """Column ``name`` of ``source`` as it is, for :func:`read_table`'s ``labels``."""
+    if name not in source.columns:
+        raise BadDataError(f"{source.path}: no column {name!r} for {option('cluster')}; the columns are: "
+                           + ", ".join(source.columns))
+    return name, source.read_labels(name)
 
 
 def open_source(path: str, suffix: str, compression: str | None) -> CsvSource | ParquetSource:
@@ -140,18 +149,26 @@ def open_source(path: str, suffix: str, compression: str | None) -> CsvSource | 
     return CsvSource(path, suffix, compression)
 
 
-def _read_values(source, feature_names: list[str], target_name: str | None, dropna: bool) -> tuple[np.ndarray, int]:
-    """The used columns, features then the target, as float64 ``(n_kept, k)``, and the rows dropped."""
+def _read_values(source, feature_names: list[str], target_name: str | None, dropna: bool, labels=None):
+    """The used columns, features then the target, as float64 ``(n_kept, k)``, the rows dropped,
+    and the kept rows' ``labels`` (``(name, values)`` or None)."""
     names = feature_names + ([target_name] if target_name is not None else [])
     positions = [source.columns.index(name) for name in names]
     values = source.read(positions, names, target_name)  # (n, k)
+    if labels is not None:  # a missing label counts as a missing value of one more column
+        import pandas as pd
+
+        values = np.column_stack([values, np.where(pd.isna(labels[1]), np.nan, 0.0)])
+        names, positions = names + [labels[0]], positions + [source.columns.index(labels[0])]
     kept = _kept_rows(source, values, positions, names, dropna)  # (n_kept,) file row indices
     n_dropped = len(values) - len(kept)
     if n_dropped:
         values = values[kept]
+    if labels is not None:
+        values, names, positions, labels = values[:, :-1], names[:-1], positions[:-1], labels[1][kept]
     check_finite(source, values, kept, positions, names)
     check_magnitudes(values, [f"{source.path}: column {name!r}" for name in names])
-    return values, n_dropped
+    return values, n_dropped, labels
 
 
 def describe_missing(where: str, fields: list[str] | None, name: str, position: int, n_header: int | None) -> str:

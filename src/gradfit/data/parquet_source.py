@@ -76,6 +76,16 @@ class ParquetSource:
             raise BadDataError(f"{self.path}: damaged Parquet file ({one_line(exc)}); export it again") from None
         return arrow_floats(table.columns, table.num_rows)
 
+    def read_labels(self, name: str) -> np.ndarray:
+        """Column ``name`` of every row as NumPy values (numbers or text), ``None`` for nulls."""
+        import pyarrow as pa
+
+        try:
+            column = self.file.read(columns=[name]).column(0)
+        except (pa.ArrowException, OSError) as exc:
+            raise BadDataError(f"{self.path}: damaged Parquet file ({one_line(exc)}); export it again") from None
+        return np.array(column.to_pylist(), dtype=object)
+
     def close(self) -> None:
         """Close the file."""
         self.file.close()

@@ -28,6 +28,8 @@ class Problem:
         Whether the model has an intercept ``b``.
     names : list of str
         One name per feature.
+    cluster : numpy.ndarray or None
+        ``(n,)`` the training rows' cluster labels (for the cluster-robust covariance).
     """
 
     x_train: np.ndarray
@@ -41,6 +43,7 @@ class Problem:
     # yet to be checked, by the first pass that reads them (see as_problem's defer_checks).
     values_checked: bool = True
     y_subject: str = "y"  # how messages name the target
+    cluster: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
@@ -77,6 +80,7 @@ def as_problem(
     intercept: bool = True,
     names: list[str] | None = None,
     defer_checks: bool = False,
+    cluster=None,
 ) -> Problem:
     """Validate arrays and build a :class:`Problem`.
 
@@ -94,6 +98,9 @@ def as_problem(
     defer_checks : bool
         Leave the value checks of large arrays (no validation rows) to the caller's first pass
         over them, which derives them from its sums (:func:`check_values` if in doubt).
+    cluster : array_like, optional
+        ``(n,)`` a cluster label per row of ``x`` (numbers or text); they follow the rows into
+        the training split.
 
     Examples
     --------
@@ -112,21 +119,37 @@ def as_problem(
     if not defer:
         check_magnitudes(x, [f"x column {name!r}" for name in names])
         check_magnitudes(y[:, None], [y_subject])
-    if val is not None and val_split:
-        raise BadDataError("give either val=(x_val, y_val) or val_split, not both")
-    if val is not None:
-        x_val, y_val = _validation_rows(val, x)
-    elif val_split:
-        x, y, x_val, y_val = split(x, y, val_split, seed)
-    else:
-        x_val = y_val = None
+    x, y, x_val, y_val, cluster = _held_out(x, y, val, val_split, seed, _labels(cluster, len(x)))
     n_params = x.shape[1] + int(intercept)
     if len(x) < n_params:
         raise BadDataError(
             f"{len(x)} training rows for {n_params} parameters: least squares needs at least as many rows "
             f"as parameters; add rows, drop features, or lower {option('val_split')}"
         )
-    return Problem(x, y, x_val, y_val, intercept, names, values_checked=not defer, y_subject=y_subject)
+    return Problem(x, y, x_val, y_val, intercept, names, values_checked=not defer, y_subject=y_subject,
+                   cluster=cluster)
+
+
+def _held_out(x, y, val, val_split, seed, cluster):
+    """The training rows (and their labels) and the validation rows, given or split off."""
+    if val is not None and val_split:
+        raise BadDataError("give either val=(x_val, y_val) or val_split, not both")
+    if val is not None:
+        return (x, y, *_validation_rows(val, x), cluster)
+    if val_split:
+        x, y, x_val, y_val, *kept = split(x, y, val_split, seed, cluster)
+        return x, y, x_val, y_val, (kept[0] if kept else None)
+    return x, y, None, None, cluster
+
+
+def _labels(cluster, n: int) -> np.ndarray | None:
+    """``cluster`` as a 1-D array of ``n`` labels (any values), or None."""
+    if cluster is None:
+        return None
+    labels = np.asarray(cluster.to_numpy() if hasattr(cluster, "to_numpy") else cluster)
+    if labels.ndim != 1 or len(labels) != n:
+        raise BadDataError(f"cluster has shape {labels.shape} but x has {n} rows; give one cluster label per row")
+    return labels
 
 
 def check_values(problem: Problem) -> None:
@@ -156,8 +179,9 @@ def _validation_rows(val, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x_val, y_val
 
 
-def split(x: np.ndarray, y: np.ndarray, val_split: float, seed: int):
-    """Shuffle rows with ``default_rng(seed)``; the first ``n - round(n * val_split)`` train."""
+def split(x: np.ndarray, y: np.ndarray, val_split: float, seed: int, labels: np.ndarray | None = None):
+    """Shuffle rows with ``default_rng(seed)``; the first ``n - round(n * val_split)`` train
+    (``labels``, when given, follow their rows: the last value returned is the training rows')."""
     n = len(x)
     n_val = int(round(n * val_split))
     if n_val == 0 or n_val == n:
@@ -167,6 +191,8 @@ def split(x: np.ndarray, y: np.ndarray, val_split: float, seed: int):
         )
     order = np.random.default_rng(seed).permutation(n)
     train, val = order[: n - n_val], order[n - n_val:]
+    if labels is not None:
+        return x[train], y[train], x[val], y[val], labels[train]
     return x[train], y[train], x[val], y[val]
 
 

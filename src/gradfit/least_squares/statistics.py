@@ -30,13 +30,16 @@ import numpy as np
 
 from ..errors import BadDataError, BadOptionError
 from .closed_form import LeastSquares
+from .covariance import CovarianceSpec, robust_covariance
 from .dense import lstsq, residuals
+from .residual_tests import DIAGNOSTIC_KEYS, residual_tests
 
 _DICT_KEYS = (
     "names", "coef", "std_err", "t", "p", "ci_low", "ci_high", "r_squared", "adj_r_squared",
     "f_statistic", "f_pvalue", "log_likelihood", "aic", "bic", "n_obs", "df_model", "df_resid",
     "residual_std", "condition_number",
 )
+_BLOCK_ROWS = 8192  # rows per block of the robust covariance's pass
 
 
 class OLSStats:
@@ -61,6 +64,10 @@ class OLSStats:
         The result of ``lstsq(design, y)`` when the caller has it already.
     design_lo : numpy.ndarray, optional
         Rounding errors of the design entries (see :func:`gradfit.least_squares.dense.lstsq`).
+    covariance : CovarianceSpec, optional
+        The covariance of the coefficients (:mod:`gradfit.least_squares.covariance`); classical by
+        default. A robust one changes the standard errors, the test statistics (``z``, normal
+        p-values), the intervals and the F test (a Wald test), as statsmodels does.
 
     Raises
     ------
@@ -81,7 +88,7 @@ class OLSStats:
 
     def __init__(self, design: np.ndarray, y: np.ndarray, theta: np.ndarray, names: list[str] | None = None,
                  intercept: bool = True, alpha: float = 0.05, *, closed: LeastSquares | None = None,
-                 design_lo: np.ndarray | None = None) -> None:
+                 design_lo: np.ndarray | None = None, covariance: CovarianceSpec | None = None) -> None:
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
             raise BadOptionError("alpha", alpha, "must be a number strictly between 0 and 1",
                                  "use 0.05 for 95% confidence intervals")
@@ -101,6 +108,7 @@ class OLSStats:
         self.alpha = float(alpha)
         self._names = list(names)
         self._design_lo = design_lo
+        self.covariance = covariance or CovarianceSpec()
         self.closed = closed if closed is not None else lstsq(self.design, self.y, self._names, design_lo=design_lo)
 
     # ----- data and sums of squares -------------------------------------------------------
@@ -158,9 +166,23 @@ class OLSStats:
 
     # ----- coefficients ------------------------------------------------------------------
 
+    def blocks(self):
+        """``(design, residuals)`` blocks covering the rows in order (for the robust covariance)."""
+        for start in range(0, self.n_obs, _BLOCK_ROWS):
+            yield self.design[start:start + _BLOCK_ROWS], self.residuals[start:start + _BLOCK_ROWS]
+
+    @cached_property
+    def cov_params(self) -> np.ndarray:
+        """``(p, p)`` the covariance of the coefficients: ``σ̂² (AᵀA)⁻¹``, or the robust sandwich."""
+        if self.covariance.robust:
+            return robust_covariance(self.covariance, self.closed.cov_unscaled, self.blocks(), self.n_obs)
+        return self.scale * self.closed.cov_unscaled
+
     @cached_property
     def std_err(self) -> np.ndarray:
-        """``(p,)`` ``sqrt(σ̂² diag((AᵀA)⁻¹))``."""
+        """``(p,)`` ``sqrt(σ̂² diag((AᵀA)⁻¹))``, or the square roots of the robust covariance's diagonal."""
+        if self.covariance.robust:
+            return np.sqrt(np.maximum(np.diag(self.cov_params), 0.0))
         return self.residual_std * self.closed.std_err_factor
 
     @cached_property
@@ -170,15 +192,20 @@ class OLSStats:
 
     @cached_property
     def p(self) -> np.ndarray:
-        """Two-sided p-values of ``t`` under Student's t with ``df_resid`` degrees of freedom."""
-        from scipy.special import stdtr
+        """Two-sided p-values of ``t``: Student's t with ``df_resid`` degrees of freedom for the
+        classical covariance, the normal distribution for a robust one (statsmodels' defaults)."""
+        from scipy.special import ndtr, stdtr
 
+        if not self.covariance.use_t:
+            return 2.0 * ndtr(-np.abs(self.t))
         return 2.0 * stdtr(self.df_resid, -np.abs(self.t))
 
     @cached_property
     def _t_quantile(self) -> float:
-        from scipy.special import stdtrit
+        from scipy.special import ndtri, stdtrit
 
+        if not self.covariance.use_t:
+            return float(ndtri(1.0 - self.alpha / 2.0))
         return float(stdtrit(self.df_resid, 1.0 - self.alpha / 2.0))
 
     @cached_property
@@ -207,9 +234,23 @@ class OLSStats:
         """``(ESS / df_model) / σ̂²`` with ``ESS = TSS - RSS``; NaN with no regressors."""
         if self.df_model == 0 or self.df_resid <= 0:
             return math.nan
+        if self.covariance.robust:
+            return self._wald_f()
         if self.scale == 0:  # an exact fit
             return math.inf
         return (self.tss - self.rss) / self.df_model / self.scale
+
+    def _wald_f(self) -> float:
+        """The Wald test that every slope is zero under the robust covariance, as an F statistic
+        (``θ_sᵀ V_s⁻¹ θ_s / q`` over the ``q`` slopes), as statsmodels reports it."""
+        slopes = slice(int(self.intercept), None)
+        theta, cov = self.coef[slopes], self.cov_params[slopes, slopes]
+        if self.covariance.kind == "cluster" and self.covariance.n_groups - 1 < len(theta):
+            return math.nan  # the cluster covariance has rank G − 1 at most: no test of more slopes
+        try:
+            return float(theta @ np.linalg.solve(cov, theta)) / len(theta)
+        except np.linalg.LinAlgError:
+            return math.nan
 
     @cached_property
     def f_pvalue(self) -> float:
@@ -217,7 +258,9 @@ class OLSStats:
 
         if math.isnan(self.f_statistic):
             return math.nan
-        return float(fdtrc(self.df_model, self.df_resid, self.f_statistic))
+        # The cluster covariance's F test has G − 1 denominator degrees of freedom (statsmodels).
+        denominator = self.covariance.n_groups - 1 if self.covariance.kind == "cluster" else self.df_resid
+        return float(fdtrc(self.df_model, denominator, self.f_statistic))
 
     @cached_property
     def log_likelihood(self) -> float:
@@ -238,6 +281,19 @@ class OLSStats:
     def condition_number(self) -> float:
         """Of the design with unit-length columns (not statsmodels' raw ``XᵀX`` figure)."""
         return self.closed.condition_number
+
+    # ----- residual diagnostics -----------------------------------------------------------
+
+    @cached_property
+    def diagnostics(self) -> dict[str, float] | None:
+        """The tests on the residuals at the bottom of statsmodels' summary (``omnibus``,
+        ``omnibus_p``, ``skew``, ``kurtosis``, ``durbin_watson``, ``jarque_bera``,
+        ``jarque_bera_p``: :mod:`gradfit.least_squares.residual_tests`); ``None`` where the rows
+        are not kept (streamed data)."""
+        try:
+            return residual_tests(self.residuals)
+        except AttributeError:
+            return None
 
     # ----- reports -----------------------------------------------------------------------
 
@@ -261,6 +317,10 @@ class OLSStats:
                 out[key] = int(value)
             else:
                 out[key] = _json_float(value)
+        out.update(self.covariance.to_dict())
+        out["distribution"] = "t" if self.covariance.use_t else "normal"
+        diagnostics = self.diagnostics
+        out.update({key: None if diagnostics is None else _json_float(diagnostics[key]) for key in DIAGNOSTIC_KEYS})
         return out
 
     def interval_labels(self) -> tuple[str, str]:
@@ -281,7 +341,8 @@ class OLSStats:
         import pandas as pd  # imported here: ``import gradfit`` stays light
 
         low, high = self.interval_labels()
-        columns = {"coef": self.coef, "std err": self.std_err, "t": self.t, "P>|t|": self.p,
+        z = "t" if self.covariance.use_t else "z"
+        columns = {"coef": self.coef, "std err": self.std_err, z: self.t, f"P>|{z}|": self.p,
                    low: self.ci_low, high: self.ci_high}
         return pd.DataFrame(columns, index=pd.Index(self.names))
 
@@ -294,67 +355,13 @@ class OLSStats:
                 f"residual_std={self.residual_std:.6g}, at={at!r},\n    coef={{{coef}{more}}})")
 
     def summary(self, title: str = "OLS Regression Results", y_name: str = "y") -> str:
-        """A text table like statsmodels' ``summary()``: model statistics, then coefficients.
+        """A text table like statsmodels' ``summary()``: model statistics, coefficients, residual
+        tests and notes (:func:`gradfit.least_squares.summary_text.summary_text`)."""
+        from .summary_text import summary_text
 
-        Every cell is formatted first; each column is then as wide as its widest cell or header
-        (at least statsmodels' widths), with a space or more between columns, so numbers never
-        run together. Parameter names are kept whole, never truncated or wrapped: the first
-        column is as wide as the longest name (a cut name could read as another).
-        """
-        left = [("Dep. Variable:", y_name), ("Model:", "OLS" if self.intercept else "OLS, no intercept"),
-                ("No. Observations:", str(self.n_obs)), ("Df Residuals:", str(self.df_resid)),
-                ("Df Model:", str(self.df_model)), ("Residual std:", _fmt(self.residual_std, 6)),
-                ("Covariance Type:", "nonrobust")]
-        right = [("R-squared" + ("" if self.intercept else " (uncentered)") + ":", _fmt(self.r_squared, 3)),
-                 ("Adj. R-squared:", _fmt(self.adj_r_squared, 3)),
-                 ("F-statistic:", _fmt(self.f_statistic, 4)), ("Prob (F-statistic):", _fmt(self.f_pvalue, 3)),
-                 ("Log-Likelihood:", _fmt(self.log_likelihood, 5)), ("AIC:", _fmt(self.aic, 4)),
-                 ("BIC:", _fmt(self.bic, 4))]
-        model = text_columns([[lk, lv, " ", rk, rv] for (lk, lv), (rk, rv) in zip(left, right)],
-                             min_widths=[17, 20, 1, 23, 13], left=(0, 2, 3))
-        rows = [[name, _fmt(self.coef[j], 4), _fmt(self.std_err[j], 4), _fmt(self.t[j], 3, fixed=abs(self.t[j]) < 1e6),
-                 _fmt(self.p[j], 3, fixed=True), _fmt(self.ci_low[j], 4), _fmt(self.ci_high[j], 4)]
-                for j, name in enumerate(self.names)]
-        coefs = text_columns([["", "coef", "std err", "t", "P>|t|", *self.interval_labels()], *rows],
-                             min_widths=[12, 10, 10, 8, 8, 11, 11], left=(0,))
-        width = max(78, *(len(line) for line in model + coefs))
-        lines = [title.center(width).rstrip(), "=" * width, *model, "=" * width, coefs[0], "-" * width, *coefs[1:]]
-        lines.append("=" * width)
-        notes = [f"Intervals are {1 - self.alpha:.0%} confidence intervals (Student t, {self.df_resid} df)."]
-        if not self.intercept:
-            notes.append("R-squared is uncentered (about zero): the model has no intercept.")
-        notes.append(f"Condition number {self.condition_number:.3g} (columns scaled to unit length).")
-        if not np.array_equal(self.theta, self.closed.theta):
-            gap = float(np.max(np.abs(self.theta - self.closed.theta)))
-            notes.append(f"Statistics are at the given coefficients, {gap:.3g} (max abs) from least squares.")
-        lines += [f"[{k}] {note}" for k, note in enumerate(notes, start=1)]
-        return "\n".join(lines)
-
-
-def text_columns(rows: list[list[str]], min_widths: list[int], left: tuple[int, ...] = (0,)) -> list[str]:
-    """Rows of formatted cells as aligned text lines, numbers never touching.
-
-    Each column is as wide as its widest cell (at least ``min_widths[j]``); columns are joined by
-    one space, the ``left`` ones left-aligned, the others right-aligned; trailing spaces dropped.
-
-    >>> text_columns([["", "coef"], ["a_long_name", "-123456.7"]], min_widths=[4, 4])
-    ['                 coef', 'a_long_name -123456.7']
-    """
-    widths = [max([minimum] + [len(row[j]) for row in rows]) for j, minimum in enumerate(min_widths)]
-    return [" ".join(cell.ljust(width) if j in left else cell.rjust(width)
-                     for j, (cell, width) in enumerate(zip(row, widths))).rstrip() for row in rows]
+        return summary_text(self, title, y_name)
 
 
 def _json_float(value) -> float | None:
     value = float(value)
     return value if math.isfinite(value) else None
-
-
-def _fmt(value: float, digits: int, fixed: bool = False) -> str:
-    """Numbers as statsmodels prints them: fixed point, or scientific when very large/small."""
-    value = float(value)
-    if not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if fixed or value == 0 or 1e-4 <= abs(value) < 1e6:
-        return f"{value:.{digits}f}"
-    return f"{value:.{digits}e}"

@@ -14,7 +14,10 @@ from functools import cached_property
 import numpy as np
 
 from ..errors import BadDataError, BadOptionError
+from .covariance import CovarianceSpec
 from .statistics import OLSStats
+
+_BLOCK_ROWS = 8192  # rows per block of the robust covariance's pass
 
 
 class SufficientOLSStats(OLSStats):
@@ -30,6 +33,9 @@ class SufficientOLSStats(OLSStats):
         Parameter names; by default the statistics' own, else ``intercept, x1, x2, …``.
     alpha : float
         Confidence intervals at ``1 - alpha``.
+    covariance : CovarianceSpec, optional
+        Classical by default. A robust covariance needs the rows (:class:`RowsOLSStats`, or a
+        subclass that passes over them again).
 
     Examples
     --------
@@ -40,7 +46,8 @@ class SufficientOLSStats(OLSStats):
     (0.997305, 3, [0.1463, 0.0597])
     """
 
-    def __init__(self, sufficient, theta=None, names: list[str] | None = None, alpha: float = 0.05) -> None:
+    def __init__(self, sufficient, theta=None, names: list[str] | None = None, alpha: float = 0.05,
+                 covariance: CovarianceSpec | None = None) -> None:
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
             raise BadOptionError("alpha", alpha, "must be a number strictly between 0 and 1",
                                  "use 0.05 for 95% confidence intervals")
@@ -58,6 +65,12 @@ class SufficientOLSStats(OLSStats):
         self.alpha = float(alpha)
         self._names = list(names)
         self._design_lo = None
+        self.covariance = covariance or CovarianceSpec()
+
+    def blocks(self):
+        raise BadOptionError("cov_type", self.covariance.kind, "robust covariances of streamed or shared rows are "
+                             "not computed yet (they need a second pass over the rows)",
+                             "read the data whole, in one process")
 
     @property
     def residuals(self):
@@ -102,9 +115,17 @@ class RowsOLSStats(SufficientOLSStats):
     """
 
     def __init__(self, sufficient, x: np.ndarray, y: np.ndarray, theta=None, names: list[str] | None = None,
-                 alpha: float = 0.05) -> None:
-        super().__init__(sufficient, theta, names, alpha)
+                 alpha: float = 0.05, covariance: CovarianceSpec | None = None) -> None:
+        super().__init__(sufficient, theta, names, alpha, covariance)
         self._x, self._y = x, y
+
+    def blocks(self):
+        """``(design, residuals)`` blocks of the rows in order, each design block built as it is used."""
+        w, i0 = self.theta[int(self.intercept):], int(self.intercept)
+        for start in range(0, len(self._y), _BLOCK_ROWS):
+            x = self._x[start:start + _BLOCK_ROWS]
+            design = np.column_stack([np.ones(len(x)), x]) if i0 else x
+            yield design, self._y[start:start + _BLOCK_ROWS] - design @ self.theta
 
     @cached_property
     def residuals(self) -> np.ndarray:

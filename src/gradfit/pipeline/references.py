@@ -18,7 +18,8 @@ import numpy as np
 from .. import limits
 from ..data.design import Scaling
 from ..data.validate import Problem
-from ..errors import CollinearityWarning
+from ..errors import BadOptionError, CollinearityWarning, option
+from ..least_squares.covariance import CovarianceSpec, covariance_spec
 from ..least_squares.checks import warn_if_collinear
 from ..least_squares.curvature import hessian_extremes
 from ..least_squares.dense import lstsq
@@ -59,9 +60,9 @@ class DenseReference:
         """Nothing: the exact engine forms XᵀX from the rows it is given."""
         return {}
 
-    def statistics(self, theta: np.ndarray, alpha: float) -> OLSStats:
+    def statistics(self, theta: np.ndarray, alpha: float, covariance: CovarianceSpec | None = None) -> OLSStats:
         return OLSStats(self.design, self.problem.y_train, theta, self.param_names, self.problem.intercept, alpha,
-                        closed=self.closed, design_lo=self.problem.design_lo())
+                        closed=self.closed, design_lo=self.problem.design_lo(), covariance=covariance)
 
 
 @dataclass
@@ -110,8 +111,9 @@ class SufficientReference:
             inputs["val_sufficient"] = val if scaling is None else val.standardized(scaling)
         return inputs
 
-    def statistics(self, theta: np.ndarray, alpha: float) -> SufficientOLSStats:
-        return SufficientOLSStats(self.sufficient, theta, self.param_names, alpha)
+    def statistics(self, theta: np.ndarray, alpha: float,
+                   covariance: CovarianceSpec | None = None) -> SufficientOLSStats:
+        return SufficientOLSStats(self.sufficient, theta, self.param_names, alpha, covariance)
 
 
 @dataclass
@@ -131,5 +133,23 @@ class RowsReference(SufficientReference):
         rows = (x_val, y_val) if scaling is None else (scaling.x(x_val), scaling.y(y_val))
         return {"train_sufficient": self.in_run_space(scaling), "val_rows": rows}
 
-    def statistics(self, theta: np.ndarray, alpha: float) -> RowsOLSStats:
-        return RowsOLSStats(self.sufficient, self.problem.x_train, self.problem.y_train, theta, self.param_names, alpha)
+    def statistics(self, theta: np.ndarray, alpha: float, covariance: CovarianceSpec | None = None) -> RowsOLSStats:
+        return RowsOLSStats(self.sufficient, self.problem.x_train, self.problem.y_train, theta, self.param_names, alpha,
+                            covariance)
+
+
+def covariance_for(source, cov_type: str, maxlags: int | None, val_split: float | None) -> CovarianceSpec:
+    """The checked covariance a fit or solve of ``source`` reports, refused before any work when
+    the rows cannot give it: robust kinds need the rows in one process (streamed or shared rows
+    would need a second pass), HAC needs them in their order."""
+    cluster = source.problem.cluster if source.holds_rows else None
+    if cov_type == "nonrobust" and cluster is None and maxlags is None:
+        return CovarianceSpec()
+    if cov_type != "nonrobust" and (not source.holds_rows or source.world_size > 1):
+        where = "streamed from a file" if not source.holds_rows else "shared among processes"
+        raise BadOptionError("cov_type", cov_type, f"robust covariances of rows {where} are not available yet",
+                             "read the data whole, in one process, for robust standard errors")
+    if cov_type == "HAC" and val_split:
+        raise BadOptionError("cov_type", "HAC", "needs the rows in their order, and a validation split shuffles "
+                             "them", f"leave {option('val_split')} out (or give validation rows of your own)")
+    return covariance_spec(cov_type, groups=cluster, maxlags=maxlags, n_rows=source.n_train)

@@ -27,7 +27,7 @@ from ..results.engine_run import EngineRun
 from ..results.types import FitResult, History, Params, TraceEntry
 from ..training.control import Rescale, RunControl, fit_control
 from ..training.divergence import DivergenceMonitor
-from .references import DenseReference
+from .references import DenseReference, covariance_for
 from .sources import scaled_problem
 
 
@@ -50,6 +50,7 @@ class Run:
     lr_max_stable: float = 0.0
     theta0: np.ndarray | None = None
     control: RunControl | None = None
+    covariance: object = None  # the statistics' CovarianceSpec
 
     @property
     def problem(self) -> Problem:
@@ -86,7 +87,8 @@ def fit_source(source, cfg: FitConfig, *, reference=None, init=None, callbacks: 
     same rows (a learning-rate sweep); ``engine_run`` replaces the engine's ``run`` function
     (same arguments: the sweep's runs trained together).
     """
-    run = Run(cfg, source, reference if reference is not None else source.reference())
+    covariance = covariance_for(source, cfg.cov_type, cfg.maxlags, cfg.val_split)  # refused before any work
+    run = Run(cfg, source, reference if reference is not None else source.reference(), covariance=covariance)
     choose_space(run)
     choose_learning_rate(run)
     run.theta0 = starting_point(run, init)
@@ -197,7 +199,7 @@ def fit_result(run: Run, record: EngineRun) -> FitResult:
         initial_grad_norm=scale_free_gradient_norm(run, run.to_original(record.initial)),
         lr_max_stable=run.lr_max_stable, dataset=origin.dataset, scaling=run.scaling,
         trace=[TraceEntry(k, Params.from_theta(run.to_original(t), intercept)) for k, t in record.trace],
-        closed_form_std_err=closed.std_err, stats=run.reference.statistics(theta, cfg.alpha),
+        closed_form_std_err=closed.std_err, stats=run.reference.statistics(theta, cfg.alpha, run.covariance),
         path=None if record.path is None else np.array([run.to_original(t) for t in record.path]),
         scheduler=cfg.scheduler, patience=cfg.patience, checkpoint=cfg.checkpoint, resumed_from=cfg.resume,
         start_epoch=0 if run.control is None else run.control.start_epoch, world_size=run.source.world_size,

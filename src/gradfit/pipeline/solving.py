@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from .references import covariance_for
 from ..results.types import Params, SolveResult, StreamingSolveResult
 
 
-def solve_source(source, alpha: float) -> SolveResult:
-    """The least-squares answer of ``source``'s training rows and its statistics (at ``1 - alpha``).
+def solve_source(source, alpha: float, cov_type: str = "nonrobust", maxlags: int | None = None) -> SolveResult:
+    """The least-squares answer of ``source``'s training rows and its statistics (at ``1 - alpha``,
+    with the covariance ``cov_type``: :mod:`gradfit.least_squares.covariance`).
 
     A source that was streamed (or shared among processes) reports what only that knows: the
     error estimate of float64 QR, rows dropped, the sufficient statistics themselves.
     """
     # A streamed solve reports float64's accuracy in the result (needs_refinement), not as a warning.
+    covariance = covariance_for(source, cov_type, maxlags, None)
     reference = source.reference(warn_unrefined=source.holds_rows)
     closed, origin, intercept = reference.closed, source.origin, source.problem.intercept
     common = dict(names=list(source.problem.names), closed_form=Params.from_theta(closed.theta, intercept),
-                  std_err=closed.std_err, stats=reference.statistics(closed.theta, alpha), refined=closed.refined,
+                  std_err=closed.std_err, stats=reference.statistics(closed.theta, alpha, covariance), refined=closed.refined,
                   dataset=origin.dataset, target=origin.target, poly_degree=origin.degree,
                   world_size=source.world_size)
     if not source.holds_rows:
