@@ -85,13 +85,16 @@ def check_outputs(args: argparse.Namespace) -> None:
     write (not a regular file, the input data itself): see :func:`gradfit.atomic.output_path`."""
     from ..atomic import output_path
 
-    for name, what in (("save_model", "model"), ("checkpoint", "checkpoint")):
+    for name, what in (("save_model", "model"), ("checkpoint", "checkpoint"), ("influence", "influence table")):
         if getattr(args, name, None):
             output_path(getattr(args, name), what)
 
 
 def refuse_streamed_cluster(args: argparse.Namespace) -> None:
     """``--cluster`` with a streamed file: robust covariances need the rows whole (for now)."""
+    if getattr(args, "influence", None):
+        raise BadOptionError("influence", args.influence, "the influence table needs a second pass over streamed "
+                             "rows, which is not available yet", "leave --chunk-rows out to read the file whole")
     if args.cluster:
         raise BadOptionError("cluster", args.cluster, "robust covariances of rows streamed from a file are not "
                              "available yet", "leave --chunk-rows out to read the file whole")

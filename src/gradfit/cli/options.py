@@ -39,11 +39,13 @@ CLI_ONLY: list[Option] = [
     Option("quiet", False, "output", "hide the update trace", "", kind="switch", python=()),
     Option("save_model", None, "output", "write the fitted model as JSON (for gradfit predict)", "",
            metavar="PATH", path=True, python=()),
+    Option("influence", None, "output", "write each row's leverage, studentized residuals, Cook's distance and "
+           "DFFITS to FILE (CSV)", "", metavar="FILE", path=True, commands=("solve",), python=()),
     Option("plot", None, "output", "write losses.png, fit.png, path.png, modes.png and lr.png into DIR", "",
            metavar="DIR", path=True, commands=("fit", "lr-find"), python=()),
 ]
 # The value each of them takes in a config file (FitConfig's fields say it for the others).
-CLI_ONLY_TYPES = {"data": str, "target": str, "features": str, "cluster": str, "chunk_rows": int, "save_model": str, "plot": str}
+CLI_ONLY_TYPES = {"data": str, "target": str, "features": str, "cluster": str, "chunk_rows": int, "save_model": str, "plot": str, "influence": str}
 # Where a command uses an option its own way, its --help says so.
 COMMAND_HELP = {
     ("lr-find", "plot"): "write the range test's plot to DIR/lr_find.png (DIR is created; a path ending in .png "

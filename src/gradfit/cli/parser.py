@@ -115,12 +115,17 @@ def _fitting_commands(command) -> None:
                       "  gradfit predict model.json new_houses.csv --out predictions.csv\n"
                       "  gradfit predict model.json new_houses.csv --keep id,date     the id, the date, the "
                       "prediction\n"
+                      "  gradfit predict model.json new_houses.csv --interval prediction --alpha 0.1\n"
                       "  gradfit predict model.json new_houses.csv --json")
     predict.add_argument("model", metavar="MODEL", help="a model file written by --save-model")
     predict.add_argument("data", metavar="DATA", help="a CSV or Parquet file with the model's feature columns")
     predict.add_argument("--keep", metavar="COL,…", help="the input columns written before the prediction, in "
                          "this order, any type (default: every column of DATA, so nothing is lost and the rows "
                          "join back to any id; --keep '' for the prediction alone)")
+    predict.add_argument("--interval", metavar="KIND", help="add <target>_lower and <target>_upper: the interval "
+                         "for the mean (confidence) or for a new observation (prediction), with the covariance the "
+                         "fit reported (as statsmodels' get_prediction)")
+    predict.add_argument("--alpha", metavar="A", default="0.05", help="intervals at level 1 - A (default 0.05: 95%%)")
     predict.add_argument("--out", metavar="FILE", help="write the predictions as CSV to FILE (atomically)")
     predict.add_argument("--json", action="store_true", help='print {"predictions": [...]} on stdout')
     predict.add_argument("--dropna", action="store_true", help="drop rows with missing values in the model's "

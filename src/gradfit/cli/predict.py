@@ -39,24 +39,39 @@ def run_predict(args: argparse.Namespace) -> int:
     if table.n_dropped:
         print(f"gradfit predict: note: dropped {table.n_dropped} row(s) with missing values (--dropna); "
               f"{len(table.x)} remain", file=sys.stderr)
-    predictions = model.predict(table.x)  # (n,)
-    column = f"{model.target}_predicted" if model.target else "prediction"
+    outputs = _predictions(model, table.x, args)  # {column: (n,)}
+    predictions = next(iter(outputs.values()))
     text = None
     if args.out or not args.json:
-        names, cells = kept_columns(args.data, keep, model.features, column, dropped=table.n_dropped > 0)
+        names, cells = kept_columns(args.data, keep, model.features, list(outputs), dropped=table.n_dropped > 0)
         if any(len(cell) != len(predictions) for cell in cells):  # never write a prediction beside another row
             raise BadDataError(f"{args.data}: the kept columns have {len(cells[0])} rows and the predictions "
                                f"{len(predictions)}; use --keep '' for the predictions alone")
-        text = csv_text(names + [column], cells, predictions)
+        text = csv_text(names + list(outputs), cells, np.column_stack(list(outputs.values())))
     if args.out:
         from ..atomic import atomic_write_text
 
         atomic_write_text(args.out, text, what="predictions")
     if args.json:
-        print(json_text({"predictions": predictions}))
+        keys = ("predictions", "lower", "upper")
+        print(json_text(dict(zip(keys, outputs.values()))))
     elif not args.out:
         sys.stdout.write(text)
     return 0
+
+
+def _predictions(model, x: np.ndarray, args: argparse.Namespace) -> dict[str, np.ndarray]:
+    """``<target>_predicted`` and, with ``--interval``, ``<target>_lower`` and ``<target>_upper``."""
+    stem = model.target or "prediction"
+    column = f"{model.target}_predicted" if model.target else "prediction"
+    if args.interval is None:
+        return {column: model.predict(x)}
+    interval = str(args.interval).strip().lower()
+    if interval not in ("confidence", "prediction"):
+        raise BadOptionError("interval", args.interval, "unknown interval", "choose confidence or prediction")
+    frame = model.predict(x, interval=interval, alpha=args.alpha)
+    return {column: frame["prediction"].to_numpy(), f"{stem}_lower": frame["lower"].to_numpy(),
+            f"{stem}_upper": frame["upper"].to_numpy()}
 
 
 def keep_list(text: str | None) -> list[str] | None:
@@ -75,7 +90,7 @@ def keep_list(text: str | None) -> list[str] | None:
     return names
 
 
-def kept_columns(path: str, keep: list[str] | None, features: list[str], column: str, *,
+def kept_columns(path: str, keep: list[str] | None, features: list[str], column, *,
                  dropped: bool) -> tuple[list[str], list[list[str]]]:
     """The names and the text ``(k lists of n cells)`` of the columns ``keep`` names (``None``:
     every column), for the rows the prediction has (``dropped``: some rows had missing
@@ -100,7 +115,7 @@ def kept_columns(path: str, keep: list[str] | None, features: list[str], column:
     return names, cells
 
 
-def _check_kept(path: str, names: list[str], columns: list[str], column: str) -> None:
+def _check_kept(path: str, names: list[str], columns: list[str], written) -> None:
     for name in names:
         if name not in columns:
             close = difflib.get_close_matches(name, columns, n=1)
@@ -108,6 +123,11 @@ def _check_kept(path: str, names: list[str], columns: list[str], column: str) ->
             shown = ", ".join(columns[:SHOWN_COLUMNS]) + (", …" if len(columns) > SHOWN_COLUMNS else "")
             raise BadOptionError("keep", ",".join(names), f"{path} has no column {name!r}{hint}; its columns are "
                                  f"{shown}")
+    for column in [written] if isinstance(written, str) else written:
+        _check_not_kept(names, columns, column, path)
+
+
+def _check_not_kept(names: list[str], columns: list[str], column: str, path: str) -> None:
     if column in names:
         others = ",".join(n for n in names if n != column) or "''"
         raise BadOptionError("keep", ",".join(names) if names != columns else None,
@@ -133,10 +153,12 @@ def _parquet_cells(source, names: list[str]) -> list[list[str]]:
 
 
 def csv_text(header: list[str], cells: list[list[str]], predictions: np.ndarray) -> str:
-    """CSV of the kept columns' text and the predictions (``repr``: the shortest exact float text)."""
+    """CSV of the kept columns' text and the predictions ``(n,)`` or ``(n, k)`` (``repr``: the
+    shortest exact float text)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
-    for i, value in enumerate(predictions.tolist()):
-        writer.writerow([cell[i] for cell in cells] + [repr(value)])
+    rows = predictions.reshape(len(predictions), -1).tolist()
+    for i, values in enumerate(rows):
+        writer.writerow([cell[i] for cell in cells] + [repr(value) for value in values])
     return buffer.getvalue()

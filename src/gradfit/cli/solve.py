@@ -7,7 +7,7 @@ import os
 import sys
 
 from ..errors import BadDataError
-from .inputs import (refuse_streamed_cluster, api_options, feature_list, is_large_file, load_data, options_namespace, positive_rows,
+from .inputs import (refuse_streamed_cluster, api_options, check_outputs, feature_list, is_large_file, load_data, options_namespace, positive_rows,
                      process_group, warnings_to_stderr)
 
 
@@ -21,9 +21,11 @@ def _run_solve(args: argparse.Namespace, group) -> int:
     from ..api import solve
 
     args.chunk_rows = positive_rows("chunk_rows", args.chunk_rows)
-    robust = args.cov_type != "nonrobust" or args.cluster  # needs the rows whole: a large file is read whole
-    if (is_large_file(args.data) and not robust) or args.chunk_rows is not None:
+    # Per-row statistics need the rows whole: a large file is then read whole.
+    per_row = args.cov_type != "nonrobust" or args.cluster or args.influence
+    if (is_large_file(args.data) and not per_row) or args.chunk_rows is not None:
         return _run_solve_streaming(args, group)
+    check_outputs(args)
     data = load_data(args)
     with warnings_to_stderr(args):
         result = solve(**data.arrays(), target=data.target, distributed=group, **api_options(args, "solve"))
@@ -31,6 +33,11 @@ def _run_solve(args: argparse.Namespace, group) -> int:
         return 0
     if data.is_file:
         result.dataset = data.source
+    if args.influence:
+        from ..atomic import atomic_write_text
+
+        atomic_write_text(args.influence, result.influence().to_csv(index=False, float_format="%.17g"),
+                          what="influence table")
     print(result.to_json() if args.json else result.summary())
     return 0
 

@@ -295,6 +295,15 @@ class OLSStats:
         except AttributeError:
             return None
 
+    def influence(self):
+        """Leverage, studentized residuals, Cook's distance and DFFITS of every row, as a pandas
+        DataFrame (:mod:`gradfit.least_squares.influence`: columns and statsmodels' names)."""
+        import pandas as pd
+
+        from .influence import influence_columns
+
+        return pd.DataFrame(influence_columns(self.blocks(), self.closed.cov_unscaled, self.rss, self.n_obs))
+
     # ----- reports -----------------------------------------------------------------------
 
     def to_dict(self) -> dict:

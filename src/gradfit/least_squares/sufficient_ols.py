@@ -68,9 +68,8 @@ class SufficientOLSStats(OLSStats):
         self.covariance = covariance or CovarianceSpec()
 
     def blocks(self):
-        raise BadOptionError("cov_type", self.covariance.kind, "robust covariances of streamed or shared rows are "
-                             "not computed yet (they need a second pass over the rows)",
-                             "read the data whole, in one process")
+        raise BadDataError("per-row statistics (robust covariances, influence) of streamed or shared rows need a "
+                           "second pass over the rows, which is not available yet; read the data whole, in one process")
 
     @property
     def residuals(self):

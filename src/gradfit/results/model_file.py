@@ -14,6 +14,7 @@ from ..data.design import polynomial_features
 from ..data.file_checks import check_regular
 from ..errors import BadDataError, option
 from .display import numbers_text
+from .intervals import check_inference
 from .json_form import json_text
 from .prediction_inputs import model_inputs
 
@@ -40,6 +41,9 @@ class SavedModel:
         The standardization used while training (for the record; ``coef`` is already unscaled).
     fit_info : dict
         How it was fitted (engine, converged, gap to the closed form, losses).
+    inference : dict or None
+        What intervals need (:mod:`gradfit.results.intervals`): ``cov_params`` (the coefficients'
+        covariance, intercept first), ``scale`` (σ̂²), ``df_resid``, ``distribution``, ``cov_type``.
     """
 
     features: list[str]
@@ -49,6 +53,7 @@ class SavedModel:
     coef: np.ndarray
     scaling: dict | None = None
     fit_info: dict | None = None
+    inference: dict | None = None
 
     def design(self, x: np.ndarray) -> np.ndarray:
         """``(n, len(features))`` inputs → ``(n, p)`` design columns (without the ones)."""
@@ -56,8 +61,8 @@ class SavedModel:
             return polynomial_features(x, self.poly_degree, self.features[0])[0]
         return x
 
-    def predict(self, x) -> np.ndarray:
-        """Predictions ``(n,)`` on the original scale of the target.
+    def predict(self, x, interval: str | None = None, alpha: float = 0.05):
+        """Predictions ``(n,)`` on the original scale of the target; with ``interval``, a DataFrame.
 
         Parameters
         ----------
@@ -67,6 +72,13 @@ class SavedModel:
             array is read by position: ``(n, len(features))`` in the order of ``features``, or
             ``(n,)`` for a one-feature model; another shape is a ``BadDataError`` naming both.
             Polynomial terms are built from the one input column here.
+        interval : {'confidence', 'prediction'}, optional
+            Return a pandas DataFrame with ``prediction``, ``std_err``, ``lower`` and ``upper``:
+            the interval for the mean (``confidence``) or for a new observation (``prediction``)
+            at level ``1 - alpha``, as statsmodels' ``get_prediction(X).summary_frame(alpha)``
+            (:mod:`gradfit.results.intervals`).
+        alpha : float
+            ``0.05`` for 95% intervals.
 
         Examples
         --------
@@ -77,8 +89,16 @@ class SavedModel:
         >>> model.predict([[100.0, 1.0]]).tolist()  # by position: size, rooms
         [215.0]
         """
-        out = self.design(model_inputs(x, self.features)) @ self.coef  # (n, p) @ (p,) -> (n,)
-        return out + self.intercept if self.intercept is not None else out
+        columns = self.design(model_inputs(x, self.features))  # (n, p - intercept)
+        out = columns @ self.coef  # (n,)
+        if self.intercept is not None:
+            out = out + self.intercept
+        if interval is None:
+            return out
+        from .intervals import interval_frame
+
+        design = columns if self.intercept is None else np.column_stack([np.ones(len(columns)), columns])
+        return interval_frame(design, out, self.inference, interval, alpha)
 
     def __repr__(self) -> str:
         degree = "" if not self.poly_degree else f", poly_degree={self.poly_degree}"
@@ -91,6 +111,7 @@ class SavedModel:
             "format": FORMAT, "version": VERSION, "features": self.features, "target": self.target,
             "poly_degree": self.poly_degree, "intercept": self.intercept,
             "coef": [float(c) for c in self.coef], "scaling": self.scaling, "fit": self.fit_info or {},
+            "inference": self.inference,
         }
 
 
@@ -189,8 +210,9 @@ def model_from_dict(data: dict, path: str = "<model>") -> SavedModel:
         raise damaged(f"it has {len(coef)} coefficient(s) for {degree or len(features)} design column(s)")
     if not all(math.isfinite(v) for v in values):
         raise damaged("a coefficient is not finite")
+    inference = check_inference(data.get("inference"), len(coef) + (intercept is not None), damaged)
     return SavedModel(list(features), data.get("target"), degree, None if intercept is None else float(intercept),
-                      np.array([float(c) for c in coef]), data.get("scaling"), data.get("fit"))
+                      np.array([float(c) for c in coef]), data.get("scaling"), data.get("fit"), inference)
 
 
 def _is_number(value) -> bool:

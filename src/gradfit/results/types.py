@@ -236,6 +236,7 @@ class FitResult:
 
     def saved_model(self, target: str | None = None):
         """The fitted parameters as a :class:`gradfit.results.model_file.SavedModel` (see ``--save-model``)."""
+        from .intervals import inference_of
         from .model_file import SavedModel
 
         info = {"engine": self.engine, "converged": self.converged, "max_abs_diff": self.max_abs_diff,
@@ -244,10 +245,14 @@ class FitResult:
             features=list(self.inputs or self.names), target=target or self.target, poly_degree=self.poly_degree,
             intercept=self.params.intercept, coef=np.asarray(self.params.coef, dtype=np.float64),
             scaling=None if self.scaling is None else self.scaling.to_dict(), fit_info=info,
+            inference=None if self.stats is None else inference_of(self.stats),
         )
 
-    def predict(self, x) -> np.ndarray:
-        """Predictions ``(n,)`` of the gradient-descent parameters, on the original scale.
+    def predict(self, x, interval: str | None = None, alpha: float = 0.05):
+        """Predictions ``(n,)`` of the gradient-descent parameters, on the original scale; with
+        ``interval='confidence'`` or ``'prediction'``, a DataFrame with the interval's bounds
+        (at these parameters, with the covariance the fit reported; see ``max_abs_diff`` for
+        their gap to least squares).
 
         A pandas DataFrame is read by column name (the fitted columns in any order, others
         ignored); an array by position, ``(n, d)`` or ``(n,)`` for one feature, its shape checked.
@@ -258,11 +263,16 @@ class FitResult:
         >>> gradfit.fit().predict([0.0, 1.0]).round(4).tolist()   # b, b + w
         [1.0235, 2.9925]
         """
-        return self.saved_model().predict(x)
+        return self.saved_model().predict(x, interval, alpha)
 
     def to_json(self, indent: int | None = 2) -> str:
         """:meth:`to_dict` as strict JSON: an undefined or infinite number is ``null``."""
         return json_text(self.to_dict(), indent=indent)
+
+    def influence(self):
+        """Each training row's leverage, studentized residuals, Cook's distance and DFFITS at these
+        coefficients, as a pandas DataFrame in row order (see :meth:`gradfit.OLSStats.influence`)."""
+        return self.stats.influence()
 
     def summary(self) -> str:
         """The parameter table and losses as plain text (what ``gradfit fit --quiet`` prints)."""
@@ -326,6 +336,11 @@ class SolveResult:
     def to_json(self, indent: int | None = 2) -> str:
         """:meth:`to_dict` as strict JSON: an undefined or infinite number is ``null``."""
         return json_text(self.to_dict(), indent=indent)
+
+    def influence(self):
+        """Each training row's leverage, studentized residuals, Cook's distance and DFFITS at these
+        coefficients, as a pandas DataFrame in row order (see :meth:`gradfit.OLSStats.influence`)."""
+        return self.stats.influence()
 
     def summary(self) -> str:
         """A statsmodels-style table: model statistics, then coefficients."""
