@@ -100,10 +100,14 @@ def _fitting_commands(command) -> None:
     solve = command("solve", run_solve, "the exact least-squares fit and its statistics (no gradient "
                     "descent)", "Solve least squares exactly (QR, refined in exact arithmetic when ill-conditioned) "
                     "and print statsmodels-style statistics: coefficients, standard errors, t, p, confidence "
-                    "intervals, R², F, log-likelihood, AIC, BIC, condition number.",
+                    "intervals (classical or robust: --cov), R², F, log-likelihood, AIC, BIC, condition number, "
+                    "residual tests (omnibus, Jarque-Bera, Durbin-Watson); --influence writes each row's leverage "
+                    "and Cook's distance.",
                     "examples:\n  gradfit solve houses.csv --target price\n"
                     "  gradfit solve filip.csv --target y --poly 10 --json\n"
-                    "  gradfit solve longley.csv --target y --alpha 0.01")
+                    "  gradfit solve longley.csv --target y --alpha 0.01\n"
+                    "  gradfit solve panel.csv --target y --cov cluster --cluster firm\n"
+                    "  gradfit solve houses.csv --target price --cov HC3 --influence influence.csv")
     add_arguments(solve, "solve")
 
     predict = command("predict", run_predict, "predictions from a model saved by gradfit fit --save-model",
