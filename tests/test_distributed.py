@@ -179,3 +179,25 @@ def test_a_bad_file_is_one_line_from_rank_0_and_exit_2(tmp_path):
     assert lines == ["gradfit fit: error: bad.csv: column 'y' is not numeric: line 3 has 'x'; the target must be "
                      "numeric: fix that value"]
     assert "exitcode  : 2" in done.stderr  # torchrun's report of the workers' exit code
+
+
+def test_weighted_fit_and_solve_match_one_process(tmp_path, capsys):
+    """Weights travel in the whitened rows each process holds; Σ log w is of all rows."""
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(400, 2))
+    w = rng.uniform(0.2, 3.0, 400)
+    y = 1.0 + x @ [2.0, -1.0] + rng.normal(size=400) / np.sqrt(w)
+    path = tmp_path / "weighted.csv"
+    lines = ["a,b,w,y"] + [",".join(repr(float(v)) for v in row) for row in np.column_stack([x, w, y])]
+    path.write_text("\n".join(lines) + "\n")
+    for command in (["solve"], ["fit", "--epochs", "300", "--val-split", "0.2"]):
+        args = [command[0], str(path), "--target", "y", "--weights", "w", "--json", *command[1:]]
+        single = one_process(args, capsys)
+        done = torchrun(args, tmp_path)
+        assert done.returncode == 0, done.stderr
+        both = json.loads(done.stdout)
+        assert both["world_size"] == 2 and both["stats"]["weighted"] is True
+        for key in ("coef", "std_err"):
+            np.testing.assert_allclose(both["stats"][key], single["stats"][key], rtol=1e-9)
+        for key in ("r_squared", "log_likelihood", "f_statistic"):
+            assert both["stats"][key] == pytest.approx(single["stats"][key], rel=1e-9), key

@@ -153,7 +153,8 @@ def test_to_dict_has_exactly_the_statistics_and_is_strict_json():
     assert list(out) == ["names", "coef", "std_err", "t", "p", "ci_low", "ci_high", "r_squared",
                          "adj_r_squared", "f_statistic", "f_pvalue", "log_likelihood", "aic", "bic",
                          "n_obs", "df_model", "df_resid", "residual_std", "condition_number", "cov_type",
-                         "distribution", "omnibus", "omnibus_p", "skew", "kurtosis", "durbin_watson", "jarque_bera",
+                         "distribution", "weighted", "omnibus", "omnibus_p", "skew", "kurtosis", "durbin_watson",
+                         "jarque_bera",
                          "jarque_bera_p"]
     assert out["names"] == ["intercept", "a", "b", "c"]
     assert all(type(v) is float for v in out["coef"] + out["p"]) and type(out["n_obs"]) is int

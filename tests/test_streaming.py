@@ -215,7 +215,7 @@ def test_statistics_match_olsstats_at_any_theta(intercept):
         want = OLSStats(design, y, theta, intercept=intercept).to_dict()
         assert got.keys() == want.keys()
         for key, value in want.items():
-            if key in ("names", "cov_type", "distribution"):
+            if key in ("names", "cov_type", "distribution", "weighted"):
                 assert got[key] == value
             elif key in DIAGNOSTIC_KEYS:  # from the residuals, which streamed statistics do not keep
                 assert got[key] is None

@@ -21,7 +21,7 @@ from .results.types import FitResult, SolveResult
 
 @takes_options("fit")
 def fit(x=None, y=None, *, val=None, names: list[str] | None = None, dataset: str | None = None, init=None,
-        callbacks: list | None = None, distributed=None, cluster=None, **options) -> FitResult:
+        callbacks: list | None = None, distributed=None, cluster=None, weights=None, **options) -> FitResult:
     """Fit ``y ≈ intercept + x @ coef`` by gradient descent and check it against least squares.
 
     Parameters
@@ -45,6 +45,10 @@ def fit(x=None, y=None, *, val=None, names: list[str] | None = None, dataset: st
         every process passes all the rows, keeps its share, and returns the same result.
     cluster : array_like, optional
         ``(n,)`` a cluster label per row of ``x`` (numbers or text) for ``cov_type='cluster'``.
+    weights : array_like, optional
+        ``(n,)`` weighted least squares, as statsmodels' ``WLS`` (a weight ∝ 1 / the row's error
+        variance): gradient descent minimises ``(1/n) Σ w_i r_i²``, checked against the weighted
+        closed form. Finite, zero or more, not all zero; they follow their rows into ``val_split``.
     {options}
 
     Returns
@@ -64,13 +68,14 @@ def fit(x=None, y=None, *, val=None, names: list[str] | None = None, dataset: st
     cfg = config_from("fit", options)
     if cfg.tensorboard:
         require("tensorboard")  # before any training, not after it
-    source = in_memory(x, y, cfg, val=val, names=names, dataset=dataset, distributed=distributed, cluster=cluster)
+    source = in_memory(x, y, cfg, val=val, names=names, dataset=dataset, distributed=distributed, cluster=cluster,
+                       weights=weights)
     return fit_source(source, cfg, init=init, callbacks=callbacks)
 
 
 @takes_options("solve")
 def solve(x=None, y=None, *, names: list[str] | None = None, dataset: str | None = None, target: str | None = None,
-          distributed=None, cluster=None, **options) -> SolveResult:
+          distributed=None, cluster=None, weights=None, **options) -> SolveResult:
     """The exact least-squares fit and its statistics, without gradient descent.
 
     Accurate to (nearly) full float64 precision: at least 13 correct digits on every NIST StRD
@@ -90,6 +95,8 @@ def solve(x=None, y=None, *, names: list[str] | None = None, dataset: str | None
         (TSQR): float64 QR accuracy, no exact refinement.
     cluster : array_like, optional
         ``(n,)`` a cluster label per row of ``x`` (numbers or text) for ``cov_type='cluster'``.
+    weights : array_like, optional
+        ``(n,)`` weighted least squares, as statsmodels' ``WLS`` (see :func:`fit`).
     {options}
 
     Returns
@@ -109,7 +116,8 @@ def solve(x=None, y=None, *, names: list[str] | None = None, dataset: str | None
         x, y, names, target, dataset = _training_rows(dataset, names, target)
     elif dataset is not None:
         raise BadDataError("give either arrays x, y or dataset=, not both")
-    source = in_memory(x, y, cfg, names=names, distributed=distributed, target=target, cluster=cluster)
+    source = in_memory(x, y, cfg, names=names, distributed=distributed, target=target, cluster=cluster,
+                       weights=weights)
     source.origin.dataset = dataset
     return solve_source(source, cfg.alpha, cfg.cov_type, cfg.maxlags)
 

@@ -9,7 +9,7 @@ import warnings
 
 from ..errors import BadDataError, BadOptionError, require
 from ..results.json_form import json_text
-from .inputs import (refuse_streamed_cluster, check_outputs, Data, api_options, feature_list, is_large_file, is_sweep, load_data, options_namespace,
+from .inputs import (needs_rows, refuse_streamed_cluster, check_outputs, Data, api_options, feature_list, is_large_file, is_sweep, load_data, options_namespace,
                      positive_rows, process_group, warnings_to_stderr)
 from .options import flag_text
 from .signals import signals_stop_at_epoch_end
@@ -78,7 +78,7 @@ def _streamable(args: argparse.Namespace) -> bool:
     return (args.engine in ("auto", "exact") and args.batch_size is None and args.optimizer == "sgd"
             and args.model is None and args.scheduler is None and str(args.device) in ("auto", "cpu")
             and not args.val_split and not args.plot and not args.patience and not is_sweep(args.lr)
-            and args.cov_type == "nonrobust" and not args.cluster)
+            and not needs_rows(args))
 
 
 def _run_fit_streaming(args: argparse.Namespace, group) -> int:

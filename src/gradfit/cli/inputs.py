@@ -39,6 +39,7 @@ class Data:
     dataset: str | None = None
     source: str | None = None  # the file, for reports
     cluster: object = None  # the --cluster column's values
+    weights: object = None  # the --weights column's values
 
     @property
     def is_file(self) -> bool:
@@ -49,7 +50,10 @@ class Data:
         if self.dataset is not None:
             return {"dataset": self.dataset}
         arrays = {"x": self.x, "y": self.y, "names": self.names}
-        return arrays if self.cluster is None else {**arrays, "cluster": self.cluster}
+        for name in ("cluster", "weights"):
+            if getattr(self, name) is not None:
+                arrays[name] = getattr(self, name)
+        return arrays
 
 
 def load_data(args: argparse.Namespace) -> Data:
@@ -64,20 +68,22 @@ def load_data(args: argparse.Namespace) -> Data:
         if features not in (None, data.feature_names):
             raise BadOptionError("features", args.features,
                                  f"the {data.name} dataset's features are {', '.join(data.feature_names)}")
-        if getattr(args, "cluster", None):
-            raise BadOptionError("cluster", args.cluster, f"the {data.name} dataset has no cluster column",
-                                 "give a data file with one")
+        for name in ("cluster", "weights"):
+            if getattr(args, name, None):
+                raise BadOptionError(name, getattr(args, name), f"the {data.name} dataset has no such column",
+                                     "give a data file with one")
         return Data(dataset=data.name, target=data.target_name)
     if not os.path.exists(args.data):
         raise BadDataError(unknown_data_message(args.data))
     from ..data.files import read_table
 
     table = read_table(args.data, target=args.target, features=features, dropna=args.dropna,
-                       labels=getattr(args, "cluster", None))
+                       labels=getattr(args, "cluster", None), weights=getattr(args, "weights", None))
     if table.n_dropped:
         print(f"gradfit {args.command}: note: dropped {table.n_dropped} row(s) with missing values (--dropna); "
               f"{len(table.y)} remain", file=sys.stderr)
-    return Data(table.x, table.y, table.feature_names, table.target_name, source=args.data, cluster=table.labels)
+    return Data(table.x, table.y, table.feature_names, table.target_name, source=args.data, cluster=table.labels,
+                weights=table.weights)
 
 
 def check_outputs(args: argparse.Namespace) -> None:
@@ -90,8 +96,17 @@ def check_outputs(args: argparse.Namespace) -> None:
             output_path(getattr(args, name), what)
 
 
+def needs_rows(args: argparse.Namespace) -> bool:
+    """Whether the run needs the rows whole (a large file is then read whole, not streamed):
+    robust covariances, weights, the influence table."""
+    return bool(args.cov_type != "nonrobust" or args.cluster or args.weights or getattr(args, "influence", None))
+
+
 def refuse_streamed_cluster(args: argparse.Namespace) -> None:
-    """``--cluster`` with a streamed file: robust covariances need the rows whole (for now)."""
+    """Per-row options with a streamed file: they need the rows whole (for now)."""
+    if args.weights:
+        raise BadOptionError("weights", args.weights, "weighted fits of rows streamed from a file are not available "
+                             "yet", "leave --chunk-rows out to read the file whole")
     if getattr(args, "influence", None):
         raise BadOptionError("influence", args.influence, "the influence table needs a second pass over streamed "
                              "rows, which is not available yet", "leave --chunk-rows out to read the file whole")

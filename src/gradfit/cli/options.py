@@ -29,6 +29,8 @@ CLI_ONLY: list[Option] = [
            metavar="A,B,…", commands=DATA, python=()),
     Option("dropna", False, "data", "drop rows with missing values (and say how many)", "", kind="switch",
            commands=DATA, python=()),
+    Option("weights", None, "data", "the column of row weights for weighted least squares (as statsmodels' WLS: "
+           "a weight is 1 / the row's error variance)", "", metavar="COL", commands=BOTH, python=()),
     Option("cluster", None, "data", "the column of cluster ids (numbers or text) for --cov cluster", "", metavar="COL",
            commands=BOTH, python=()),
     Option("chunk_rows", None, "data", "stream the file N rows at a time, never holding it whole (solve; fit: "
@@ -45,7 +47,7 @@ CLI_ONLY: list[Option] = [
            metavar="DIR", path=True, commands=("fit", "lr-find"), python=()),
 ]
 # The value each of them takes in a config file (FitConfig's fields say it for the others).
-CLI_ONLY_TYPES = {"data": str, "target": str, "features": str, "cluster": str, "chunk_rows": int, "save_model": str, "plot": str, "influence": str}
+CLI_ONLY_TYPES = {"data": str, "target": str, "features": str, "cluster": str, "weights": str, "chunk_rows": int, "save_model": str, "plot": str, "influence": str}
 # Where a command uses an option its own way, its --help says so.
 COMMAND_HELP = {
     ("lr-find", "plot"): "write the range test's plot to DIR/lr_find.png (DIR is created; a path ending in .png "

@@ -7,7 +7,7 @@ import os
 import sys
 
 from ..errors import BadDataError
-from .inputs import (refuse_streamed_cluster, api_options, check_outputs, feature_list, is_large_file, load_data, options_namespace, positive_rows,
+from .inputs import (needs_rows, refuse_streamed_cluster, api_options, check_outputs, feature_list, is_large_file, load_data, options_namespace, positive_rows,
                      process_group, warnings_to_stderr)
 
 
@@ -22,8 +22,7 @@ def _run_solve(args: argparse.Namespace, group) -> int:
 
     args.chunk_rows = positive_rows("chunk_rows", args.chunk_rows)
     # Per-row statistics need the rows whole: a large file is then read whole.
-    per_row = args.cov_type != "nonrobust" or args.cluster or args.influence
-    if (is_large_file(args.data) and not per_row) or args.chunk_rows is not None:
+    if (is_large_file(args.data) and not needs_rows(args)) or args.chunk_rows is not None:
         return _run_solve_streaming(args, group)
     check_outputs(args)
     data = load_data(args)

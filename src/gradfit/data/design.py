@@ -209,4 +209,4 @@ def expand_poly(problem, degree: int):
         if block is not None:
             check_magnitudes(block, [f"the polynomial term {term!r}" for term in names], poly_fix())
     return Problem(x_train, problem.y_train, x_val, problem.y_val, problem.intercept, names, x_train_lo,
-                   cluster=problem.cluster)
+                   cluster=problem.cluster, weights=problem.weights, val_weights=problem.val_weights)

@@ -66,10 +66,11 @@ class TableData:
     n_dropped: int
     path: str
     labels: np.ndarray | None = None  # (n,) the raw values of the ``labels`` column (cluster ids)
+    weights: np.ndarray | None = None  # (n,) the ``weights`` column
 
 
 def read_table(path, *, target: str | None, features: list[str] | None = None, require_target: bool = True,
-               dropna: bool = False, labels: str | None = None) -> TableData:
+               dropna: bool = False, labels: str | None = None, weights: str | None = None) -> TableData:
     """Read the target and feature columns of a CSV or Parquet file (formats, and where messages
     point: the module's docstring) as float64 arrays.
 
@@ -90,6 +91,8 @@ def read_table(path, *, target: str | None, features: list[str] | None = None, r
         column and count them in ``n_dropped``; by default such a row is an error.
     labels : str, optional
         A column read as it is (cluster ids, numbers or text), not a default feature.
+    weights : str, optional
+        A column of row weights (numbers, zero or more), not a default feature.
 
     Returns
     -------
@@ -118,24 +121,45 @@ def read_table(path, *, target: str | None, features: list[str] | None = None, r
     check_path(path)  # before the format: a missing "data.cvs" is missing, not unsupported
     source = open_source(path, *file_format(path))
     try:
-        feature_names, target_name = choose_columns(source, target, features, require_target,
-                                                    exclude=() if labels is None else (labels,))
-        label_values = None if labels is None else _label_column(source, labels)
-        values, n_dropped, label_values = _read_values(source, feature_names, target_name, dropna, label_values)
+        return _read_columns(source, path, target, features, require_target, dropna, labels, weights)
     finally:
         source.close()
+
+
+def _read_columns(source, path, target, features, require_target, dropna, labels, weights) -> TableData:
+    """:func:`read_table`'s columns of an open ``source``."""
+    feature_names, target_name = choose_columns(source, target, features, require_target,
+                                                exclude=tuple(c for c in (labels, weights) if c is not None))
+    label_values = None if labels is None else _label_column(source, labels, "cluster")
+    extra = [] if weights is None else [_label_column(source, weights, "weights")[0]]
+    values, n_dropped, label_values, kept = _read_values(source, feature_names + extra, target_name, dropna,
+                                                         label_values)
     d = len(feature_names)
-    y = np.ascontiguousarray(values[:, d]) if target_name is not None else None
+    weight_values = None if weights is None else _check_weights(source, values[:, d], kept, weights)
+    y = np.ascontiguousarray(values[:, d + len(extra)]) if target_name is not None else None
     return TableData(np.ascontiguousarray(values[:, :d]), y, feature_names, target_name, n_dropped, path,
-                     label_values)
+                     label_values, weight_values)
 
 
-def _label_column(source, name: str) -> tuple[str, np.ndarray]:
-    """Column ``name`` of ``source`` as it is, for :func:`read_table`'s ``labels``."""
+def _check_weights(source, weights: np.ndarray, kept: np.ndarray, name: str) -> np.ndarray:
+    """The weights column: none negative (the file's line named), not all zero."""
+    negative = weights < 0
+    if negative.any():
+        row = int(np.argmax(negative))
+        where, _ = source.locate(int(kept[row]))
+        raise BadDataError(f"{source.path}: {where}, column {name!r} (the weights) is {weights[row]:g}; weights must be "
+                           "zero or more (a weight is the inverse of the row's error variance)")
+    if not np.any(weights > 0):
+        raise BadDataError(f"{source.path}: every weight in column {name!r} is zero; give some rows a positive weight")
+    return np.ascontiguousarray(weights)
+
+
+def _label_column(source, name: str, what: str) -> tuple[str, np.ndarray | None]:
+    """Column ``name`` of ``source`` as it is (cluster labels; ``None`` for weights, read as numbers)."""
     if name not in source.columns:
-        raise BadDataError(f"{source.path}: no column {name!r} for {option('cluster')}; the columns are: "
+        raise BadDataError(f"{source.path}: no column {name!r} for {option(what)}; the columns are: "
                            + ", ".join(source.columns))
-    return name, source.read_labels(name)
+    return name, source.read_labels(name) if what == "cluster" else None
 
 
 def open_source(path: str, suffix: str, compression: str | None) -> CsvSource | ParquetSource:
@@ -168,7 +192,7 @@ def _read_values(source, feature_names: list[str], target_name: str | None, drop
         values, names, positions, labels = values[:, :-1], names[:-1], positions[:-1], labels[1][kept]
     check_finite(source, values, kept, positions, names)
     check_magnitudes(values, [f"{source.path}: column {name!r}" for name in names])
-    return values, n_dropped, labels
+    return values, n_dropped, labels, kept
 
 
 def describe_missing(where: str, fields: list[str] | None, name: str, position: int, n_header: int | None) -> str:

@@ -3,71 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from .. import limits
 from ..errors import BadDataError, option
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Validated training (and validation) data for a linear least-squares model.
-
-    Attributes
-    ----------
-    x_train : numpy.ndarray
-        Shape ``(n, d)``, float64 features (no intercept column).
-    y_train : numpy.ndarray
-        Shape ``(n,)``, float64 targets. Always 1-D, so predictions ``(n,)`` and targets share
-        one shape and the ``(n,)`` vs ``(n, 1)`` broadcasting trap cannot reach a loss.
-    x_val, y_val : numpy.ndarray or None
-        The same for validation rows.
-    intercept : bool
-        Whether the model has an intercept ``b``.
-    names : list of str
-        One name per feature.
-    cluster : numpy.ndarray or None
-        ``(n,)`` the training rows' cluster labels (for the cluster-robust covariance).
-    """
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray | None
-    y_val: np.ndarray | None
-    intercept: bool
-    names: list[str]
-    x_train_lo: np.ndarray | None = None  # (n, d) rounding errors of computed columns (x**k), or None
-    # False: the training rows' values (finite, within the magnitudes float64 squares carry) are
-    # yet to be checked, by the first pass that reads them (see as_problem's defer_checks).
-    values_checked: bool = True
-    y_subject: str = "y"  # how messages name the target
-    cluster: np.ndarray | None = None
-
-    @property
-    def n_features(self) -> int:
-        return self.x_train.shape[1]
-
-    @property
-    def n_params(self) -> int:
-        return self.n_features + int(self.intercept)
-
-    def design(self, x: np.ndarray) -> np.ndarray:
-        """The design matrix: a column of ones first when there is an intercept. ``(n, p)``."""
-        if not self.intercept:
-            return x
-        return np.column_stack([np.ones(len(x)), x])
-
-    def design_lo(self) -> np.ndarray | None:
-        """Rounding errors of the training design's entries (``None``: the entries are exact data).
-
-        The exact design is ``design(x_train) + design_lo()``; the accurate solver uses it.
-        """
-        if self.x_train_lo is None:
-            return None
-        return np.column_stack([np.zeros(len(self.x_train_lo)), self.x_train_lo]) if self.intercept \
-            else self.x_train_lo
+from .per_row import check_weights
+from .problem import Problem  # noqa: F401  (re-exported: the type every stage passes)
 
 
 def as_problem(
@@ -81,6 +23,7 @@ def as_problem(
     names: list[str] | None = None,
     defer_checks: bool = False,
     cluster=None,
+    weights=None,
 ) -> Problem:
     """Validate arrays and build a :class:`Problem`.
 
@@ -98,9 +41,9 @@ def as_problem(
     defer_checks : bool
         Leave the value checks of large arrays (no validation rows) to the caller's first pass
         over them, which derives them from its sums (:func:`check_values` if in doubt).
-    cluster : array_like, optional
-        ``(n,)`` a cluster label per row of ``x`` (numbers or text); they follow the rows into
-        the training split.
+    cluster, weights : array_like, optional
+        ``(n,)`` per row of ``x``: cluster labels (numbers or text), weights (finite, zero or
+        more, not all zero; :mod:`gradfit.data.weights` whitens them later); they follow the rows.
 
     Examples
     --------
@@ -119,7 +62,8 @@ def as_problem(
     if not defer:
         check_magnitudes(x, [f"x column {name!r}" for name in names])
         check_magnitudes(y[:, None], [y_subject])
-    x, y, x_val, y_val, cluster = _held_out(x, y, val, val_split, seed, _labels(cluster, len(x)))
+    x, y, x_val, y_val, cluster, weights, val_weights = _held_out(x, y, val, val_split, seed,
+                                                                  _labels(cluster, len(x)), weights)
     n_params = x.shape[1] + int(intercept)
     if len(x) < n_params:
         raise BadDataError(
@@ -127,19 +71,26 @@ def as_problem(
             f"as parameters; add rows, drop features, or lower {option('val_split')}"
         )
     return Problem(x, y, x_val, y_val, intercept, names, values_checked=not defer, y_subject=y_subject,
-                   cluster=cluster)
+                   cluster=cluster, weights=weights, val_weights=val_weights)
 
 
-def _held_out(x, y, val, val_split, seed, cluster):
-    """The training rows (and their labels) and the validation rows, given or split off."""
+def _held_out(x, y, val, val_split, seed, cluster, weights):
+    """The training rows, their labels and weights, and the validation rows (and weights)."""
+    weights = None if weights is None else check_weights(weights, len(x))
+    if weights is not None and val is not None:
+        raise BadDataError("weights with val=(x_val, y_val): the validation rows would have none; "
+                           "use val_split, or leave the validation rows out")
     if val is not None and val_split:
         raise BadDataError("give either val=(x_val, y_val) or val_split, not both")
     if val is not None:
-        return (x, y, *_validation_rows(val, x), cluster)
-    if val_split:
-        x, y, x_val, y_val, *kept = split(x, y, val_split, seed, cluster)
-        return x, y, x_val, y_val, (kept[0] if kept else None)
-    return x, y, None, None, cluster
+        return (x, y, *_validation_rows(val, x), cluster, weights, None)
+    if not val_split:
+        return x, y, None, None, cluster, weights, None
+    n = len(x)
+    x, y, x_val, y_val, rows = split(x, y, val_split, seed, np.arange(n))  # rows: the training rows' indices
+    val_rows = np.random.default_rng(seed).permutation(n)[len(rows):]  # split's validation rows, in its order
+    return (x, y, x_val, y_val, None if cluster is None else cluster[rows], None if weights is None else weights[rows],
+            None if weights is None else weights[val_rows])
 
 
 def _labels(cluster, n: int) -> np.ndarray | None:

@@ -68,6 +68,9 @@ class OLSStats:
         The covariance of the coefficients (:mod:`gradfit.least_squares.covariance`); classical by
         default. A robust one changes the standard errors, the test statistics (``z``, normal
         p-values), the intervals and the F test (a Wald test), as statsmodels does.
+    weighting : gradfit.data.weights.Weighting, optional
+        Weighted least squares: ``design`` and ``y`` are the whitened rows (``√w`` times the
+        rows, the intercept's column ``√w``), and the statistics are statsmodels' ``WLS`` ones.
 
     Raises
     ------
@@ -88,7 +91,8 @@ class OLSStats:
 
     def __init__(self, design: np.ndarray, y: np.ndarray, theta: np.ndarray, names: list[str] | None = None,
                  intercept: bool = True, alpha: float = 0.05, *, closed: LeastSquares | None = None,
-                 design_lo: np.ndarray | None = None, covariance: CovarianceSpec | None = None) -> None:
+                 design_lo: np.ndarray | None = None, covariance: CovarianceSpec | None = None,
+                 weighting=None) -> None:
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
             raise BadOptionError("alpha", alpha, "must be a number strictly between 0 and 1",
                                  "use 0.05 for 95% confidence intervals")
@@ -99,7 +103,8 @@ class OLSStats:
         if self.theta.shape != (p,):
             raise BadDataError(f"theta has shape {self.theta.shape} but the design matrix has {p} columns; "
                                "pass one coefficient per column")
-        if intercept and not np.all(self.design[:, 0] == 1.0):  # Python only: the CLI builds the design
+        self.weighting = weighting
+        if intercept and weighting is None and not np.all(self.design[:, 0] == 1.0):  # (the CLI builds the design)
             raise BadDataError("intercept=True but the first design column is not all ones; "
                                "put the column of ones first or pass intercept=False")
         if names is None:
@@ -137,9 +142,16 @@ class OLSStats:
 
     @cached_property
     def tss(self) -> float:
-        """Total sum of squares: about the mean with an intercept, about zero without."""
+        """Total sum of squares: about the mean with an intercept, about zero without (weighted:
+        ``Σ w (y − ȳ_w)²`` about the weighted mean, as statsmodels' WLS)."""
         if not self.intercept:
             return math.fsum(self.y * self.y)
+        if self.weighting is not None:
+            root = self.design[:, 0]  # √w: the whitened intercept column
+            kept = root > 0
+            y, w = self.y[kept] / root[kept], root[kept] ** 2
+            centered = y - math.fsum(w * y) / math.fsum(w)
+            return math.fsum(w * centered * centered)
         centered = self.y - math.fsum(self.y) / len(self.y)
         return math.fsum(centered * centered)
 
@@ -267,7 +279,8 @@ class OLSStats:
         """Gaussian log-likelihood at the maximum-likelihood ``σ² = RSS / n``."""
         n = self.n_obs
         with np.errstate(divide="ignore"):
-            return float(-n / 2 * (math.log(2 * math.pi) + np.log(self.rss / n) + 1.0))
+            llf = float(-n / 2 * (math.log(2 * math.pi) + np.log(self.rss / n) + 1.0))
+        return llf if self.weighting is None else llf + 0.5 * self.weighting.log_sum
 
     @cached_property
     def aic(self) -> float:
@@ -328,6 +341,7 @@ class OLSStats:
                 out[key] = _json_float(value)
         out.update(self.covariance.to_dict())
         out["distribution"] = "t" if self.covariance.use_t else "normal"
+        out["weighted"] = self.weighting is not None
         diagnostics = self.diagnostics
         out.update({key: None if diagnostics is None else _json_float(diagnostics[key]) for key in DIAGNOSTIC_KEYS})
         return out

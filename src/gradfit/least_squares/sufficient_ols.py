@@ -47,7 +47,8 @@ class SufficientOLSStats(OLSStats):
     """
 
     def __init__(self, sufficient, theta=None, names: list[str] | None = None, alpha: float = 0.05,
-                 covariance: CovarianceSpec | None = None) -> None:
+                 covariance: CovarianceSpec | None = None, *, model_intercept: bool | None = None,
+                 weighting=None) -> None:
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
             raise BadOptionError("alpha", alpha, "must be a number strictly between 0 and 1",
                                  "use 0.05 for 95% confidence intervals")
@@ -61,7 +62,9 @@ class SufficientOLSStats(OLSStats):
         if names is None:
             names = list(sufficient.names) if sufficient.names else \
                 (["intercept"] if intercept else []) + [f"x{j + 1}" for j in range(p - int(intercept))]
-        self.intercept = bool(intercept)
+        # The model's intercept: the design's column of ones, or (weighted) its whitened first column.
+        self.intercept = bool(intercept if model_intercept is None else model_intercept)
+        self.weighting = weighting
         self.alpha = float(alpha)
         self._names = list(names)
         self._design_lo = None
@@ -84,6 +87,11 @@ class SufficientOLSStats(OLSStats):
 
     @cached_property
     def tss(self) -> float:
+        if self.weighting is not None and self.intercept:
+            # About the weighted mean: the residual sum of squares of the intercept column alone,
+            # ‖z[1:]‖² + ρ² from the triangle of [√w, √w·x | √w·y].
+            column = self.sufficient.r_aug[1:, -1] * self.sufficient.scale[-1]
+            return float(column @ column)
         return self.sufficient.tss
 
     @cached_property
@@ -93,6 +101,11 @@ class SufficientOLSStats(OLSStats):
     @cached_property
     def df_model(self) -> int:
         return int(self.sufficient.p - self.intercept)
+
+    @cached_property
+    def design_intercept(self) -> bool:
+        """Whether the design has a column of ones (not so for whitened rows)."""
+        return bool(self.sufficient.intercept)
 
     @cached_property
     def df_resid(self) -> int:
@@ -114,13 +127,13 @@ class RowsOLSStats(SufficientOLSStats):
     """
 
     def __init__(self, sufficient, x: np.ndarray, y: np.ndarray, theta=None, names: list[str] | None = None,
-                 alpha: float = 0.05, covariance: CovarianceSpec | None = None) -> None:
-        super().__init__(sufficient, theta, names, alpha, covariance)
+                 alpha: float = 0.05, covariance: CovarianceSpec | None = None, **model) -> None:
+        super().__init__(sufficient, theta, names, alpha, covariance, **model)
         self._x, self._y = x, y
 
     def blocks(self):
         """``(design, residuals)`` blocks of the rows in order, each design block built as it is used."""
-        w, i0 = self.theta[int(self.intercept):], int(self.intercept)
+        i0 = int(self.design_intercept)
         for start in range(0, len(self._y), _BLOCK_ROWS):
             x = self._x[start:start + _BLOCK_ROWS]
             design = np.column_stack([np.ones(len(x)), x]) if i0 else x
@@ -129,8 +142,8 @@ class RowsOLSStats(SufficientOLSStats):
     @cached_property
     def residuals(self) -> np.ndarray:
         """``(n,)`` ``y - A θ``, from the rows (one pass, no copy of the design)."""
-        w = self.theta[int(self.intercept):]
+        w = self.theta[int(self.design_intercept):]
         fitted = self._x @ w
-        if self.intercept:
+        if self.design_intercept:
             fitted += self.theta[0]
         return self._y - fitted

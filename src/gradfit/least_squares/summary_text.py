@@ -16,7 +16,7 @@ def summary_text(stats, title: str = "OLS Regression Results", y_name: str = "y"
     run together. Parameter names are kept whole, never truncated or wrapped: the first
     column is as wide as the longest name (a cut name could read as another).
     """
-    left = [("Dep. Variable:", y_name), ("Model:", "OLS" if stats.intercept else "OLS, no intercept"),
+    left = [("Dep. Variable:", y_name), ("Model:", ("WLS" if stats.weighting is not None else "OLS") + ("" if stats.intercept else ", no intercept")),
             ("No. Observations:", str(stats.n_obs)), ("Df Residuals:", str(stats.df_resid)),
             ("Df Model:", str(stats.df_model)), ("Residual std:", fmt(stats.residual_std, 6)),
             ("Covariance Type:", stats.covariance.describe())]

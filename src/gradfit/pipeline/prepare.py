@@ -12,6 +12,7 @@ from ..config import FitConfig
 from ..data.design import expand_poly
 from ..data.embedded import load_dataset
 from ..data.validate import Problem, as_problem, series_name
+from ..data.weights import whiten
 from ..errors import BadDataError, BadOptionError, option
 from ..scale.distributed import Distributed, share_problem, start
 from ..scale.streams import stream_statistics
@@ -19,12 +20,14 @@ from .sources import InMemory, Origin, Shared, Streamed
 
 
 def problem_from(x, y, *, dataset: str | None, val, val_split: float | None, seed: int, intercept: bool,
-                 names: list[str] | None, defer_checks: bool = False, cluster=None) -> tuple[Problem, str | None]:
+                 names: list[str] | None, defer_checks: bool = False, cluster=None,
+                 weights=None) -> tuple[Problem, str | None]:
     """The validated rows of arrays ``x``, ``y`` or of an embedded dataset (with its own split
     unless ``val``/``val_split`` says otherwise), and the dataset's name."""
     if x is None and y is None:
-        if cluster is not None:
-            raise BadDataError("cluster labels need rows of your own: pass x and y with them, not an embedded dataset")
+        if cluster is not None or weights is not None:
+            raise BadDataError("cluster labels and weights need rows of your own: pass x and y with them, not an "
+                               "embedded dataset")
         data = load_dataset(dataset or "book")
         names = names or data.feature_names
         if val_split is None and val is None:
@@ -38,22 +41,24 @@ def problem_from(x, y, *, dataset: str | None, val, val_split: float | None, see
     if dataset is not None:
         raise BadDataError("give either arrays x, y or dataset=, not both")
     return as_problem(x, y, val=val, val_split=val_split, seed=seed, intercept=intercept, names=names,
-                      defer_checks=defer_checks, cluster=cluster), None
+                      defer_checks=defer_checks, cluster=cluster, weights=weights), None
 
 
 def in_memory(x, y, cfg: FitConfig, *, val=None, names=None, dataset=None, distributed=None,
-              target: str | None = None, cluster=None):
+              target: str | None = None, cluster=None, weights=None):
     """The source of an in-memory fit: :class:`InMemory`, or :class:`Shared` under ``torchrun``."""
     # Large arrays are checked by the reference's first pass over them (one read fewer), unless
     # polynomial terms or a share among processes read them first.
-    defer = cfg.poly is None and not distributed
+    defer = cfg.poly is None and not distributed and weights is None
     problem, dataset_name = problem_from(x, y, dataset=dataset, val=val, val_split=cfg.val_split, seed=cfg.seed,
-                                         intercept=cfg.intercept, names=names, defer_checks=defer, cluster=cluster)
+                                         intercept=cfg.intercept, names=names, defer_checks=defer, cluster=cluster,
+                                         weights=weights)
     if target is None:
         target = load_dataset(dataset_name).target_name if dataset_name else series_name(y)
     origin = Origin(dataset=dataset_name, target=target, inputs=list(problem.names), degree=cfg.poly)
     if cfg.poly is not None:
         problem = expand_poly(problem, cfg.poly)
+    problem = whiten(problem)  # weighted least squares: rows scaled by √w (gradfit.data.weights)
     if not distributed:
         return InMemory(problem, origin)
     if cfg.engine == "numpy":

@@ -61,8 +61,9 @@ class DenseReference:
         return {}
 
     def statistics(self, theta: np.ndarray, alpha: float, covariance: CovarianceSpec | None = None) -> OLSStats:
-        return OLSStats(self.design, self.problem.y_train, theta, self.param_names, self.problem.intercept, alpha,
-                        closed=self.closed, design_lo=self.problem.design_lo(), covariance=covariance)
+        return OLSStats(self.design, self.problem.y_train, theta, self.param_names, self.problem.model_intercept,
+                        alpha, closed=self.closed, design_lo=self.problem.design_lo(), covariance=covariance,
+                        weighting=self.problem.weighting)
 
 
 @dataclass
@@ -76,6 +77,8 @@ class SufficientReference:
     sufficient: object
     param_names: list[str]
     warn_unrefined: bool = True
+    model_intercept: bool | None = None  # the model's, when the rows are whitened (weights)
+    weighting: object = None
 
     def __post_init__(self) -> None:
         self.closed = self.sufficient.closed_form()
@@ -113,7 +116,8 @@ class SufficientReference:
 
     def statistics(self, theta: np.ndarray, alpha: float,
                    covariance: CovarianceSpec | None = None) -> SufficientOLSStats:
-        return SufficientOLSStats(self.sufficient, theta, self.param_names, alpha, covariance)
+        return SufficientOLSStats(self.sufficient, theta, self.param_names, alpha, covariance,
+                                  model_intercept=self.model_intercept, weighting=self.weighting)
 
 
 @dataclass
@@ -135,7 +139,7 @@ class RowsReference(SufficientReference):
 
     def statistics(self, theta: np.ndarray, alpha: float, covariance: CovarianceSpec | None = None) -> RowsOLSStats:
         return RowsOLSStats(self.sufficient, self.problem.x_train, self.problem.y_train, theta, self.param_names, alpha,
-                            covariance)
+                            covariance, model_intercept=self.model_intercept, weighting=self.weighting)
 
 
 def covariance_for(source, cov_type: str, maxlags: int | None, val_split: float | None) -> CovarianceSpec:

@@ -180,7 +180,9 @@ def scale_free_gradient_norm(run: Run, theta: np.ndarray) -> float:
 def fit_result(run: Run, record: EngineRun) -> FitResult:
     """The engine's record on the original scale, with the closed form, the convergence verdict
     and the statistics at the gradient-descent solution."""
-    cfg, intercept, factor, closed = run.cfg, run.intercept, run.loss_factor, run.reference.closed
+    # The model's intercept: with weights the whitened rows carry it as their first column, so the
+    # parameters [b, w…] read the same way.
+    cfg, intercept, factor, closed = run.cfg, run.problem.model_intercept, run.loss_factor, run.reference.closed
     theta = run.to_original(record.theta)
     grad_norm = scale_free_gradient_norm(run, theta)
     origin = run.source.origin
@@ -188,7 +190,7 @@ def fit_result(run: Run, record: EngineRun) -> FitResult:
         engine=run.engine, device=record.device, dtype=cfg.resolved_dtype(run.engine),
         model=(cfg.model or "manual") if run.engine == "torch" else None, optimizer=cfg.optimizer,
         epochs=cfg.epochs, lr=run.lr, lr_requested=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed,
-        names=list(run.problem.names), n_train=run.source.n_train, n_val=run.source.n_val, updates=record.updates,
+        names=run.problem.feature_names, n_train=run.source.n_train, n_val=run.source.n_val, updates=record.updates,
         initial=Params.from_theta(run.to_original(record.initial), intercept),
         params=Params.from_theta(theta, intercept), closed_form=Params.from_theta(closed.theta, intercept),
         max_abs_diff=float(np.max(np.abs(theta - closed.theta))), train_loss=record.final_train_loss * factor,

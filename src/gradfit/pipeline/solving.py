@@ -16,8 +16,8 @@ def solve_source(source, alpha: float, cov_type: str = "nonrobust", maxlags: int
     # A streamed solve reports float64's accuracy in the result (needs_refinement), not as a warning.
     covariance = covariance_for(source, cov_type, maxlags, None)
     reference = source.reference(warn_unrefined=source.holds_rows)
-    closed, origin, intercept = reference.closed, source.origin, source.problem.intercept
-    common = dict(names=list(source.problem.names), closed_form=Params.from_theta(closed.theta, intercept),
+    closed, origin, intercept = reference.closed, source.origin, source.problem.model_intercept
+    common = dict(names=source.problem.feature_names, closed_form=Params.from_theta(closed.theta, intercept),
                   std_err=closed.std_err, stats=reference.statistics(closed.theta, alpha, covariance), refined=closed.refined,
                   dataset=origin.dataset, target=origin.target, poly_degree=origin.degree,
                   world_size=source.world_size)

@@ -44,13 +44,19 @@ def param_names(problem: Problem) -> list[str]:
     return (["intercept"] if problem.intercept else []) + list(problem.names)
 
 
+def model_of(problem: Problem) -> dict:
+    """What the statistics of a reference of sufficient statistics need to know of the model
+    beyond the design: its intercept and weights (whitened rows)."""
+    return {"model_intercept": problem.model_intercept, "weighting": problem.weighting}
+
+
 def scaled_problem(problem: Problem, scaling: Scaling) -> Problem:
     """``problem`` with features and target centred and scaled (both splits)."""
     has_val = problem.x_val is not None
     return Problem(
         x_train=scaling.x(problem.x_train), y_train=scaling.y(problem.y_train),
         x_val=scaling.x(problem.x_val) if has_val else None, y_val=scaling.y(problem.y_val) if has_val else None,
-        intercept=problem.intercept, names=problem.names,
+        intercept=problem.intercept, names=problem.names, intercept_column=problem.intercept_column,
     )
 
 
@@ -93,14 +99,15 @@ class InMemory:
         x, y, intercept = self.problem.x_train, self.problem.y_train, self.problem.intercept
         check = None if self.problem.values_checked else (lambda: check_values(self.problem))
         fast = gram_statistics(x, y, intercept=intercept, names=names, check=check)  # None: ill-conditioned
+        model = model_of(self.problem)
         if fast is not None and not fast.closed_form().needs_refinement:
-            return RowsReference(fast, names, warn_unrefined, problem=self.problem)
+            return RowsReference(fast, names, warn_unrefined, problem=self.problem, **model)
         if check is not None:
             check()  # the other paths read checked rows
         if is_small(self.problem):
             return DenseReference(self.problem, names)
         return SufficientReference(accumulate(iter_array_chunks(x, y), intercept=intercept, names=names), names,
-                                   warn_unrefined)
+                                   warn_unrefined, **model)
 
     def val_sufficient(self):
         """Sufficient statistics of the validation rows (the exact engine on large data), or None."""
@@ -162,7 +169,8 @@ class Shared(InMemory):
 
     def reference(self, warn_unrefined: bool = True):
         names = param_names(self.problem)
-        return SufficientReference(self._gathered(self.problem.x_train, self.problem.y_train), names, warn_unrefined)
+        return SufficientReference(self._gathered(self.problem.x_train, self.problem.y_train), names, warn_unrefined,
+                                   **model_of(self.problem))
 
     def val_sufficient(self):
         if self.problem.y_val is None:

@@ -187,7 +187,9 @@ def share_problem(problem, group: Distributed):
     local = Problem(x_train=take(problem.x_train, train_rows), y_train=take(problem.y_train, train_rows),
                     x_val=None if val_rows is None else take(problem.x_val, val_rows),
                     y_val=None if val_rows is None else take(problem.y_val, val_rows),
-                    intercept=problem.intercept, names=problem.names)
+                    intercept=problem.intercept, names=problem.names,
+                    # weighted rows are whitened: the weights travel in them; Σ log w is of all rows
+                    intercept_column=problem.intercept_column, weighting=problem.weighting)
     val = None if val_rows is None else GlobalRows(val_rows.start, len(problem.y_val), group.world_size)
     return local, Shares(group, GlobalRows(train_rows.start, n_train, group.world_size), val)
 

@@ -1,0 +1,59 @@
+"""Weighted least squares by whitening: rows scaled by ``√w`` (statsmodels' ``WLS``, weights
+proportional to the inverse variance of each row's error).
+
+Minimising ``Σ w_i (y_i − b − x_i·w)²`` is ordinary least squares, without an intercept, on the
+whitened rows ``[√w_i, √w_i·x_i]`` and ``√w_i·y_i``: the whitened design's first column carries
+the intercept. Every stage after this one (the closed form with its refinement, the Gram path,
+the engines, the curvature behind ``lr='auto'``, checkpoints, the share of each process) then
+works on the whitened rows unchanged, and gradient descent minimises the weighted MSE
+``(1/n) Σ w_i r_i²``. The statistics are statsmodels' WLS ones: ``σ̂² = Σ w_i e_i² / (n − p)``,
+R² about the weighted mean, the log-likelihood with ``½ Σ log w_i``, diagnostics and robust
+covariances from the whitened residuals.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from .per_row import check_weights  # noqa: F401  (re-exported)
+from .problem import Problem
+
+
+def whiten(problem: Problem) -> Problem:
+    """``problem`` (with ``weights``) with every row scaled by ``√w`` and the intercept as the
+    first column; the problem itself when it has no weights."""
+    if problem.weights is None:
+        return problem
+    weights, val_weights = problem.weights, problem.val_weights
+    root = np.sqrt(weights)  # (n,)
+
+    def rows(x: np.ndarray, y: np.ndarray, r: np.ndarray):
+        columns = ([r[:, None]] if problem.intercept else []) + [x * r[:, None]]
+        return np.hstack(columns), y * r
+
+    x_train, y_train = rows(problem.x_train, problem.y_train, root)
+    x_val = y_val = None
+    if problem.x_val is not None:
+        x_val, y_val = rows(problem.x_val, problem.y_val, np.sqrt(val_weights))
+    lo = problem.x_train_lo
+    if lo is not None:
+        lo = np.hstack(([np.zeros((len(lo), 1))] if problem.intercept else []) + [lo * root[:, None]])
+    names = (["intercept"] if problem.intercept else []) + list(problem.names)
+    positive = weights[weights > 0]
+    return replace(problem, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, intercept=False,
+                   names=names, x_train_lo=lo, intercept_column=problem.intercept,
+                   weighting=Weighting(weights, math.fsum(np.log(positive)), int(len(positive))))
+
+
+class Weighting:
+    """What the statistics need of the training rows' weights: the weights themselves (in memory),
+    ``Σ log w`` over the positive ones and how many there are."""
+
+    def __init__(self, weights: np.ndarray | None, log_sum: float, n_positive: int) -> None:
+        self.weights, self.log_sum, self.n_positive = weights, log_sum, n_positive
+
+    def to_dict(self) -> dict:
+        return {"weighted": True, "n_positive_weights": self.n_positive}
