@@ -161,3 +161,18 @@ def test_cli_weights_column(tmp_path, grunfeld, capsys):
     assert "no column 'ww' for --weights" in capsys.readouterr().err
     assert main(["solve", str(path), "--target", "invest", "--weights", "w", "--chunk-rows", "50"]) == 2
     assert "streamed from a file" in capsys.readouterr().err
+
+
+def test_weighted_influence_is_that_of_the_whitened_rows(grunfeld):
+    """Leverages of WLS are the hat matrix of the whitened design (trace p, as R's hatvalues of a
+    weighted lm); statsmodels' OLSInfluence on the whitened OLS gives them independently."""
+    from statsmodels.stats.outliers_influence import OLSInfluence
+
+    x, y, w, _ = grunfeld
+    frame = gradfit.solve(x, y, weights=w).influence()
+    root = np.sqrt(w.to_numpy())
+    whitened = OLSInfluence(sm.OLS(y.to_numpy() * root, sm.add_constant(x).to_numpy() * root[:, None]).fit())
+    np.testing.assert_allclose(frame["leverage"], whitened.hat_matrix_diag, rtol=tolerance(x, w))
+    assert frame["leverage"].sum() == pytest.approx(3.0, rel=1e-12)
+    np.testing.assert_allclose(frame["cooks_d"], whitened.cooks_distance[0], rtol=1e-9)
+    np.testing.assert_allclose(frame["student_resid_external"], whitened.resid_studentized_external, rtol=1e-9)

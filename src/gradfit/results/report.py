@@ -133,9 +133,10 @@ class AtLeast:
 def footer_lines(result: FitResult, cli: CliRenderer | None = None) -> list[str]:
     """Losses, convergence, and the largest gap (advice naming options as ``cli`` spells them,
     Python's ``lr=0.1`` by default)."""
-    losses = f"train MSE {result.train_loss:.9g}"
+    mse = "weighted MSE" if result.stats is not None and result.stats.weighting is not None else "MSE"
+    losses = f"train {mse} {result.train_loss:.9g}"
     if result.val_loss is not None:
-        losses += f" · validation MSE {result.val_loss:.9g}"
+        losses += f" · validation {mse} {result.val_loss:.9g}"
     verdict = "yes" if result.converged else "NO"
     relation = "≤" if result.converged else ">"
     lines = [losses]
