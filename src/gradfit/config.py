@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Callable
 
 from .errors import BadOptionError, option
-from .option_checks import (boolean, choice, cov_type, device_text, fraction, learning_rate, non_negative_int, path_text,
+from .option_checks import (boolean, choice, cov_type, device_text, formula_text, fraction, learning_rate, non_negative_int, path_text,
                             poly_degree, positive_float, positive_int, significance)
 
 ENGINES = ("auto", "numpy", "torch", "exact")
@@ -115,6 +115,13 @@ class FitConfig:
         0.05, "data", "confidence intervals at 1 − alpha (default 0.05: 95%%)",
         "float\n    The statistics (``res.stats``) give ``1 - alpha`` confidence intervals.",
         parse=significance, python=FIT_AND_SOLVE, commands=("fit", "solve"))
+    formula: str | None = declare(
+        None, "data", "a formula, e.g. \"y ~ x1 + C(g) + x1:x2 + np.log(x3)\" (formulaic; instead of --target "
+        "and --features)",
+        "str, optional\n    A formula on the DataFrame ``x`` (``y`` left out), e.g. ``'y ~ x1 + C(g) + x1:x2'``: "
+        "terms named as\n    statsmodels names them (``C(g)[T.b]``), categorical levels treatment-coded against the "
+        "first sorted\n    level; the saved model encodes new rows the same way. Needs formulaic.",
+        parse=formula_text, metavar="FORMULA", python=("fit", "sweep", "solve"), commands=("fit", "solve"))
     cov_type: str = declare(
         "nonrobust", "data", "covariance of the coefficients: nonrobust (default), HC0, HC1, HC2, HC3, cluster "
         "(with --cluster) or HAC (with --maxlags)",

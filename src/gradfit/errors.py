@@ -231,6 +231,7 @@ OPTIONAL = {  # module: (what needs it, the extra that installs it)
     "matplotlib": ("plotting", "plots"),
     "tensorboard": (option("tensorboard", python="logging to TensorBoard"), "tensorboard"),
     "torchviz": ("drawing the autograd graph", "graph"),
+    "formulaic": ("a formula", "formula"),
 }
 
 

@@ -185,3 +185,11 @@ def cov_type(name: str, value: object) -> str:
     if kind is None:
         raise BadOptionError(name, value, "unknown covariance type", "choose one of " + ", ".join(COV_TYPES))
     return kind
+
+
+def formula_text(name: str, value: object) -> str:
+    """A formula with a target and terms: ``y ~ x1 + C(g)``."""
+    if not isinstance(value, str) or "~" not in value or not value.split("~", 1)[1].strip():
+        raise BadOptionError(name, value, "must be a formula with a target and terms",
+                             f"e.g. {option(name, 'y ~ x1 + C(g)', python='formula=' + repr('y ~ x1 + C(g)'))}")
+    return value.strip()

@@ -26,6 +26,9 @@ def _run_fit(args: argparse.Namespace, group) -> int:
 
     if args.plot:
         require("matplotlib")  # before the data is read and the model trained
+        if args.formula:
+            raise BadOptionError("plot", args.plot, "the plots draw the columns of --features, not a formula's terms",
+                                 "leave --plot out, or fit the columns without --formula")
     args.chunk_rows = positive_rows("chunk_rows", args.chunk_rows)
     if args.chunk_rows is not None or (is_large_file(args.data) and _streamable(args)):
         return _run_fit_streaming(args, group)

@@ -60,7 +60,11 @@ def load_data(args: argparse.Namespace) -> Data:
     """Read the file DATA names (or pick the embedded dataset), checking --target and --features."""
     from ..data import DATASETS, load_dataset
 
+    if getattr(args, "formula", None):
+        return formula_data(args)
     features = feature_list(args.features)
+    if os.path.isfile(args.data) and _categorical(args, features):
+        return formula_data(args)
     if args.data in DATASETS and not os.path.exists(args.data):
         data = load_dataset(args.data)
         if args.target not in (None, data.target_name):
@@ -86,6 +90,61 @@ def load_data(args: argparse.Namespace) -> Data:
                 weights=table.weights)
 
 
+def _categorical(args: argparse.Namespace, features: list[str] | None) -> bool:
+    """Text or True/False columns among the features: then the fit goes through a formula of the
+    columns (``target ~ a + g``), which encodes them as statsmodels would (``g[T.b]``, 0/1)."""
+    from ..data.file_checks import check_path, file_format
+    from ..data.files import open_source, text_columns
+
+    if args.target is None:
+        return False
+    check_path(args.data)  # (the messages read_table would give, in its order)
+    source = open_source(args.data, *file_format(args.data))
+    try:
+        columns = list(source.columns)
+    finally:
+        source.close()
+    extras = {args.target, getattr(args, "cluster", None), getattr(args, "weights", None)}
+    names = features if features is not None else [c for c in columns if c not in extras]
+    if not [name for name in names if name in columns] or not text_columns(args.data, names):
+        return False
+    args.formula = f"{_quoted(args.target)} ~ " + " + ".join(_quoted(name) for name in names)
+    args.features, args.auto_formula = None, True
+    return True
+
+
+def _quoted(name: str) -> str:
+    """A column as a formula term: bare when a plain name, else in backticks."""
+    return name if name.isidentifier() else "`" + name.replace("`", "") + "`"
+
+
+def formula_data(args: argparse.Namespace) -> Data:
+    """``--formula``: the whole file as a DataFrame, the formula naming its target and columns."""
+    from ..data.files import read_frame
+    from ..data.formula import formula_variables
+
+    if not os.path.exists(args.data):
+        raise BadDataError(f"data file {args.data!r} not found; a formula reads a CSV or Parquet file, so check "
+                           "the path")
+    target = args.formula.split("~", 1)[0].strip().strip("`")
+    if args.features:
+        raise BadOptionError("features", args.features, "the formula names the columns",
+                             "leave --features out, or drop --formula")
+    if args.target not in (None, target) and not getattr(args, "auto_formula", False):
+        raise BadOptionError("target", args.target, f"the formula's target is {target!r}",
+                             "leave --target out (the formula names it)")
+    extras = [name for name in (args.cluster, getattr(args, "weights", None)) if name]
+    frame, n_dropped = read_frame(args.data, formula_variables(args.formula) + extras, dropna=args.dropna)
+    for name in extras:
+        if name not in frame.columns:
+            raise BadDataError(f"{args.data}: no column {name!r}; the columns are: {', '.join(map(str, frame.columns))}")
+    if n_dropped:
+        print(f"gradfit {args.command}: note: dropped {n_dropped} row(s) with missing values (--dropna); "
+              f"{len(frame)} remain", file=sys.stderr)
+    return Data(frame, None, None, target, source=args.data, cluster=frame[args.cluster] if args.cluster else None,
+                weights=frame[args.weights] if getattr(args, "weights", None) else None)
+
+
 def check_outputs(args: argparse.Namespace) -> None:
     """Refuse now, before any training, a ``--save-model`` or ``--checkpoint`` file gradfit may not
     write (not a regular file, the input data itself): see :func:`gradfit.atomic.output_path`."""
@@ -99,14 +158,16 @@ def check_outputs(args: argparse.Namespace) -> None:
 def needs_rows(args: argparse.Namespace) -> bool:
     """Whether the run needs the rows whole (a large file is then read whole, not streamed):
     robust covariances, weights, the influence table."""
-    return bool(args.cov_type != "nonrobust" or args.cluster or args.weights or getattr(args, "influence", None))
+    return bool(args.cov_type != "nonrobust" or args.cluster or args.weights or getattr(args, "influence", None)
+                or args.formula)
 
 
 def refuse_streamed_cluster(args: argparse.Namespace) -> None:
     """Per-row options with a streamed file: they need the rows whole (for now)."""
-    if args.weights:
-        raise BadOptionError("weights", args.weights, "weighted fits of rows streamed from a file are not available "
-                             "yet", "leave --chunk-rows out to read the file whole")
+    if args.weights or args.formula:
+        name = "weights" if args.weights else "formula"
+        raise BadOptionError(name, getattr(args, name), "weighted or formula fits of rows streamed from a file are "
+                             "not available yet", "leave --chunk-rows out to read the file whole")
     if getattr(args, "influence", None):
         raise BadOptionError("influence", args.influence, "the influence table needs a second pass over streamed "
                              "rows, which is not available yet", "leave --chunk-rows out to read the file whole")

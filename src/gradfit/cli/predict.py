@@ -35,15 +35,12 @@ def run_predict(args: argparse.Namespace) -> int:
     if keep is not None and args.json and not args.out:
         raise BadOptionError("keep", args.keep, "chooses the columns of the CSV output, and --json prints the "
                              "predictions alone", "add --out FILE to write the CSV too, or leave --keep out")
-    table = read_table(args.data, target=None, features=model.features, require_target=False, dropna=args.dropna)
-    if table.n_dropped:
-        print(f"gradfit predict: note: dropped {table.n_dropped} row(s) with missing values (--dropna); "
-              f"{len(table.x)} remain", file=sys.stderr)
-    outputs = _predictions(model, table.x, args)  # {column: (n,)}
+    inputs, rows = _inputs(model, args)
+    outputs = _predictions(model, inputs, args)  # {column: (n,)}
     predictions = next(iter(outputs.values()))
     text = None
     if args.out or not args.json:
-        names, cells = kept_columns(args.data, keep, model.features, list(outputs), dropped=table.n_dropped > 0)
+        names, cells = kept_columns(args.data, keep, model.features, list(outputs), dropped=rows)
         if any(len(cell) != len(predictions) for cell in cells):  # never write a prediction beside another row
             raise BadDataError(f"{args.data}: the kept columns have {len(cells[0])} rows and the predictions "
                                f"{len(predictions)}; use --keep '' for the predictions alone")
@@ -60,16 +57,44 @@ def run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _predictions(model, x: np.ndarray, args: argparse.Namespace) -> dict[str, np.ndarray]:
+def _inputs(model, args: argparse.Namespace):
+    """What the model reads from DATA (its feature columns, or a DataFrame for a formula) and the
+    file rows kept (``None``: all of them)."""
+    from ..data.files import read_frame, read_table
+
+    if model.formula is not None:
+        frame, _ = read_frame(args.data)
+        missing = [name for name in model.features if name not in frame.columns]
+        if missing:
+            raise BadDataError(f"{args.data}: no column {missing[0]!r}, which the model's formula reads; the columns "
+                               f"are: {', '.join(map(str, frame.columns))}")
+        rows = None
+        if args.dropna:
+            kept = frame[model.features].notna().all(axis=1).to_numpy()
+            rows, frame = (np.flatnonzero(kept), frame[kept]) if not kept.all() else (None, frame)
+        _note_dropped(0 if rows is None else len(kept) - len(rows), len(frame))
+        return frame, rows
+    table = read_table(args.data, target=None, features=model.features, require_target=False, dropna=args.dropna)
+    _note_dropped(table.n_dropped, len(table.x))
+    return table.x, ("features" if table.n_dropped else None)
+
+
+def _note_dropped(n_dropped: int, n_left: int) -> None:
+    if n_dropped:
+        print(f"gradfit predict: note: dropped {n_dropped} row(s) with missing values (--dropna); "
+              f"{n_left} remain", file=sys.stderr)
+
+
+def _predictions(model, x, args: argparse.Namespace) -> dict[str, np.ndarray]:
     """``<target>_predicted`` and, with ``--interval``, ``<target>_lower`` and ``<target>_upper``."""
     stem = model.target or "prediction"
     column = f"{model.target}_predicted" if model.target else "prediction"
     if args.interval is None:
-        return {column: model.predict(x)}
+        return {column: model.predict(x, where=args.data)}
     interval = str(args.interval).strip().lower()
     if interval not in ("confidence", "prediction"):
         raise BadOptionError("interval", args.interval, "unknown interval", "choose confidence or prediction")
-    frame = model.predict(x, interval=interval, alpha=args.alpha)
+    frame = model.predict(x, interval=interval, alpha=args.alpha, where=args.data)
     return {column: frame["prediction"].to_numpy(), f"{stem}_lower": frame["lower"].to_numpy(),
             f"{stem}_upper": frame["upper"].to_numpy()}
 
@@ -91,7 +116,7 @@ def keep_list(text: str | None) -> list[str] | None:
 
 
 def kept_columns(path: str, keep: list[str] | None, features: list[str], column, *,
-                 dropped: bool) -> tuple[list[str], list[list[str]]]:
+                 dropped) -> tuple[list[str], list[list[str]]]:
     """The names and the text ``(k lists of n cells)`` of the columns ``keep`` names (``None``:
     every column), for the rows the prediction has (``dropped``: some rows had missing
     features and were left out, as ``--dropna`` does)."""
@@ -106,7 +131,9 @@ def kept_columns(path: str, keep: list[str] | None, features: list[str], column,
         positions = [source.columns.index(name) for name in names] if keep is not None else \
             list(range(len(source.columns)))
         cells = _parquet_cells(source, names) if isinstance(source, ParquetSource) else _csv_cells(source, positions)
-        if dropped:  # the rows read_table kept: no feature missing (its own read decides, so they agree)
+        if isinstance(dropped, np.ndarray):  # the file rows kept, given
+            cells = [[cell[i] for i in dropped] for cell in cells]
+        elif dropped:  # the rows read_table kept: no feature missing (its own read decides, so they agree)
             values = source.read([source.columns.index(f) for f in features], features, None)  # (n, d)
             rows = np.flatnonzero(~np.isnan(values).any(axis=1))
             cells = [[cell[i] for i in rows] for cell in cells]

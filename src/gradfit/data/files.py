@@ -162,6 +162,69 @@ def _label_column(source, name: str, what: str) -> tuple[str, np.ndarray | None]
     return name, source.read_labels(name) if what == "cluster" else None
 
 
+def text_columns(path, names: list[str]) -> list[str]:
+    """The columns among ``names`` that hold text (no value a number) or ``True``/``False``: the
+    categorical and boolean columns a formula encodes. The file's first rows decide for CSV (a
+    column of numbers with a stray word stays numeric, and its word an error); Parquet's types."""
+    path = os.fspath(path)
+    check_path(path)
+    source = open_source(path, *file_format(path))
+    try:
+        if isinstance(source, ParquetSource):
+            import pyarrow as pa
+
+            kinds = {name: source.schema.field(name).type for name in names if name in source.columns}
+            return [name for name, kind in kinds.items() if pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                    or pa.types.is_boolean(kind) or pa.types.is_dictionary(kind)]
+        with source.pandas_chunks(2_000) as chunks:
+            first = next(iter(chunks), None)
+    finally:
+        source.close()
+    if first is None:
+        return []
+    return [name for name in names if name in first.columns and _is_text(first[name])]
+
+
+def _is_text(column) -> bool:
+    import pandas as pd
+
+    values = column.dropna()
+    if values.empty or pd.api.types.is_bool_dtype(values):
+        return not values.empty
+    if pd.api.types.is_numeric_dtype(values):
+        return False
+    return bool(pd.to_numeric(values, errors="coerce").isna().all())
+
+
+def read_frame(path, columns_needed=(), dropna: bool = False):
+    """The whole of a CSV or Parquet file as a pandas DataFrame, each column's type as pandas or
+    Parquet infers it (text stays text: formulas make it categorical), and the rows dropped.
+
+    ``columns_needed`` are checked to be present; with ``dropna`` a row missing one of them is
+    dropped (and counted), without it a missing value is left to the formula to report.
+    """
+    import pandas as pd
+
+    path = os.fspath(path)
+    check_path(path)
+    source = open_source(path, *file_format(path))
+    try:
+        if isinstance(source, ParquetSource):
+            frame = source.file.read().to_pandas()
+        else:
+            with source.pandas_chunks(max(1_000, 1_000_000 // max(len(source.columns), 1))) as chunks:
+                frame = pd.concat(list(chunks), ignore_index=True)
+    finally:
+        source.close()
+    needed = [name for name in columns_needed if name in frame.columns]
+    if not dropna or not needed:
+        return frame, 0
+    kept = frame.dropna(subset=needed).reset_index(drop=True)
+    if kept.empty:
+        raise BadDataError(no_rows_left_message(path, len(frame), needed))
+    return kept, len(frame) - len(kept)
+
+
 def open_source(path: str, suffix: str, compression: str | None) -> CsvSource | ParquetSource:
     """The reader for a checked file of this format (:func:`~gradfit.data.file_checks.file_format`).
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..config import FitConfig
 from ..data.design import expand_poly
 from ..data.embedded import load_dataset
+from ..data.formula import formula_design
 from ..data.validate import Problem, as_problem, series_name
 from ..data.weights import whiten
 from ..errors import BadDataError, BadOptionError, option
@@ -49,13 +50,17 @@ def in_memory(x, y, cfg: FitConfig, *, val=None, names=None, dataset=None, distr
     """The source of an in-memory fit: :class:`InMemory`, or :class:`Shared` under ``torchrun``."""
     # Large arrays are checked by the reference's first pass over them (one read fewer), unless
     # polynomial terms or a share among processes read them first.
+    design = None if cfg.formula is None else formula_rows(x, y, cfg, dataset, names)
+    if design is not None:
+        x, y, names, target = design.x, design.y, design.names, target or design.target
     defer = cfg.poly is None and not distributed and weights is None
     problem, dataset_name = problem_from(x, y, dataset=dataset, val=val, val_split=cfg.val_split, seed=cfg.seed,
-                                         intercept=cfg.intercept, names=names, defer_checks=defer, cluster=cluster,
-                                         weights=weights)
+                                         intercept=cfg.intercept if design is None else design.intercept, names=names,
+                                         defer_checks=defer, cluster=cluster, weights=weights)
     if target is None:
         target = load_dataset(dataset_name).target_name if dataset_name else series_name(y)
-    origin = Origin(dataset=dataset_name, target=target, inputs=list(problem.names), degree=cfg.poly)
+    origin = Origin(dataset=dataset_name, target=target, inputs=list(problem.names) if design is None else design.inputs,
+                    degree=cfg.poly, formula=None if design is None else design.spec)
     if cfg.poly is not None:
         problem = expand_poly(problem, cfg.poly)
     problem = whiten(problem)  # weighted least squares: rows scaled by √w (gradfit.data.weights)
@@ -68,6 +73,25 @@ def in_memory(x, y, cfg: FitConfig, *, val=None, names=None, dataset=None, distr
     group = distributed if isinstance(distributed, Distributed) else start(cfg.device)
     local, shares = share_problem(problem, group)
     return Shared(local, origin, shares=shares)
+
+
+def formula_rows(x, y, cfg: FitConfig, dataset, names):
+    """The design of ``cfg.formula`` on the DataFrame ``x`` (:mod:`gradfit.data.formula`)."""
+    if y is not None or dataset is not None or names is not None:
+        given = "y" if y is not None else "dataset" if dataset is not None else "names"
+        raise BadDataError(f"a formula names the target and the columns itself: pass the DataFrame as x, "
+                           f"without {given}=")
+    if cfg.poly is not None:
+        raise BadOptionError("poly", cfg.poly, "does not go with a formula",
+                             "write the powers in the formula: y ~ x + I(x**2) + I(x**3)")
+    design = formula_design(x, cfg.formula, where="x")
+    if design.y is None:
+        raise BadOptionError("formula", cfg.formula, "has no target", "write it before the ~: y ~ x1 + x2")
+    if not cfg.intercept and design.intercept:
+        raise BadOptionError("intercept", False, "a formula says itself whether it has an intercept",
+                             f"write '0 + …' in it (e.g. {option('formula', 'y ~ 0 + x1')}) and leave "
+                             f"{option('intercept', False)} out")
+    return design
 
 
 def streamed(source, cfg: FitConfig, *, target=None, features=None, chunk_rows=None, dropna=False, names=None,

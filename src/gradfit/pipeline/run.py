@@ -205,7 +205,8 @@ def fit_result(run: Run, record: EngineRun) -> FitResult:
         path=None if record.path is None else np.array([run.to_original(t) for t in record.path]),
         scheduler=cfg.scheduler, patience=cfg.patience, checkpoint=cfg.checkpoint, resumed_from=cfg.resume,
         start_epoch=0 if run.control is None else run.control.start_epoch, world_size=run.source.world_size,
-        poly_degree=origin.degree, inputs=origin.inputs, target=origin.target, n_dropped=origin.n_dropped)
+        poly_degree=origin.degree, inputs=origin.inputs, target=origin.target, n_dropped=origin.n_dropped,
+        formula=origin.formula)
     stopper = None if run.control is None else run.control.early_stopping
     if stopper is not None:
         result.stopped_epoch, result.best_epoch = stopper.stopped_epoch, stopper.best_epoch

@@ -19,7 +19,7 @@ def solve_source(source, alpha: float, cov_type: str = "nonrobust", maxlags: int
     closed, origin, intercept = reference.closed, source.origin, source.problem.model_intercept
     common = dict(names=source.problem.feature_names, closed_form=Params.from_theta(closed.theta, intercept),
                   std_err=closed.std_err, stats=reference.statistics(closed.theta, alpha, covariance), refined=closed.refined,
-                  dataset=origin.dataset, target=origin.target, poly_degree=origin.degree,
+                  dataset=origin.dataset, target=origin.target, poly_degree=origin.degree, formula=origin.formula,
                   world_size=source.world_size)
     if not source.holds_rows:
         return StreamingSolveResult(**common, needs_refinement=closed.needs_refinement,

@@ -37,6 +37,7 @@ class Origin:
     inputs: list[str] | None = None
     degree: int | None = None
     n_dropped: int = 0
+    formula: dict | None = None  # gradfit.data.formula.spec_to_json: rebuilds the design on new rows
 
 
 def param_names(problem: Problem) -> list[str]:

@@ -41,6 +41,9 @@ class SavedModel:
         The standardization used while training (for the record; ``coef`` is already unscaled).
     fit_info : dict
         How it was fitted (engine, converged, gap to the closed form, losses).
+    formula : dict or None
+        A formula fit's design (:func:`gradfit.data.formula.spec_to_json`): ``predict`` builds the
+        columns from a DataFrame's columns ``features`` the same way (levels included).
     inference : dict or None
         What intervals need (:mod:`gradfit.results.intervals`): ``cov_params`` (the coefficients'
         covariance, intercept first), ``scale`` (σ̂²), ``df_resid``, ``distribution``, ``cov_type``.
@@ -54,6 +57,7 @@ class SavedModel:
     scaling: dict | None = None
     fit_info: dict | None = None
     inference: dict | None = None
+    formula: dict | None = None
 
     def design(self, x: np.ndarray) -> np.ndarray:
         """``(n, len(features))`` inputs → ``(n, p)`` design columns (without the ones)."""
@@ -61,7 +65,7 @@ class SavedModel:
             return polynomial_features(x, self.poly_degree, self.features[0])[0]
         return x
 
-    def predict(self, x, interval: str | None = None, alpha: float = 0.05):
+    def predict(self, x, interval: str | None = None, alpha: float = 0.05, *, where: str = "the prediction rows"):
         """Predictions ``(n,)`` on the original scale of the target; with ``interval``, a DataFrame.
 
         Parameters
@@ -79,6 +83,8 @@ class SavedModel:
             (:mod:`gradfit.results.intervals`).
         alpha : float
             ``0.05`` for 95% intervals.
+        where : str
+            How messages name ``x`` (a file's path, say).
 
         Examples
         --------
@@ -89,7 +95,12 @@ class SavedModel:
         >>> model.predict([[100.0, 1.0]]).tolist()  # by position: size, rooms
         [215.0]
         """
-        columns = self.design(model_inputs(x, self.features))  # (n, p - intercept)
+        if self.formula is not None:
+            from ..data.formula import formula_columns
+
+            columns = formula_columns(x, self.formula, where=where)  # (n, p - intercept)
+        else:
+            columns = self.design(model_inputs(x, self.features))  # (n, p - intercept)
         out = columns @ self.coef  # (n,)
         if self.intercept is not None:
             out = out + self.intercept
@@ -111,7 +122,7 @@ class SavedModel:
             "format": FORMAT, "version": VERSION, "features": self.features, "target": self.target,
             "poly_degree": self.poly_degree, "intercept": self.intercept,
             "coef": [float(c) for c in self.coef], "scaling": self.scaling, "fit": self.fit_info or {},
-            "inference": self.inference,
+            "inference": self.inference, "formula": self.formula,
         }
 
 
@@ -206,13 +217,18 @@ def model_from_dict(data: dict, path: str = "<model>") -> SavedModel:
             raise damaged(f"{key!r} must be {'a string' if kind is str else 'an object'} or null, "
                           f"got {_kind(data[key])}")
     values = [float(c) for c in coef] + ([] if intercept is None else [float(intercept)])
-    if len(coef) != (degree or len(features)):
-        raise damaged(f"it has {len(coef)} coefficient(s) for {degree or len(features)} design column(s)")
+    formula = data.get("formula")
+    if formula is not None and not (isinstance(formula, dict) and isinstance(formula.get("formula"), str)
+                                    and isinstance(formula.get("columns"), list)):
+        raise damaged("'formula' must be an object with the formula and its columns, or null")
+    columns = len(formula["columns"]) if formula is not None else degree or len(features)
+    if len(coef) != columns:
+        raise damaged(f"it has {len(coef)} coefficient(s) for {columns} design column(s)")
     if not all(math.isfinite(v) for v in values):
         raise damaged("a coefficient is not finite")
     inference = check_inference(data.get("inference"), len(coef) + (intercept is not None), damaged)
     return SavedModel(list(features), data.get("target"), degree, None if intercept is None else float(intercept),
-                      np.array([float(c) for c in coef]), data.get("scaling"), data.get("fit"), inference)
+                      np.array([float(c) for c in coef]), data.get("scaling"), data.get("fit"), inference, formula)
 
 
 def _is_number(value) -> bool:

@@ -175,6 +175,7 @@ class FitResult:
     poly_degree: int | None = None
     inputs: list[str] | None = None  # input columns before polynomial expansion (default: names)
     target: str | None = None
+    formula: dict | None = None  # gradfit.data.formula.spec_to_json of a formula fit
     stats: "OLSStats | None" = None  # statistics at the gradient-descent solution
     path: np.ndarray | None = None  # (updates + 1, p): θ after every update, when recorded
     closed_form_std_err: np.ndarray | None = None
@@ -227,6 +228,7 @@ class FitResult:
             "grad_norm": self.grad_norm,
             "initial_grad_norm": self.initial_grad_norm,
             "poly_degree": self.poly_degree,
+            "formula": None if self.formula is None else self.formula["text"],
             "standardized": self.scaling is not None,
             "scaling": None if self.scaling is None else self.scaling.to_dict(),
             "stats": None if self.stats is None else {
@@ -243,6 +245,7 @@ class FitResult:
                 "train_loss": self.train_loss, "val_loss": self.val_loss, "epochs": self.epochs, "lr": self.lr}
         return SavedModel(
             features=list(self.inputs or self.names), target=target or self.target, poly_degree=self.poly_degree,
+            formula=self.formula,
             intercept=self.params.intercept, coef=np.asarray(self.params.coef, dtype=np.float64),
             scaling=None if self.scaling is None else self.scaling.to_dict(), fit_info=info,
             inference=None if self.stats is None else inference_of(self.stats),
@@ -319,6 +322,7 @@ class SolveResult:
     target: str | None = None
     poly_degree: int | None = None
     world_size: int = 1
+    formula: dict | None = None
 
     @property
     def condition_number(self) -> float:
@@ -327,7 +331,8 @@ class SolveResult:
     def to_dict(self) -> dict:
         return {
             "dataset": self.dataset, "target": self.target, "names": list(self.names),
-            "poly_degree": self.poly_degree, "closed_form": _with_std_err(self.closed_form, self.std_err),
+            "poly_degree": self.poly_degree, "formula": None if self.formula is None else self.formula["text"],
+            "closed_form": _with_std_err(self.closed_form, self.std_err),
             "condition_number": self.condition_number, "refined": self.refined,
             "stats": {**self.stats.to_dict(), "at": "closed_form"},
             "world_size": self.world_size,

@@ -1,0 +1,221 @@
+"""Formulas and categorical columns, through formulaic (a maintained, pandas-native successor of
+patsy with the same formula language and statsmodels' term names).
+
+``"y ~ x1 + C(g) + x1:x2 + np.log(x3)"`` on a DataFrame becomes the target and the design's
+columns, named as statsmodels names them: ``C(g)[T.b]`` (treatment coding, the first sorted
+level the reference), ``g[T.b]`` for a text column used as it is, ``x1:x2``, ``np.log(x3)``;
+``True``/``False`` columns are 0/1. The intercept is the formula's (``0 +`` or ``- 1`` leaves it
+out). Missing values are an error naming the column, unless ``dropna``.
+
+What the design needs to be built again on new rows (the formula, each categorical factor's
+levels and contrasts, the state of stateful transforms such as ``center(x)``) is kept as plain
+JSON (:func:`spec_to_json`), so a saved model encodes new data exactly as its training data,
+and a level it never saw is an error naming the column and the level.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import BadDataError, option
+
+_UNSET = "__unset__"
+
+
+@dataclass(frozen=True)
+class FormulaDesign:
+    """The target and the design's columns (the intercept's left out) of a formula on a DataFrame."""
+
+    x: np.ndarray  # (n, d)
+    y: np.ndarray | None  # (n,), None without a left-hand side
+    names: list[str]
+    intercept: bool
+    target: str | None
+    spec: dict  # spec_to_json: what rebuilds the columns on new rows
+    inputs: list[str]  # the DataFrame's columns the right-hand side reads
+    n_dropped: int = 0
+
+
+def formula_design(frame, formula: str, *, dropna: bool = False, where: str = "data") -> FormulaDesign:
+    """The design of ``formula`` on ``frame`` (a pandas DataFrame); ``where`` names it in messages."""
+    model_matrix = _formulaic().model_matrix
+    frame = _as_frame(frame, where)
+    n_rows = len(frame)
+    try:
+        matrices = model_matrix(formula, frame, na_action="drop" if dropna else "raise")
+    except Exception as error:  # formulaic raises many kinds; each is the user's formula or data
+        raise _formula_error(error, formula, where) from None
+    rhs, lhs = (matrices.rhs, matrices.lhs) if hasattr(matrices, "rhs") else (matrices, None)
+    names = [str(c) for c in rhs.columns]
+    intercept = "Intercept" in names
+    kept = [j for j, c in enumerate(names) if c != "Intercept"]
+    if not kept:
+        raise BadDataError(f"{where}: the formula {formula!r} has no terms besides the intercept; add some")
+    y, target = None, None
+    if lhs is not None:
+        if lhs.shape[1] != 1:
+            raise BadDataError(f"{where}: the formula {formula!r} has {lhs.shape[1]} targets; give one")
+        y, target = np.asarray(lhs.iloc[:, 0], dtype=np.float64), str(lhs.columns[0])
+    x = np.asarray(rhs.iloc[:, kept].to_numpy(dtype=np.float64))
+    spec = spec_to_json(rhs.model_spec, where)
+    inputs = sorted(rhs.model_spec.variables_by_source.get("data", ()))
+    spec["text"] = formula
+    return FormulaDesign(x, y, [names[j] for j in kept], intercept, target, spec, inputs, n_rows - len(x))
+
+
+def formula_variables(formula: str) -> list[str]:
+    """The names a formula reads (columns, and functions such as ``np``), without building it."""
+    parsed = _formulaic().Formula(formula)
+    return sorted(str(name) for name in parsed.required_variables)
+
+
+def formula_columns(frame, spec: dict, where: str = "data") -> np.ndarray:
+    """The design's columns (the intercept's left out) of saved formula ``spec`` on new rows."""
+    frame = _as_frame(frame, where)
+    model_spec = spec_from_json(spec)
+    missing = [name for name in spec["inputs"] if name not in frame.columns]
+    if missing:
+        raise BadDataError(f"{where} has no column {missing[0]!r}, which the model's formula {spec['formula']!r} "
+                           f"reads; its columns are: {', '.join(map(str, frame.columns))}")
+    _check_levels(frame, spec, where)
+    try:
+        matrix = model_spec.get_model_matrix(frame, na_action="raise")
+    except Exception as error:
+        raise _formula_error(error, spec["formula"], where) from None
+    names = [str(c) for c in matrix.columns]
+    if [n for n in names if n != "Intercept"] != spec["columns"]:
+        raise BadDataError(f"{where}: the formula {spec['formula']!r} gives columns {names}, not the model's "
+                           f"{spec['columns']}; refit the model")
+    return np.asarray(matrix[spec["columns"]].to_numpy(dtype=np.float64))
+
+
+def _check_levels(frame, spec: dict, where: str) -> None:
+    """A level a categorical factor never saw in training is an error naming the column and it."""
+    for factor, levels in spec["levels"].items():
+        column = spec["factor_columns"].get(factor)
+        if column is None or column not in frame.columns:
+            continue
+        known = {_key(level) for level in levels}
+        for position, value in enumerate(frame[column].tolist()):
+            if value is not None and value == value and _key(value) not in known:  # (NaN is not a level)
+                shown = ", ".join(map(repr, levels[:10])) + (", …" if len(levels) > 10 else "")
+                raise BadDataError(f"{where}: data row {position + 1}, column {column!r} has the level {value!r}, "
+                                   f"which the model never saw in training (its levels: {shown}); predict only rows "
+                                   "with known levels")
+
+
+def _key(value):
+    """A level as a comparable key: 3, 3.0 and numpy's 3 are one level; text stays text."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    return str(value)
+
+
+# ----- the model spec as JSON --------------------------------------------------------------------
+
+def spec_to_json(model_spec, where: str = "data") -> dict:
+    """What rebuilds ``model_spec``'s columns, as plain JSON (formula, encoder and transform state)."""
+    encoders, levels, factor_columns = {}, {}, {}
+    variables = sorted(model_spec.variables_by_source.get("data", ()))
+    for factor, (kind, state) in model_spec.encoder_state.items():
+        encoders[factor] = {"kind": kind.value, "state": _plain(state, factor, where)}
+        if "categories" in state:
+            levels[factor] = _plain(list(state["categories"]), factor, where)
+            inside = [v for v in variables if v == factor or f"({v}" in factor or f"`{v}`" in factor]
+            if inside:
+                factor_columns[factor] = inside[0]
+    return {"formula": str(model_spec.formula), "encoders": encoders,
+            "transforms": _plain(dict(model_spec.transform_state), "transform", where),
+            "columns": [c for c in model_spec.column_names if c != "Intercept"], "levels": levels,
+            "factor_columns": factor_columns, "inputs": variables}
+
+
+def spec_from_json(spec: dict):
+    """The formulaic ``ModelSpec`` :func:`spec_to_json` described."""
+    formulaic = _formulaic()
+    from formulaic.parser.types import Factor
+
+    encoders = {factor: (Factor.Kind(entry["kind"]), _objects(entry["state"])) for factor, entry in
+                spec["encoders"].items()}
+    return formulaic.ModelSpec(formula=formulaic.Formula(spec["formula"]), encoder_state=encoders,
+                               transform_state=_objects(spec["transforms"]))
+
+
+def _plain(value, factor: str, where: str):
+    """``value`` as JSON: numbers, text, lists, objects; formulaic's contrasts as tagged objects."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v, factor, where) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, factor, where) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return float(value)
+    if value is None or isinstance(value, str):
+        return value
+    if type(value).__name__ == "UNSET" or repr(value) == "UNSET":
+        return _UNSET
+    if dataclasses.is_dataclass(value):  # ContrastsState and the contrasts (TreatmentContrasts(base=…), …)
+        fields = {f.name: _plain(getattr(value, f.name), factor, where) for f in dataclasses.fields(value)}
+        return {"__class__": type(value).__name__, **fields}
+    raise BadDataError(f"{where}: the formula term {factor!r} keeps state gradfit cannot save as JSON "
+                       f"({type(value).__name__}); write the term another way")
+
+
+def _objects(value):
+    """The inverse of :func:`_plain`."""
+    if isinstance(value, list):
+        return [_objects(v) for v in value]
+    if value == _UNSET:
+        from formulaic.utils.sentinels import UNSET
+
+        return UNSET
+    if not isinstance(value, dict):
+        return value
+    if "__class__" in value:
+        from formulaic.transforms import contrasts
+
+        kind = getattr(contrasts, value["__class__"], None)
+        if kind is None:
+            raise BadDataError(f"a model's formula names {value['__class__']!r}, which this formulaic does not have; "
+                               "refit the model")
+        return kind(**{k: _objects(v) for k, v in value.items() if k != "__class__"})
+    return {k: _objects(v) for k, v in value.items()}
+
+
+# ----- helpers ------------------------------------------------------------------------------------
+
+def _formulaic():
+    from ..errors import require
+
+    require("formulaic")
+    import formulaic
+
+    return formulaic
+
+
+def _as_frame(frame, where: str):
+    import pandas as pd
+
+    if isinstance(frame, pd.DataFrame):
+        return frame
+    if isinstance(frame, dict):
+        return pd.DataFrame(frame)
+    raise BadDataError(f"a formula needs a pandas DataFrame (or a dict of columns) as {where}, "
+                       f"not {type(frame).__name__}")
+
+
+def _formula_error(error: Exception, formula: str, where: str) -> BadDataError:
+    text = " ".join(str(error).split())
+    if "null values" in text:
+        name = text.split("`")[1] if text.count("`") >= 2 else "a column"
+        return BadDataError(f"{where}: {name!r} has missing values; fill them in, or use "
+                            f"{option('dropna', True)} to drop those rows")
+    return BadDataError(f"{where}: the formula {formula!r} cannot be built: {text[:300]}")
