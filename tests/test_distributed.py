@@ -190,7 +190,7 @@ def test_weighted_fit_and_solve_match_one_process(tmp_path, capsys):
     path = tmp_path / "weighted.csv"
     lines = ["a,b,w,y"] + [",".join(repr(float(v)) for v in row) for row in np.column_stack([x, w, y])]
     path.write_text("\n".join(lines) + "\n")
-    for command in (["solve"], ["fit", "--epochs", "300", "--val-split", "0.2"]):
+    for command in (["solve"], ["fit", "--epochs", "300", "--val-split", "0.2"], ["solve", "--chunk-rows", "37"]):
         args = [command[0], str(path), "--target", "y", "--weights", "w", "--json", *command[1:]]
         single = one_process(args, capsys)
         done = torchrun(args, tmp_path)

@@ -160,7 +160,25 @@ def test_cli_weights_column(tmp_path, grunfeld, capsys):
     assert main(["solve", str(path), "--target", "invest", "--weights", "ww"]) == 2
     assert "no column 'ww' for --weights" in capsys.readouterr().err
     assert main(["solve", str(path), "--target", "invest", "--weights", "w", "--chunk-rows", "50"]) == 2
-    assert "streamed from a file" in capsys.readouterr().err
+    assert "is -2 in data row 8" in capsys.readouterr().err  # the streamed pass names the row too
+
+
+def test_streamed_weights_equal_in_memory(tmp_path, grunfeld):
+    """One pass, chunk by chunk (CSV and Parquet, 7-row chunks), gives the in-memory WLS answer."""
+    x, y, w, _ = grunfeld
+    frame = x.assign(w=w, invest=y)
+    whole = gradfit.solve(x, y, weights=w).stats
+    for path in (tmp_path / "g.csv", tmp_path / "g.parquet"):
+        frame.to_csv(path, index=False) if path.suffix == ".csv" else frame.to_parquet(path, row_group_size=40)
+        streamed = gradfit.solve_streaming(path, target="invest", weights="w", chunk_rows=7).stats
+        assert streamed.names == whole.names and streamed.weighting is not None
+        np.testing.assert_allclose(streamed.coef, whole.coef, rtol=1e-12)
+        np.testing.assert_allclose(streamed.std_err, whole.std_err, rtol=1e-12)
+        for key in ("r_squared", "log_likelihood", "f_statistic", "aic"):
+            assert getattr(streamed, key) == pytest.approx(getattr(whole, key), rel=1e-12), key
+    fitted = gradfit.fit_streaming(tmp_path / "g.csv", target="invest", weights="w", chunk_rows=7, lr="auto",
+                                   standardize=True, epochs=3000)
+    assert fitted.converged and fitted.params.intercept == pytest.approx(whole.coef[0], rel=1e-9)
 
 
 def test_weighted_influence_is_that_of_the_whitened_rows(grunfeld):

@@ -102,7 +102,8 @@ def _run_fit_streaming(args: argparse.Namespace, group) -> int:
     with warnings_to_stderr(args, shown_in_report=not args.json), stops:
         result = fit_streaming(
             args.data, target=args.target, features=feature_list(args.features), chunk_rows=args.chunk_rows,
-            dropna=args.dropna, distributed=group, **api_options(args, "fit_streaming", standardize=standardize))
+            dropna=args.dropna, distributed=group, weights=args.weights,
+            **api_options(args, "fit_streaming", standardize=standardize))
     if group is not None and not group.is_main:
         return 0
     if result.n_dropped:

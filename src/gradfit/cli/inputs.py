@@ -158,16 +158,14 @@ def check_outputs(args: argparse.Namespace) -> None:
 def needs_rows(args: argparse.Namespace) -> bool:
     """Whether the run needs the rows whole (a large file is then read whole, not streamed):
     robust covariances, weights, the influence table."""
-    return bool(args.cov_type != "nonrobust" or args.cluster or args.weights or getattr(args, "influence", None)
-                or args.formula)
+    return bool(args.cov_type != "nonrobust" or args.cluster or getattr(args, "influence", None) or args.formula)
 
 
 def refuse_streamed_cluster(args: argparse.Namespace) -> None:
     """Per-row options with a streamed file: they need the rows whole (for now)."""
-    if args.weights or args.formula:
-        name = "weights" if args.weights else "formula"
-        raise BadOptionError(name, getattr(args, name), "weighted or formula fits of rows streamed from a file are "
-                             "not available yet", "leave --chunk-rows out to read the file whole")
+    if args.formula:
+        raise BadOptionError("formula", args.formula, "formula fits of rows streamed from a file are not available "
+                             "yet", "leave --chunk-rows out to read the file whole")
     if getattr(args, "influence", None):
         raise BadOptionError("influence", args.influence, "the influence table needs a second pass over streamed "
                              "rows, which is not available yet", "leave --chunk-rows out to read the file whole")

@@ -50,7 +50,7 @@ def _run_solve_streaming(args: argparse.Namespace, group=None) -> int:
     refuse_streamed_cluster(args)
     with warnings_to_stderr(args):
         result = solve_streaming(args.data, target=args.target, features=feature_list(args.features),
-                                 dropna=args.dropna, chunk_rows=args.chunk_rows, distributed=group,
+                                 dropna=args.dropna, chunk_rows=args.chunk_rows, distributed=group, weights=args.weights,
                                  **api_options(args, "solve_streaming"))
     if group is not None and not group.is_main:
         return 0

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..errors import BadDataError
 from .per_row import check_weights  # noqa: F401  (re-exported)
 from .problem import Problem
 
@@ -57,3 +58,67 @@ class Weighting:
 
     def to_dict(self) -> dict:
         return {"weighted": True, "n_positive_weights": self.n_positive}
+
+
+def weighted_file_chunks(path, target: str, features: list[str] | None, weights: str, rows, *, dropna: bool,
+                         part, intercept: bool) -> "WeightedChunks":
+    """The chunks of a file's ``features`` and ``target``, whitened by its ``weights`` column."""
+    from .chunks import iter_file_chunks
+    from .columns import choose_columns
+    from .file_checks import check_path, file_format
+    from .files import open_source
+
+    check_path(path)
+    source = open_source(path, *file_format(path))
+    try:
+        if weights not in source.columns:
+            from ..errors import option
+
+            raise BadDataError(f"{path}: no column {weights!r} for {option('weights')}; the columns are: "
+                               + ", ".join(source.columns))
+        features, _ = choose_columns(source, target, features, True, exclude=(weights,))
+    finally:
+        source.close()
+    chunks = iter_file_chunks(path, target, list(features) + [weights], rows, dropna=dropna, part=part)
+    return WeightedChunks(chunks, intercept, weights)
+
+
+class WeightedChunks:
+    """Chunks whose last feature column is the rows' weights, handed on whitened: ``[√w, √w·x]``
+    (the intercept's column first, when there is one) and ``√w·y``, as :func:`whiten` makes them.
+
+    Iterating is one pass; each pass recomputes :attr:`weighting` (``Σ log w`` and the number of
+    positive weights) for the statistics.
+    """
+
+    def __init__(self, source, intercept: bool, name: str) -> None:
+        self.source, self.intercept, self.name = source, intercept, name
+        names = list(getattr(source, "feature_names", None) or [])
+        self.feature_names = (["intercept"] if intercept else []) + names[:-1]
+        self.target_name = getattr(source, "target_name", None)
+        self.n_rows = getattr(source, "n_rows", None)
+        self.weighting = Weighting(None, 0.0, 0)
+
+    @property
+    def n_dropped(self) -> int:
+        return getattr(self.source, "n_dropped", 0)
+
+    def __iter__(self):
+        log_sum, positive, seen = 0.0, 0, 0
+        for x, y in self.source:
+            x = np.asarray(x, dtype=np.float64)
+            w = x[:, -1]
+            if np.any(w < 0):
+                row = int(np.argmax(w < 0))
+                raise BadDataError(f"the weights column {self.name!r} is {w[row]:g} in data row {seen + row + 1} "
+                                   "(after rows dropped for missing values); weights must be zero or more")
+            root = np.sqrt(w)
+            columns = ([root[:, None]] if self.intercept else []) + [x[:, :-1] * root[:, None]]
+            kept = w[w > 0]
+            log_sum += math.fsum(np.log(kept))
+            positive += len(kept)
+            seen += len(w)
+            yield np.hstack(columns), np.asarray(y, dtype=np.float64) * root
+        if seen and not positive:
+            raise BadDataError(f"every weight in column {self.name!r} is zero; give some rows a positive weight")
+        self.weighting = Weighting(None, log_sum, positive)

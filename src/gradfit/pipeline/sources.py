@@ -212,8 +212,10 @@ class Streamed:
 
     def __post_init__(self) -> None:
         sufficient = self.streamed.sufficient
+        weighting = self.streamed.weighting
         self.problem = Problem(x_train=np.empty((0, sufficient.d)), y_train=np.empty(0), x_val=None, y_val=None,
-                               intercept=self.intercept, names=list(self.streamed.feature_names))
+                               intercept=self.intercept and weighting is None, names=list(self.streamed.feature_names),
+                               intercept_column=self.intercept and weighting is not None, weighting=weighting)
 
     group = property(lambda self: self.streamed.group)
     world_size = property(lambda self: self.streamed.world_size)
@@ -223,13 +225,14 @@ class Streamed:
     holds_rows = False
 
     def reference(self, warn_unrefined: bool = True):
-        return SufficientReference(self.streamed.sufficient, param_names(self.problem), warn_unrefined)
+        return SufficientReference(self.streamed.sufficient, param_names(self.problem), warn_unrefined,
+                                   **model_of(self.problem))
 
     def val_sufficient(self):
         return None  # a streamed fit has no rows to set aside
 
     def row_curvature(self, run_problem: Problem, scaling: Scaling | None, batches=None) -> float:
-        return batches.max_row_norm2() + float(self.intercept)
+        return batches.max_row_norm2() + float(self.problem.intercept)
 
     def engine_inputs(self, engine: str, cfg, scaling: Scaling | None) -> dict:
         if engine == "exact":

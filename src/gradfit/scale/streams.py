@@ -10,12 +10,14 @@ already in memory, by the fast Gram path when well conditioned and by TSQR other
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..data.chunks import iter_array_chunks, iter_file_chunks, with_poly
+from ..data.weights import Weighting, weighted_file_chunks
 from ..errors import BadDataError, BadOptionError, option
 from ..least_squares.gram import gram_statistics
 from ..least_squares.sufficient import accumulate
@@ -36,6 +38,7 @@ class Streamed:
     n_dropped: int
     group: Distributed | None = None
     chunks: object = None  # the chunk source (re-iterable: each iteration a fresh pass)
+    weighting: object = None  # weighted rows (gradfit.data.weights.Weighting of every process's rows)
 
     @property
     def world_size(self) -> int:
@@ -54,13 +57,24 @@ def sufficient_of(x: np.ndarray, y: np.ndarray, intercept: bool, names: list[str
 
 def stream_statistics(source, *, target: str | None = None, features: list[str] | None = None,
                       intercept: bool = True, names: list[str] | None = None, poly: int | None = None,
-                      chunk_rows: int | None = None, dropna: bool = False, distributed=None) -> Streamed:
+                      chunk_rows: int | None = None, dropna: bool = False, distributed=None,
+                      weights: str | None = None) -> Streamed:
     """One pass over ``source`` (see :func:`gradfit.solve_streaming`) to sufficient statistics,
-    shared among the processes of a ``torchrun`` launch when ``distributed``."""
+    shared among the processes of a ``torchrun`` launch when ``distributed``; ``weights`` names a
+    column of the file whose rows are whitened by it (:mod:`gradfit.data.weights`)."""
     group = None
     if distributed:
         group = distributed if isinstance(distributed, Distributed) else start()
-    chunks, path = _chunks(source, group, target, features, chunk_rows, dropna, names)
+    if weights is not None:
+        if not isinstance(source, (str, os.PathLike)) or poly is not None:
+            raise BadDataError("streamed weights come from a column of a CSV or Parquet file (weights='w'), "
+                               "without polynomial terms")
+        part = None if group is None else (group.rank, group.world_size)
+        chunks, path = weighted_file_chunks(os.fspath(source), target, features, weights, chunk_rows, dropna=dropna,
+                                            part=part, intercept=intercept), os.fspath(source)
+        intercept = False  # the whitened rows carry it as their first column
+    else:
+        chunks, path = _chunks(source, group, target, features, chunk_rows, dropna, names)
     degree = None
     if poly is not None:
         chunks = with_poly(chunks, poly)
@@ -79,7 +93,16 @@ def stream_statistics(source, *, target: str | None = None, features: list[str] 
         param_names = (["intercept"] if intercept else []) + feature_names
     return Streamed(sufficient=sufficient, feature_names=feature_names, param_names=param_names,
                     target=target or getattr(chunks, "target_name", None), path=path, degree=degree,
-                    n_dropped=n_dropped, group=group, chunks=chunks)
+                    n_dropped=n_dropped, group=group, chunks=chunks, weighting=_weighting(chunks, group))
+
+
+def _weighting(chunks, group: Distributed | None):
+    """The weighting of every process's rows (``Σ log w`` summed in rank order), or None."""
+    local = getattr(chunks, "weighting", None)
+    if local is None or group is None:
+        return local
+    parts = group.all_gather((local.log_sum, local.n_positive))
+    return Weighting(None, math.fsum(p[0] for p in parts), sum(p[1] for p in parts))
 
 
 def _chunks(source, group: Distributed | None, target, features, chunk_rows, dropna, names):
