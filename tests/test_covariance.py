@@ -151,12 +151,29 @@ def test_bad_cluster_labels(grunfeld):
         gradfit.fit(x, y, cov_type="HAC", maxlags=2, val_split=0.2)
 
 
-def test_streamed_robust_is_refused_before_the_pass(tmp_path, grunfeld):
+@pytest.mark.parametrize("kind, extra", [("HC1", {}), ("HC2", {}), ("HAC", {"maxlags": 5})])
+def test_streamed_robust_equals_in_memory(tmp_path, grunfeld, kind, extra):
+    """A second pass over the file, in 9-row chunks (HAC pairs rows across chunks)."""
     x, y, _ = grunfeld
     path = tmp_path / "g.csv"
     x.assign(invest=y).to_csv(path, index=False)
-    with pytest.raises(BadOptionError, match="streamed from a file"):
-        gradfit.solve_streaming(path, target="invest", chunk_rows=50, cov_type="HC1")
+    whole = gradfit.solve(x, y, cov_type=kind, **extra).stats
+    streamed = gradfit.solve_streaming(path, target="invest", chunk_rows=9, cov_type=kind, **extra).stats
+    np.testing.assert_allclose(streamed.std_err, whole.std_err, rtol=1e-12)
+    assert streamed.f_statistic == pytest.approx(whole.f_statistic, rel=1e-12)
+    for key in ("durbin_watson", "jarque_bera", "omnibus", "skew", "kurtosis"):  # the same pass's sums
+        assert streamed.diagnostics[key] == pytest.approx(whole.diagnostics[key], rel=1e-9), key
+    fitted = gradfit.fit_streaming(path, target="invest", chunk_rows=9, cov_type=kind, lr="auto", epochs=3000,
+                                   standardize=True, **extra)
+    np.testing.assert_allclose(fitted.stats.std_err, whole.std_err, rtol=1e-9)
+
+
+def test_streamed_cluster_is_refused_before_the_pass(tmp_path, grunfeld):
+    x, y, firm = grunfeld
+    path = tmp_path / "g.csv"
+    x.assign(invest=y).to_csv(path, index=False)
+    with pytest.raises(BadOptionError, match="cluster column is not streamed"):
+        gradfit.solve_streaming(path, target="invest", chunk_rows=50, cov_type="cluster")
 
 
 # ----- residual diagnostics --------------------------------------------------------------------
@@ -178,7 +195,7 @@ def test_diagnostics_equal_statsmodels(grunfeld):
     assert "Durbin-Watson:" in summary and "Jarque-Bera (JB):" in summary and "Omnibus:" in summary
 
 
-def test_diagnostics_of_streamed_data_are_null(tmp_path, grunfeld):
+def test_diagnostics_of_streamed_data_are_null_without_a_second_pass(tmp_path, grunfeld):
     x, y, _ = grunfeld
     path = tmp_path / "g.csv"
     x.assign(invest=y).to_csv(path, index=False)
@@ -218,7 +235,7 @@ def test_cli_cluster_with_a_text_column(tmp_path, grunfeld, capsys):
     (["--cov", "HAC"], "add --maxlags 4"),
     (["--cluster", "firm"], "add --cov cluster"),
     (["--cov", "cluster", "--cluster", "frim"], "no column 'frim' for --cluster"),
-    (["--cov", "HC1", "--chunk-rows", "50"], "streamed from a file"),
+    (["--cov", "cluster", "--cluster", "firm", "--chunk-rows", "50"], "the cluster column is not streamed"),
 ])
 def test_cli_covariance_errors(tmp_path, grunfeld, capsys, args, message):
     from gradfit.cli import main

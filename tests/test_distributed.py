@@ -201,3 +201,33 @@ def test_weighted_fit_and_solve_match_one_process(tmp_path, capsys):
             np.testing.assert_allclose(both["stats"][key], single["stats"][key], rtol=1e-9)
         for key in ("r_squared", "log_likelihood", "f_statistic"):
             assert both["stats"][key] == pytest.approx(single["stats"][key], rel=1e-9), key
+
+
+def test_robust_covariances_and_residual_tests_match_one_process(tmp_path, capsys):
+    """The sandwich's middle and the residuals' sums come from a second pass over each process's
+    rows, added in rank order with what crosses the boundaries (HAC lags, Durbin–Watson steps)."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(300, 2))
+    y = 1.0 + x @ [2.0, -1.0] + rng.normal(size=300) * (1 + np.abs(x[:, 0]))
+    groups = [f"g{k}" for k in rng.integers(0, 12, 300)]
+    path = tmp_path / "robust.csv"
+    lines = ["a,b,g,y"] + [f"{a!r},{b!r},{g},{t!r}" for (a, b), g, t in zip(x.tolist(), groups, y.tolist())]
+    path.write_text("\n".join(lines) + "\n")
+    base = ["solve", str(path), "--target", "y", "--features", "a,b", "--json"]
+    single = {}
+    for name, extra in [("cluster", ["--cov", "cluster", "--cluster", "g"]), ("HAC", ["--cov", "HAC", "--maxlags", "4"]),
+                        ("HC3", ["--cov", "HC3"])]:
+        single[name] = one_process(base + extra, capsys)["stats"]
+        done = torchrun(base + extra, tmp_path)
+        assert done.returncode == 0, done.stderr
+        both = json.loads(done.stdout)["stats"]
+        np.testing.assert_allclose(both["std_err"], single[name]["std_err"], rtol=1e-10, err_msg=name)
+        for key in ("durbin_watson", "jarque_bera", "omnibus", "f_statistic"):
+            assert both[key] == pytest.approx(single[name][key], rel=1e-9), (name, key)
+    # streamed under torchrun: a second pass over each process's blocks of the file
+    done = torchrun(base + ["--cov", "HC3", "--chunk-rows", "37"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    streamed = json.loads(done.stdout)["stats"]
+    np.testing.assert_allclose(streamed["std_err"], single["HC3"]["std_err"], rtol=1e-10)
+    assert streamed["jarque_bera"] == pytest.approx(single["HC3"]["jarque_bera"], rel=1e-9)
+    assert streamed["durbin_watson"] is None  # the processes read interleaved blocks: no order across them

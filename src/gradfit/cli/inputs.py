@@ -158,7 +158,7 @@ def check_outputs(args: argparse.Namespace) -> None:
 def needs_rows(args: argparse.Namespace) -> bool:
     """Whether the run needs the rows whole (a large file is then read whole, not streamed):
     robust covariances, weights, the influence table."""
-    return bool(args.cov_type != "nonrobust" or args.cluster or getattr(args, "influence", None) or args.formula)
+    return bool(args.cov_type == "cluster" or args.cluster or getattr(args, "influence", None) or args.formula)
 
 
 def refuse_streamed_cluster(args: argparse.Namespace) -> None:
@@ -170,8 +170,9 @@ def refuse_streamed_cluster(args: argparse.Namespace) -> None:
         raise BadOptionError("influence", args.influence, "the influence table needs a second pass over streamed "
                              "rows, which is not available yet", "leave --chunk-rows out to read the file whole")
     if args.cluster:
-        raise BadOptionError("cluster", args.cluster, "robust covariances of rows streamed from a file are not "
-                             "available yet", "leave --chunk-rows out to read the file whole")
+        raise BadOptionError("cluster", args.cluster, "cluster-robust errors of rows streamed from a file are not "
+                             "available yet (the cluster column is not streamed)",
+                             "leave --chunk-rows out to read the file whole")
 
 
 def unknown_data_message(data: str) -> str:
@@ -228,10 +229,12 @@ def process_group(args: argparse.Namespace):
     from ..scale.distributed import start
 
     group = start(getattr(args, "device", "auto"))
+    finished = False
     try:
         yield group
+        finished = True
     finally:
-        group.close()
+        group.close(finished)
 
 
 @contextmanager

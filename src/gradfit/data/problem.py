@@ -40,6 +40,7 @@ class Problem:
     values_checked: bool = True
     y_subject: str = "y"  # how messages name the target
     cluster: np.ndarray | None = None
+    n_groups: int = 0  # > 0: ``cluster`` holds the codes 0 … n_groups − 1 of all the rows' labels
     # Weighted least squares (gradfit.data.weights.whiten): the rows are whitened, the first
     # feature column is the intercept's, and ``weighting`` keeps what the statistics need.
     intercept_column: bool = False

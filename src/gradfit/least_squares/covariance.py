@@ -99,13 +99,17 @@ class CovarianceSpec:
         return out
 
 
-def covariance_spec(kind: str = "nonrobust", *, groups=None, maxlags=None, n_rows: int) -> CovarianceSpec:
+def covariance_spec(kind: str = "nonrobust", *, groups=None, maxlags=None, n_rows: int,
+                    n_groups: int = 0) -> CovarianceSpec:
     """A checked :class:`CovarianceSpec` for ``n_rows`` training rows.
 
     ``groups`` are the cluster labels of those rows (any hashable values: numbers or text),
-    required for ``cluster`` and refused otherwise; ``maxlags`` is required for ``HAC``.
+    required for ``cluster`` and refused otherwise; ``maxlags`` is required for ``HAC``. With
+    ``n_groups``, ``groups`` are codes already (of all the rows, this process holding some).
     """
     if kind == "cluster":
+        if n_groups:
+            return CovarianceSpec(kind, np.asarray(groups, dtype=np.intp), n_groups)
         codes, n_groups = cluster_codes(groups, n_rows)
         return CovarianceSpec(kind, codes, n_groups)
     if groups is not None:

@@ -63,13 +63,18 @@ def residual_tests(residuals: np.ndarray) -> dict[str, float]:
     >>> {k: round(v, 4) for k, v in residual_tests(e).items()}  # as statsmodels' summary
     {'omnibus': 0.2675, 'omnibus_p': 0.8748, 'skew': 0.2675, 'kurtosis': 2.4537, 'durbin_watson': 3.2277, 'jarque_bera': 0.2437, 'jarque_bera_p': 0.8853}
     """
-    from scipy.special import chdtrc
-
-    n = len(residuals)
     skew, kurtosis = moments(residuals)
     squares = float(residuals @ residuals)
     steps = np.diff(residuals)
     durbin_watson = float(steps @ steps) / squares if squares > 0 else math.nan
+    return normality_from_moments(len(residuals), skew, kurtosis, durbin_watson)
+
+
+def normality_from_moments(n: int, skew: float, kurtosis: float, durbin_watson: float) -> dict[str, float]:
+    """:func:`residual_tests` from the residuals' skewness, kurtosis and Durbin–Watson statistic
+    (what a pass over streamed or shared rows sums up)."""
+    from scipy.special import chdtrc
+
     jarque_bera = n / 6.0 * (skew ** 2 + (kurtosis - 3.0) ** 2 / 4.0)
     omnibus = skew_z(skew, n) ** 2 + kurtosis_z(kurtosis, n) ** 2 if n >= 8 and math.isfinite(skew) else math.nan
     return {"omnibus": omnibus, "omnibus_p": float(chdtrc(2, omnibus)), "skew": skew, "kurtosis": kurtosis,

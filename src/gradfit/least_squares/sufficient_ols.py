@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import BadDataError, BadOptionError
 from .covariance import CovarianceSpec
+from .row_pass import RowPass, combine, moment_tests
 from .statistics import OLSStats
 
 _BLOCK_ROWS = 8192  # rows per block of the robust covariance's pass
@@ -34,8 +35,14 @@ class SufficientOLSStats(OLSStats):
     alpha : float
         Confidence intervals at ``1 - alpha``.
     covariance : CovarianceSpec, optional
-        Classical by default. A robust covariance needs the rows (:class:`RowsOLSStats`, or a
-        subclass that passes over them again).
+        Classical by default. A robust covariance (and the residual tests) need the rows: those
+        of :class:`RowsOLSStats`, or a second pass over them through ``rows``.
+    rows : callable, optional
+        ``rows(theta)`` → ``(design, residuals)`` blocks of this process's rows in order (a file
+        streamed again, a process's share); ``group`` adds every process's sums in rank order,
+        and ``ordered=False`` says the processes' rows do not follow one another (Durbin–Watson
+        is then undefined). ``tests=False`` leaves the residual tests out unless the pass runs
+        anyway for a robust covariance (a streamed file is not read twice for them alone).
 
     Examples
     --------
@@ -48,7 +55,7 @@ class SufficientOLSStats(OLSStats):
 
     def __init__(self, sufficient, theta=None, names: list[str] | None = None, alpha: float = 0.05,
                  covariance: CovarianceSpec | None = None, *, model_intercept: bool | None = None,
-                 weighting=None) -> None:
+                 weighting=None, rows=None, group=None, ordered: bool = True, tests: bool = True) -> None:
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
             raise BadOptionError("alpha", alpha, "must be a number strictly between 0 and 1",
                                  "use 0.05 for 95% confidence intervals")
@@ -69,10 +76,43 @@ class SufficientOLSStats(OLSStats):
         self._names = list(names)
         self._design_lo = None
         self.covariance = covariance or CovarianceSpec()
+        self._rows, self._group, self._ordered = rows, group, ordered
+        self._tests = tests or self.covariance.robust
+        if group is not None and rows is not None and self._tests:
+            self._second_pass  # a collective: every process takes part now, whichever reports later
 
     def blocks(self):
+        if self._rows is not None:
+            yield from self._rows(self.theta)
+            return
         raise BadDataError("per-row statistics (robust covariances, influence) of streamed or shared rows need a "
                            "second pass over the rows, which is not available yet; read the data whole, in one process")
+
+    @cached_property
+    def _second_pass(self):
+        """The robust middle and the residuals' sums of every row, from one more pass over them."""
+        rows = RowPass(self.covariance, self.closed.cov_unscaled)
+        for design, residuals in self.blocks():
+            rows.add(design, residuals)
+        parts = [rows.part()] if self._group is None else self._group.all_gather(rows.part())
+        return combine(parts, self.covariance, self.closed.cov_unscaled, self.n_obs)
+
+    @cached_property
+    def cov_params(self) -> np.ndarray:
+        if self.covariance.robust and self._rows is not None:
+            return self._second_pass[0]
+        return super().cov_params
+
+    @cached_property
+    def diagnostics(self) -> dict[str, float] | None:
+        if self._rows is None:
+            return super().diagnostics
+        if not self._tests:
+            return None
+        tests = moment_tests(self._second_pass[1])
+        if not self._ordered:
+            tests["durbin_watson"] = float("nan")
+        return tests
 
     @property
     def residuals(self):

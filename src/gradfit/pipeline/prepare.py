@@ -8,10 +8,13 @@ process keeps its share of the rows; a file streamed in one pass becomes a
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..config import FitConfig
 from ..data.design import expand_poly
 from ..data.embedded import load_dataset
 from ..data.formula import formula_design
+from ..least_squares.covariance import cluster_codes
 from ..data.validate import Problem, as_problem, series_name
 from ..data.weights import whiten
 from ..errors import BadDataError, BadOptionError, option
@@ -71,6 +74,9 @@ def in_memory(x, y, cfg: FitConfig, *, val=None, names=None, dataset=None, distr
                              f"use {option('engine', 'exact')} (full batch) or {option('engine', 'torch')} "
                              "(DistributedDataParallel) under torchrun")
     group = distributed if isinstance(distributed, Distributed) else start(cfg.device)
+    if problem.cluster is not None:  # codes of all the rows' labels, so that every share means the same
+        codes, n_groups = cluster_codes(problem.cluster, len(problem.y_train))
+        problem = replace(problem, cluster=codes, n_groups=n_groups)
     local, shares = share_problem(problem, group)
     return Shared(local, origin, shares=shares)
 

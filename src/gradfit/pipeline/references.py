@@ -79,6 +79,12 @@ class SufficientReference:
     warn_unrefined: bool = True
     model_intercept: bool | None = None  # the model's, when the rows are whitened (weights)
     weighting: object = None
+    # A second pass over the rows, for robust covariances and residual tests (streamed or shared
+    # rows: see gradfit.least_squares.sufficient_ols.SufficientOLSStats).
+    rows: object = None
+    group: object = None
+    ordered: bool = True
+    tests: bool = True
 
     def __post_init__(self) -> None:
         self.closed = self.sufficient.closed_form()
@@ -117,7 +123,8 @@ class SufficientReference:
     def statistics(self, theta: np.ndarray, alpha: float,
                    covariance: CovarianceSpec | None = None) -> SufficientOLSStats:
         return SufficientOLSStats(self.sufficient, theta, self.param_names, alpha, covariance,
-                                  model_intercept=self.model_intercept, weighting=self.weighting)
+                                  model_intercept=self.model_intercept, weighting=self.weighting, rows=self.rows,
+                                  group=self.group, ordered=self.ordered, tests=self.tests)
 
 
 @dataclass
@@ -149,11 +156,15 @@ def covariance_for(source, cov_type: str, maxlags: int | None, val_split: float 
     cluster = source.problem.cluster if source.holds_rows else None
     if cov_type == "nonrobust" and cluster is None and maxlags is None:
         return CovarianceSpec()
-    if cov_type != "nonrobust" and (not source.holds_rows or source.world_size > 1):
-        where = "streamed from a file" if not source.holds_rows else "shared among processes"
-        raise BadOptionError("cov_type", cov_type, f"robust covariances of rows {where} are not available yet",
-                             "read the data whole, in one process, for robust standard errors")
+    if cov_type == "cluster" and not source.holds_rows:
+        raise BadOptionError("cov_type", cov_type, "cluster-robust errors of rows streamed from a file are not "
+                             "available yet (the cluster column is not streamed)", "read the file whole")
+    if cov_type == "HAC" and not source.holds_rows and source.world_size > 1:
+        raise BadOptionError("cov_type", cov_type, "HAC needs the rows in their order, and the processes of a "
+                             "streamed torchrun run read the file in interleaved blocks",
+                             "stream it in one process, or read it whole under torchrun")
     if cov_type == "HAC" and val_split:
         raise BadOptionError("cov_type", "HAC", "needs the rows in their order, and a validation split shuffles "
                              "them", f"leave {option('val_split')} out (or give validation rows of your own)")
-    return covariance_spec(cov_type, groups=cluster, maxlags=maxlags, n_rows=source.n_train)
+    return covariance_spec(cov_type, groups=cluster, maxlags=maxlags, n_rows=source.n_train,
+                           n_groups=source.problem.n_groups)

@@ -45,6 +45,15 @@ def param_names(problem: Problem) -> list[str]:
     return (["intercept"] if problem.intercept else []) + list(problem.names)
 
 
+def row_blocks(chunks, theta: np.ndarray, intercept: bool):
+    """``(design, residuals)`` at ``theta`` of each ``(x, y)`` chunk, in order: a second pass."""
+    for x, y in chunks:
+        x = np.asarray(x, dtype=np.float64)
+        x = x[:, None] if x.ndim == 1 else x
+        design = np.column_stack([np.ones(len(x)), x]) if intercept else x
+        yield design, np.asarray(y, dtype=np.float64).reshape(-1) - design @ theta
+
+
 def model_of(problem: Problem) -> dict:
     """What the statistics of a reference of sufficient statistics need to know of the model
     beyond the design: its intercept and weights (whitened rows)."""
@@ -170,8 +179,11 @@ class Shared(InMemory):
 
     def reference(self, warn_unrefined: bool = True):
         names = param_names(self.problem)
-        return SufficientReference(self._gathered(self.problem.x_train, self.problem.y_train), names, warn_unrefined,
-                                   **model_of(self.problem))
+        x, y, intercept = self.problem.x_train, self.problem.y_train, self.problem.intercept
+        return SufficientReference(self._gathered(x, y), names, warn_unrefined, **model_of(self.problem),
+                                   rows=lambda theta: row_blocks(iter_array_chunks(x, y) if len(y) else (), theta,
+                                                                 intercept),
+                                   group=self.group)
 
     def val_sufficient(self):
         if self.problem.y_val is None:
@@ -225,8 +237,10 @@ class Streamed:
     holds_rows = False
 
     def reference(self, warn_unrefined: bool = True):
+        chunks, intercept, group = self.streamed.chunks, self.problem.intercept, self.streamed.group
         return SufficientReference(self.streamed.sufficient, param_names(self.problem), warn_unrefined,
-                                   **model_of(self.problem))
+                                   **model_of(self.problem), rows=lambda theta: row_blocks(chunks, theta, intercept),
+                                   group=group, ordered=group is None, tests=False)
 
     def val_sufficient(self):
         return None  # a streamed fit has no rows to set aside

@@ -85,10 +85,16 @@ class Distributed:
     def all_max(self, value: float) -> float:
         return max(self.all_gather(float(value)))
 
-    def close(self) -> None:
+    def close(self, finished: bool = False) -> None:
+        """Leave the process group. ``finished``: every process got here without an error, so they
+        first wait for one another: a process that tears its connections down while another is
+        still receiving its last message aborts (gloo: "terminate called without an active
+        exception", measured in 2 of 6 runs of a 2-process fit on a busy machine)."""
         import torch.distributed as dist
 
         if dist.is_initialized():
+            if finished:
+                dist.barrier()
             dist.destroy_process_group()
 
 
@@ -189,7 +195,9 @@ def share_problem(problem, group: Distributed):
                     y_val=None if val_rows is None else take(problem.y_val, val_rows),
                     intercept=problem.intercept, names=problem.names,
                     # weighted rows are whitened: the weights travel in them; Σ log w is of all rows
-                    intercept_column=problem.intercept_column, weighting=problem.weighting)
+                    intercept_column=problem.intercept_column, weighting=problem.weighting,
+                    cluster=None if problem.cluster is None else take(problem.cluster, train_rows),
+                    n_groups=problem.n_groups)
     val = None if val_rows is None else GlobalRows(val_rows.start, len(problem.y_val), group.world_size)
     return local, Shares(group, GlobalRows(train_rows.start, n_train, group.world_size), val)
 
