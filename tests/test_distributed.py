@@ -231,3 +231,20 @@ def test_robust_covariances_and_residual_tests_match_one_process(tmp_path, capsy
     np.testing.assert_allclose(streamed["std_err"], single["HC3"]["std_err"], rtol=1e-10)
     assert streamed["jarque_bera"] == pytest.approx(single["HC3"]["jarque_bera"], rel=1e-9)
     assert streamed["durbin_watson"] is None  # the processes read interleaved blocks: no order across them
+
+
+def test_influence_table_gathers_every_process_rows(tmp_path, capsys):
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(101, 2))
+    y = 0.5 + x @ [1.0, 3.0] + rng.normal(size=101)
+    path = tmp_path / "influence.csv"
+    lines = ["a,b,y"] + [",".join(repr(float(v)) for v in row) for row in np.column_stack([x, y])]
+    path.write_text("\n".join(lines) + "\n")
+    one_process(["solve", str(path), "--target", "y", "--json", "--influence", str(tmp_path / "one.csv")], capsys)
+    done = torchrun(["solve", str(path), "--target", "y", "--json", "--influence", "two.csv"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    import pandas as pd
+
+    one, two = pd.read_csv(tmp_path / "one.csv"), pd.read_csv(tmp_path / "two.csv")
+    assert one.shape == two.shape == (101, 6)
+    np.testing.assert_allclose(two.to_numpy(), one.to_numpy(), rtol=1e-9, atol=1e-15)

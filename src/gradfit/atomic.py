@@ -41,7 +41,13 @@ def atomic_write_text(path: str | os.PathLike, text: str, what: str = "file") ->
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, what: str = "file") -> None:
-    """Write ``data`` to a temporary file beside ``path``'s target, then rename it over the target.
+    """:func:`atomic_write_chunks` of one piece."""
+    atomic_write_chunks(path, [data], what)
+
+
+def atomic_write_chunks(path: str | os.PathLike, pieces, what: str = "file") -> None:
+    """Write the byte strings ``pieces`` (any iterable: a table written as it is computed) to a
+    temporary file beside ``path``'s target, then rename it over the target.
 
     The rename is atomic on POSIX and Windows, so readers see the old file or the new one,
     never a mix; on any error the temporary file is removed and ``path`` is untouched. The file
@@ -60,7 +66,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, what: str = "file")
     try:
         os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for piece in pieces:
+                handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)

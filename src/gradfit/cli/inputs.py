@@ -157,8 +157,8 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 def needs_rows(args: argparse.Namespace) -> bool:
     """Whether the run needs the rows whole (a large file is then read whole, not streamed):
-    robust covariances, weights, the influence table."""
-    return bool(args.cov_type == "cluster" or args.cluster or getattr(args, "influence", None) or args.formula)
+    cluster-robust errors and formulas."""
+    return bool(args.cov_type == "cluster" or args.cluster or args.formula)
 
 
 def refuse_streamed_cluster(args: argparse.Namespace) -> None:
@@ -166,9 +166,6 @@ def refuse_streamed_cluster(args: argparse.Namespace) -> None:
     if args.formula:
         raise BadOptionError("formula", args.formula, "formula fits of rows streamed from a file are not available "
                              "yet", "leave --chunk-rows out to read the file whole")
-    if getattr(args, "influence", None):
-        raise BadOptionError("influence", args.influence, "the influence table needs a second pass over streamed "
-                             "rows, which is not available yet", "leave --chunk-rows out to read the file whole")
     if args.cluster:
         raise BadOptionError("cluster", args.cluster, "cluster-robust errors of rows streamed from a file are not "
                              "available yet (the cluster column is not streamed)",

@@ -28,17 +28,32 @@ def _run_solve(args: argparse.Namespace, group) -> int:
     data = load_data(args)
     with warnings_to_stderr(args):
         result = solve(**data.arrays(), target=data.target, distributed=group, **api_options(args, "solve"))
+    write_influence(args, result, group)
     if group is not None and not group.is_main:
         return 0
     if data.is_file:
         result.dataset = data.source
-    if args.influence:
-        from ..atomic import atomic_write_text
-
-        atomic_write_text(args.influence, result.influence().to_csv(index=False, float_format="%.17g"),
-                          what="influence table")
     print(result.to_json() if args.json else result.summary())
     return 0
+
+
+def write_influence(args: argparse.Namespace, result, group) -> None:
+    """``--influence FILE``: the table written block by block as it is computed (every process takes
+    part under torchrun; the first writes)."""
+    if not args.influence:
+        return
+    frames = result.stats.influence_frames()
+    if group is not None and not group.is_main:
+        for _ in frames:  # a collective: every process's rows reach the first
+            pass
+        return
+    from ..atomic import atomic_write_chunks
+
+    def pieces():
+        for k, frame in enumerate(frames):
+            yield frame.to_csv(index=False, header=k == 0, float_format="%.17g").encode("utf-8")
+
+    atomic_write_chunks(args.influence, pieces(), what="influence table")
 
 
 def _run_solve_streaming(args: argparse.Namespace, group=None) -> int:
@@ -48,10 +63,12 @@ def _run_solve_streaming(args: argparse.Namespace, group=None) -> int:
         raise BadDataError(f"data file {args.data!r} not found; --chunk-rows streams a CSV or Parquet file, "
                            "so check the path")
     refuse_streamed_cluster(args)
+    check_outputs(args)
     with warnings_to_stderr(args):
         result = solve_streaming(args.data, target=args.target, features=feature_list(args.features),
                                  dropna=args.dropna, chunk_rows=args.chunk_rows, distributed=group, weights=args.weights,
                                  **api_options(args, "solve_streaming"))
+    write_influence(args, result, group)
     if group is not None and not group.is_main:
         return 0
     if result.n_dropped:

@@ -313,9 +313,21 @@ class OLSStats:
         DataFrame (:mod:`gradfit.least_squares.influence`: columns and statsmodels' names)."""
         import pandas as pd
 
-        from .influence import influence_columns
+        return pd.concat(list(self.influence_frames()), ignore_index=True)
 
-        return pd.DataFrame(influence_columns(self.blocks(), self.closed.cov_unscaled, self.rss, self.n_obs))
+    def influence_frames(self):
+        """:meth:`influence` block by block (DataFrames in row order): a table of any length
+        written as it is computed."""
+        import pandas as pd
+
+        from .influence import INFLUENCE_COLUMNS, influence_columns
+
+        empty = True
+        for block in self.blocks():
+            empty = False
+            yield pd.DataFrame(influence_columns([block], self.closed.cov_unscaled, self.rss, self.n_obs))
+        if empty:
+            yield pd.DataFrame({name: [] for name in INFLUENCE_COLUMNS})
 
     # ----- reports -----------------------------------------------------------------------
 

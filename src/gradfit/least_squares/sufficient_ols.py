@@ -97,6 +97,20 @@ class SufficientOLSStats(OLSStats):
         parts = [rows.part()] if self._group is None else self._group.all_gather(rows.part())
         return combine(parts, self.covariance, self.closed.cov_unscaled, self.n_obs)
 
+    def influence_frames(self):
+        """As :meth:`OLSStats.influence_frames`; with a process group, a collective: every process's
+        rows, in rank order, on every process (the processes' rows must follow one another)."""
+        if self._group is None:
+            yield from super().influence_frames()
+            return
+        if not self._ordered:
+            raise BadDataError("the influence table of a file streamed under torchrun is not available (the "
+                               "processes read interleaved blocks); stream it in one process")
+        import pandas as pd
+
+        local = pd.concat(list(super().influence_frames()), ignore_index=True)
+        yield from self._group.all_gather(local)
+
     @cached_property
     def cov_params(self) -> np.ndarray:
         if self.covariance.robust and self._rows is not None:
