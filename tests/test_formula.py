@@ -199,3 +199,31 @@ def test_cli_formula_errors(tmp_path, grunfeld, capsys, args, message):
     assert main(["solve", str(path), *args]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_model_file_formula_cannot_run_code(tmp_path, grunfeld):
+    """A formula's terms are Python; one read from a model file may use only the columns, numbers,
+    arithmetic and the known transforms, so a tampered file cannot run code at predict."""
+    from gradfit.results.model_file import load_model, save_model
+
+    res = gradfit.fit(grunfeld, formula="invest ~ C(firm) + np.log(capital) + I(value ** 2)", lr="auto",
+                      standardize=True, epochs=200, tol=1e9)
+    path = tmp_path / "m.json"
+    save_model(res.saved_model(), path)
+    assert load_model(path).predict(grunfeld.iloc[:2]).shape == (2,)
+    data = json.loads(path.read_text())
+    marker = tmp_path / "ran"
+    data["formula"]["formula"] += f" + I(open({str(marker)!r}, 'w').write('x'))"
+    path.write_text(json.dumps(data))
+    with pytest.raises(BadDataError, match="calls code that a model file may not carry"):
+        load_model(path)
+    assert not marker.exists()
+    data["formula"]["formula"] = "1 + C(firm)"
+    data["formula"]["encoders"]["C(firm)"]["state"]["contrasts"]["__class__"] = "os.system"
+    path.write_text(json.dumps(data))
+    with pytest.raises(BadDataError):
+        load_model(path).predict(grunfeld.iloc[:2])
+    unsafe = gradfit.fit(grunfeld, formula="invest ~ value + I(abs(value) ** 0.5)", lr="auto",
+                         standardize=True, epochs=50, tol=1e9)
+    with pytest.raises(BadDataError, match="cannot save the model"):
+        save_model(unsafe.saved_model(), tmp_path / "unsafe.json")

@@ -23,6 +23,9 @@ import numpy as np
 from ..errors import BadDataError, option
 
 _UNSET = "__unset__"
+# The formulaic classes a saved formula's state may name (the codings of categorical factors).
+_CONTRASTS = {"ContrastsState", "TreatmentContrasts", "SumContrasts", "HelmertContrasts", "DiffContrasts",
+              "PolyContrasts", "CustomContrasts"}
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,7 @@ def _objects(value):
     if "__class__" in value:
         from formulaic.transforms import contrasts
 
-        kind = getattr(contrasts, value["__class__"], None)
+        kind = getattr(contrasts, value["__class__"], None) if value["__class__"] in _CONTRASTS else None
         if kind is None:
             raise BadDataError(f"a model's formula names {value['__class__']!r}, which this formulaic does not have; "
                                "refit the model")
@@ -219,3 +222,59 @@ def _formula_error(error: Exception, formula: str, where: str) -> BadDataError:
         return BadDataError(f"{where}: {name!r} has missing values; fill them in, or use "
                             f"{option('dropna', True)} to drop those rows")
     return BadDataError(f"{where}: the formula {formula!r} cannot be built: {text[:300]}")
+
+
+# ----- what a saved formula may run ---------------------------------------------------------------
+
+# A formula's terms are Python expressions, evaluated on the data. A formula the user types is the
+# user's own code (as in statsmodels); one read from a model file is not, so its terms may use only
+# the columns, numbers, arithmetic and these functions (NumPy's under ``np.``).
+SAFE_FUNCTIONS = {"C", "I", "Q", "center", "scale", "standardize", "poly", "Treatment", "Sum", "Helmert", "Diff",
+                  "Poly", "contr"}
+SAFE_NUMPY = {"log", "log1p", "log2", "log10", "exp", "expm1", "sqrt", "abs", "square", "sin", "cos", "tan",
+              "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "floor", "ceil", "round", "sign"}
+
+
+def check_saved_formula(spec: dict, where: str, fix: str = "refit and save the model again") -> None:
+    """Refuse a saved formula whose terms could run code beyond arithmetic on the columns."""
+    parsed = _formulaic().Formula(spec["formula"])
+    terms = getattr(parsed, "rhs", parsed)
+    inputs = set(spec.get("inputs", []))
+    for term in terms:
+        for factor in term.factors:
+            method = getattr(factor.eval_method, "value", str(factor.eval_method))
+            if method == "literal" or (method == "lookup" and str(factor.expr) in inputs):
+                continue
+            if not _safe_expression(str(factor.expr), inputs):
+                raise BadDataError(f"{where}: the model's formula term {str(factor.expr)!r} calls code that a model "
+                                   "file may not carry (only the columns, numbers, arithmetic, C(), I(), center(), "
+                                   f"scale() and NumPy's elementwise functions); {fix}")
+
+
+def _safe_expression(expr: str, inputs: set[str]) -> bool:
+    import ast
+
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        return False
+    allowed = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, ast.Load, ast.Call, ast.keyword,
+               ast.Attribute, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd, ast.Mod, ast.FloorDiv,
+               ast.List, ast.Tuple)
+    for node in ast.walk(tree):
+        if not isinstance(node, allowed):
+            return False
+        if isinstance(node, ast.Attribute):
+            if not (isinstance(node.value, ast.Name) and node.value.id == "np" and node.attr in SAFE_NUMPY):
+                return False
+        if isinstance(node, ast.Name) and node.id not in inputs | SAFE_FUNCTIONS | {"np"}:
+            return False
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id not in SAFE_FUNCTIONS:
+                return False
+            if not isinstance(func, (ast.Name, ast.Attribute)):
+                return False
+        if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, str, bool)):
+            return False
+    return True

@@ -133,6 +133,11 @@ def save_model(model: SavedModel, path: str | os.PathLike) -> None:
     ``null`` they would read back as another model. In the record (``fit_info``, ``scaling``) a
     non-finite number is written ``null``.
     """
+    if model.formula is not None:  # a file that could not be read back is refused now, not at predict
+        from ..data.formula import check_saved_formula
+
+        check_saved_formula(model.formula, "cannot save the model", "write that term with the columns, numbers "
+                            "and those functions")
     values = ([] if model.intercept is None else [float(model.intercept)]) + [float(c) for c in model.coef]
     if not all(math.isfinite(v) for v in values):
         raise BadDataError(f"cannot save a model whose coefficients are not all finite ({numbers_text(values)}); "
@@ -221,6 +226,10 @@ def model_from_dict(data: dict, path: str = "<model>") -> SavedModel:
     if formula is not None and not (isinstance(formula, dict) and isinstance(formula.get("formula"), str)
                                     and isinstance(formula.get("columns"), list)):
         raise damaged("'formula' must be an object with the formula and its columns, or null")
+    if formula is not None:
+        from ..data.formula import check_saved_formula
+
+        check_saved_formula(formula, f"model file {path!r}")
     columns = len(formula["columns"]) if formula is not None else degree or len(features)
     if len(coef) != columns:
         raise damaged(f"it has {len(coef)} coefficient(s) for {columns} design column(s)")
