@@ -129,8 +129,8 @@ def _training_rows(dataset: str | None, names, target):
     return data.x_train, data.y_train, names or data.feature_names, target or data.target_name, data.name
 
 
-def sweep(x=None, y=None, *, lr, val=None, names=None, dataset=None, init=None, callbacks=None,
-          **options) -> SweepResult:
+def sweep(x=None, y=None, *, lr, val=None, names=None, dataset=None, init=None, callbacks=None, cluster=None,
+          weights=None, **options) -> SweepResult:
     """Fit once per learning rate in ``lr`` (a list, or ``"0.01,0.1"``); every other option and
     input as for :func:`fit`.
 
@@ -148,7 +148,7 @@ def sweep(x=None, y=None, *, lr, val=None, names=None, dataset=None, init=None, 
     """
     rates = parse_lrs(lr)
     cfg = config_from("sweep", {**options, "lr": rates[0]})
-    source = in_memory(x, y, cfg, val=val, names=names, dataset=dataset)
+    source = in_memory(x, y, cfg, val=val, names=names, dataset=dataset, cluster=cluster, weights=weights)
     return sweep_source(source, cfg, rates, init=init, callbacks=callbacks)
 
 
