@@ -168,12 +168,23 @@ def test_streamed_robust_equals_in_memory(tmp_path, grunfeld, kind, extra):
     np.testing.assert_allclose(fitted.stats.std_err, whole.std_err, rtol=1e-9)
 
 
-def test_streamed_cluster_is_refused_before_the_pass(tmp_path, grunfeld):
+def test_streamed_cluster_equals_in_memory(tmp_path, grunfeld):
+    """The labels are read beside each chunk of the second pass and the clusters counted there."""
     x, y, firm = grunfeld
-    path = tmp_path / "g.csv"
-    x.assign(invest=y).to_csv(path, index=False)
-    with pytest.raises(BadOptionError, match="cluster column is not streamed"):
-        gradfit.solve_streaming(path, target="invest", chunk_rows=50, cov_type="cluster")
+    whole = gradfit.solve(x, y, cov_type="cluster", cluster=firm).stats
+    frame = x.assign(invest=y, firm=firm)
+    for path in (tmp_path / "g.csv", tmp_path / "g.parquet"):
+        frame.to_csv(path, index=False) if path.suffix == ".csv" else frame.to_parquet(path, row_group_size=30)
+        streamed = gradfit.solve_streaming(path, target="invest", chunk_rows=13, cov_type="cluster",
+                                           cluster="firm").stats
+        assert streamed.names == whole.names  # the cluster column is no feature
+        np.testing.assert_allclose(streamed.std_err, whole.std_err, rtol=1e-12)
+        assert streamed.covariance.n_groups == 11 and streamed.f_pvalue == pytest.approx(whole.f_pvalue, rel=1e-9)
+    with pytest.raises(BadOptionError, match="needs the cluster of every row"):
+        gradfit.solve_streaming(tmp_path / "g.csv", target="invest", features=["value", "capital"], chunk_rows=50,
+                                cov_type="cluster")
+    with pytest.raises(BadDataError, match="no column 'frim'"):
+        gradfit.solve_streaming(tmp_path / "g.csv", target="invest", cov_type="cluster", cluster="frim")
 
 
 # ----- residual diagnostics --------------------------------------------------------------------
@@ -235,7 +246,7 @@ def test_cli_cluster_with_a_text_column(tmp_path, grunfeld, capsys):
     (["--cov", "HAC"], "add --maxlags 4"),
     (["--cluster", "firm"], "add --cov cluster"),
     (["--cov", "cluster", "--cluster", "frim"], "no column 'frim' for --cluster"),
-    (["--cov", "cluster", "--cluster", "firm", "--chunk-rows", "50"], "the cluster column is not streamed"),
+    (["--cov", "cluster", "--chunk-rows", "50"], "--cov cluster: needs the cluster of every row"),
 ])
 def test_cli_covariance_errors(tmp_path, grunfeld, capsys, args, message):
     from gradfit.cli import main

@@ -248,3 +248,21 @@ def test_influence_table_gathers_every_process_rows(tmp_path, capsys):
     one, two = pd.read_csv(tmp_path / "one.csv"), pd.read_csv(tmp_path / "two.csv")
     assert one.shape == two.shape == (101, 6)
     np.testing.assert_allclose(two.to_numpy(), one.to_numpy(), rtol=1e-9, atol=1e-15)
+
+
+def test_streamed_cluster_labels_under_torchrun(tmp_path, capsys):
+    """Each process reads its blocks with their labels; the per-cluster sums are merged by label."""
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=(240, 2))
+    y = 2.0 + x @ [1.0, -1.0] + rng.normal(size=240)
+    groups = [f"c{k}" for k in rng.integers(0, 9, 240)]
+    path = tmp_path / "clusters.csv"
+    lines = ["a,b,g,y"] + [f"{a!r},{b!r},{g},{t!r}" for (a, b), g, t in zip(x.tolist(), groups, y.tolist())]
+    path.write_text("\n".join(lines) + "\n")
+    args = ["solve", str(path), "--target", "y", "--json", "--cov", "cluster", "--cluster", "g"]
+    single = one_process(args, capsys)["stats"]
+    done = torchrun(args + ["--chunk-rows", "25"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    both = json.loads(done.stdout)["stats"]
+    assert both["n_groups"] == single["n_groups"] == 9 and both["names"] == ["intercept", "a", "b"]
+    np.testing.assert_allclose(both["std_err"], single["std_err"], rtol=1e-10)

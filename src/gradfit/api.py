@@ -156,7 +156,7 @@ def sweep(x=None, y=None, *, lr, val=None, names=None, dataset=None, init=None, 
 def fit_streaming(source, *, target: str | None = None, features: list[str] | None = None,
                   chunk_rows: int | None = None, dropna: bool = False, names: list[str] | None = None, init=None,
                   callbacks: list | None = None, distributed=None, weights: str | None = None,
-                  **options) -> FitResult:
+                  cluster: str | None = None, **options) -> FitResult:
     """Fit ``source`` by gradient descent without holding its rows.
 
     One streaming pass reduces the rows to sufficient statistics: the closed form, statistics,
@@ -169,7 +169,7 @@ def fit_streaming(source, *, target: str | None = None, features: list[str] | No
     ----------
     source : str, path, or tuple (x, y)
         A CSV or Parquet file (``target`` required), or in-memory arrays (streamed as views).
-    target, features, chunk_rows, dropna, weights
+    target, features, chunk_rows, dropna, weights, cluster
         As :func:`solve_streaming`.
     names, init, callbacks, distributed
         As :func:`fit`.
@@ -186,14 +186,14 @@ def fit_streaming(source, *, target: str | None = None, features: list[str] | No
     cfg = config_from("fit_streaming", options)
     check_streamable(cfg, distributed, chunk_rows)
     rows = streamed(source, cfg, target=target, features=features, chunk_rows=chunk_rows, dropna=dropna,
-                    names=names, distributed=distributed, weights=weights)
+                    names=names, distributed=distributed, weights=weights, cluster=cluster)
     return fit_source(rows, cfg, init=init, callbacks=callbacks)
 
 
 @takes_options("solve_streaming")
 def solve_streaming(source, *, target: str | None = None, features: list[str] | None = None,
                     names: list[str] | None = None, chunk_rows: int | None = None, dropna: bool = False,
-                    distributed=None, weights: str | None = None, **options):
+                    distributed=None, weights: str | None = None, cluster: str | None = None, **options):
     """Least squares and its statistics in one pass over the rows, memory O(chunk · p).
 
     Parameters
@@ -211,6 +211,9 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
         Share the pass among the processes of a ``torchrun`` launch (each reads its part).
     weights : str, optional
         A file's column of row weights: weighted least squares (as :func:`fit`'s ``weights``).
+    cluster : str, optional
+        A file's column of cluster labels, for ``cov_type='cluster'`` (read beside each chunk in
+        the second pass; the clusters are counted there).
     {options}
 
     Returns
@@ -228,7 +231,7 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
     """
     cfg = config_from("solve_streaming", options)  # before the pass, not after it
     rows = streamed(source, cfg, target=target, features=features, chunk_rows=chunk_rows, dropna=dropna,
-                    names=names, distributed=distributed, weights=weights)
+                    names=names, distributed=distributed, weights=weights, cluster=cluster)
     return solve_source(rows, cfg.alpha, cfg.cov_type, cfg.maxlags)
 
 

@@ -9,7 +9,7 @@ import warnings
 
 from ..errors import BadDataError, BadOptionError, require
 from ..results.json_form import json_text
-from .inputs import (needs_rows, refuse_streamed_cluster, check_outputs, Data, api_options, feature_list, is_large_file, is_sweep, load_data, options_namespace,
+from .inputs import (needs_rows, refuse_streamed_formula, check_outputs, Data, api_options, feature_list, is_large_file, is_sweep, load_data, options_namespace,
                      positive_rows, process_group, warnings_to_stderr)
 from .options import flag_text
 from .signals import signals_stop_at_epoch_end
@@ -96,13 +96,13 @@ def _run_fit_streaming(args: argparse.Namespace, group) -> int:
                            "so check the path")
     if args.target is None:
         raise BadOptionError("target", None, "is required for a data file", "name the column to predict: --target COL")
-    refuse_streamed_cluster(args)
+    refuse_streamed_formula(args)
     standardize = True if args.standardize is None else args.standardize
     stops = signals_stop_at_epoch_end(checkpoint=bool(args.checkpoint))
     with warnings_to_stderr(args, shown_in_report=not args.json), stops:
         result = fit_streaming(
             args.data, target=args.target, features=feature_list(args.features), chunk_rows=args.chunk_rows,
-            dropna=args.dropna, distributed=group, weights=args.weights,
+            dropna=args.dropna, distributed=group, weights=args.weights, cluster=args.cluster,
             **api_options(args, "fit_streaming", standardize=standardize))
     if group is not None and not group.is_main:
         return 0

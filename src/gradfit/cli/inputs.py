@@ -157,19 +157,15 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 def needs_rows(args: argparse.Namespace) -> bool:
     """Whether the run needs the rows whole (a large file is then read whole, not streamed):
-    cluster-robust errors and formulas."""
-    return bool(args.cov_type == "cluster" or args.cluster or args.formula)
+    formulas."""
+    return bool(args.formula)
 
 
-def refuse_streamed_cluster(args: argparse.Namespace) -> None:
-    """Per-row options with a streamed file: they need the rows whole (for now)."""
+def refuse_streamed_formula(args: argparse.Namespace) -> None:
+    """A formula with a streamed file: the formula needs the rows whole (for now)."""
     if args.formula:
         raise BadOptionError("formula", args.formula, "formula fits of rows streamed from a file are not available "
                              "yet", "leave --chunk-rows out to read the file whole")
-    if args.cluster:
-        raise BadOptionError("cluster", args.cluster, "cluster-robust errors of rows streamed from a file are not "
-                             "available yet (the cluster column is not streamed)",
-                             "leave --chunk-rows out to read the file whole")
 
 
 def unknown_data_message(data: str) -> str:

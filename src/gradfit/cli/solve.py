@@ -7,7 +7,7 @@ import os
 import sys
 
 from ..errors import BadDataError
-from .inputs import (needs_rows, refuse_streamed_cluster, api_options, check_outputs, feature_list, is_large_file, load_data, options_namespace, positive_rows,
+from .inputs import (needs_rows, refuse_streamed_formula, api_options, check_outputs, feature_list, is_large_file, load_data, options_namespace, positive_rows,
                      process_group, warnings_to_stderr)
 
 
@@ -62,11 +62,12 @@ def _run_solve_streaming(args: argparse.Namespace, group=None) -> int:
     if not os.path.exists(args.data):
         raise BadDataError(f"data file {args.data!r} not found; --chunk-rows streams a CSV or Parquet file, "
                            "so check the path")
-    refuse_streamed_cluster(args)
+    refuse_streamed_formula(args)
     check_outputs(args)
     with warnings_to_stderr(args):
         result = solve_streaming(args.data, target=args.target, features=feature_list(args.features),
                                  dropna=args.dropna, chunk_rows=args.chunk_rows, distributed=group, weights=args.weights,
+                                 cluster=args.cluster,
                                  **api_options(args, "solve_streaming"))
     write_influence(args, result, group)
     if group is not None and not group.is_main:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import limits
 from ..option_checks import check_count, poly_degree
-from ..errors import BadDataError, BadOptionError
+from ..errors import BadDataError, BadOptionError, option
 from . import files
 from .batches import share
 from .columns import choose_columns
@@ -94,7 +94,35 @@ def iter_array_chunks(x, y, rows: int | None = None, *, names: list[str] | None 
     return ArrayChunks(x, y, rows, names)
 
 
-class ParquetChunks:
+def _label_column(source, name: str | None) -> str | None:
+    """The cluster-label column to read beside the values (checked to exist), or None."""
+    if name is not None and name not in source.columns:
+        raise BadDataError(f"{source.path}: no column {name!r} for {option('cluster')}; the columns are: "
+                           + ", ".join(source.columns))
+    return name
+
+
+class _Labelled:
+    """What the file readers share: a chunk's values checked with its labels (a missing label is
+    a missing value), the kept rows' labels left in :attr:`chunk_labels` for the consumer."""
+
+    labels: str | None = None
+    chunk_labels: np.ndarray | None = None
+
+    def _kept(self, values: np.ndarray, labels, rows: _Rows, positions) -> np.ndarray:
+        names, where = self.columns, positions
+        if labels is not None:
+            values = np.column_stack([values, np.where([label is None or label != label for label in labels],
+                                                       np.nan, 0.0)])
+            names = names + [self.labels]
+            where = None if positions is None else positions + [self.source.columns.index(self.labels)]
+        values, kept = _checked_values(values, rows, names, where, self.dropna, self, labelled=labels is not None)
+        if labels is not None:
+            values, self.chunk_labels = values[:, :-1], labels[kept]
+        return values
+
+
+class ParquetChunks(_Labelled):
     """The target and feature columns of a Parquet file, batch by batch (a row group at a time).
 
     ``part=(rank, world_size)`` reads only this process's row groups: contiguous groups, each
@@ -102,10 +130,12 @@ class ParquetChunks:
     rank 0 alone; files written with several row groups spread evenly)."""
 
     def __init__(self, path, target: str, features: list[str] | None = None, rows: int | None = None, *,
-                 dropna: bool = False, part: tuple[int, int] | None = None) -> None:
+                 dropna: bool = False, part: tuple[int, int] | None = None, labels: str | None = None) -> None:
         source = _open(path, PARQUET_SUFFIXES)
         try:
-            self.feature_names, self.target_name = choose_columns(source, target, features, True)
+            self.feature_names, self.target_name = choose_columns(source, target, features, True,
+                                                                  exclude=() if labels is None else (labels,))
+            self.labels = _label_column(source, labels)
             self.columns = self.feature_names + [self.target_name]
             source.check_numeric(self.columns, self.target_name)
             self.n_rows = int(source.file.metadata.num_rows)
@@ -148,8 +178,9 @@ class ParquetChunks:
             row_groups, offset = self._row_groups(file)
             if row_groups == []:  # another process reads every row group
                 return
-            batches = file.iter_batches(batch_size=self.rows, columns=self.columns, use_threads=False,
-                                        row_groups=row_groups)
+            batches = file.iter_batches(batch_size=self.rows, columns=self.columns + ([self.labels] if self.labels
+                                                                                      else []),
+                                        use_threads=False, row_groups=row_groups)
             while True:
                 try:
                     batch = next(batches, None)
@@ -158,8 +189,11 @@ class ParquetChunks:
                         f"{self.path}: damaged Parquet file ({one_line(exc)}); export it again") from None
                 if batch is None:
                     break
-                values = arrow_floats(batch.columns, batch.num_rows)  # (m, d + 1): x, then y
-                values = _checked_values(values, where.at(offset), self.columns, None, self.dropna, self)
+                columns = batch.columns[:len(self.columns)]
+                values = arrow_floats(columns, batch.num_rows)  # (m, d + 1): x, then y
+                labels = None if not self.labels else np.array(batch.column(len(self.columns)).to_pylist(),
+                                                                dtype=object)
+                values = self._kept(values, labels, where.at(offset), None)
                 offset += batch.num_rows
                 kept += len(values)
                 if len(values):
@@ -184,16 +218,18 @@ def iter_parquet_chunks(path, target: str, features: list[str] | None = None, ro
     return ParquetChunks(path, target, features, rows, dropna=dropna)
 
 
-class CsvChunks:
+class CsvChunks(_Labelled):
     """The target and feature columns of a CSV file, parsed by pandas ``rows`` rows at a time.
 
     ``part=(rank, world_size)``: every process parses the file (text has no index to seek by)
     but converts, checks and hands on only blocks ``rank, rank + world_size, …``."""
 
     def __init__(self, path, target: str, features: list[str] | None = None, rows: int | None = None, *,
-                 dropna: bool = False, part: tuple[int, int] | None = None) -> None:
+                 dropna: bool = False, part: tuple[int, int] | None = None, labels: str | None = None) -> None:
         self.source = _open(path, CSV_SUFFIXES)
-        self.feature_names, self.target_name = choose_columns(self.source, target, features, True)
+        self.feature_names, self.target_name = choose_columns(self.source, target, features, True,
+                                                              exclude=() if labels is None else (labels,))
+        self.labels = _label_column(self.source, labels)
         self.columns = self.feature_names + [self.target_name]
         self.positions = [self.source.columns.index(name) for name in self.columns]
         self.path, self.dropna, self.part = self.source.path, bool(dropna), part
@@ -213,7 +249,11 @@ class CsvChunks:
                     offset += len(chunk)  # another process's block
                     continue
                 values = source.block(chunk, offset, self.positions, self.columns, self.target_name)  # (m, d + 1)
-                values = _checked_values(values, where.at(offset), self.columns, self.positions, self.dropna, self)
+                labels = None
+                if self.labels:
+                    column = chunk.iloc[:, source.columns.index(self.labels)]
+                    labels = column.astype(object).where(column.notna(), None).to_numpy()
+                values = self._kept(values, labels, where.at(offset), self.positions)
                 offset += len(chunk)
                 kept += len(values)
                 if len(values):
@@ -234,15 +274,18 @@ def iter_csv_chunks(path, target: str, features: list[str] | None = None, rows: 
 
 
 def iter_file_chunks(path, target: str, features: list[str] | None = None, rows: int | None = None, *,
-                     dropna: bool = False, part: tuple[int, int] | None = None) -> ParquetChunks | CsvChunks:
+                     dropna: bool = False, part: tuple[int, int] | None = None,
+                     labels: str | None = None) -> ParquetChunks | CsvChunks:
     """:func:`iter_parquet_chunks` or :func:`iter_csv_chunks`, by the file's extension.
 
-    ``part=(rank, world_size)``: only this process's share (Parquet row groups, CSV blocks)."""
+    ``part=(rank, world_size)``: only this process's share (Parquet row groups, CSV blocks).
+    ``labels``: a column (cluster ids) read beside the values, left out of the default features;
+    after each chunk is handed on, ``chunks.chunk_labels`` holds its rows' labels."""
     path = os.fspath(path)
     check_path(path)
     suffix, _ = file_format(path)
     chunks = ParquetChunks if suffix in PARQUET_SUFFIXES else CsvChunks
-    return chunks(path, target, features, rows, dropna=dropna, part=part)
+    return chunks(path, target, features, rows, dropna=dropna, part=part, labels=labels)
 
 
 class PolyChunks:
@@ -273,6 +316,14 @@ class PolyChunks:
     @property
     def n_dropped(self) -> int:
         return getattr(self.source, "n_dropped", 0)
+
+    @property
+    def chunk_labels(self):
+        return getattr(self.source, "chunk_labels", None)
+
+    @property
+    def labels(self):
+        return getattr(self.source, "labels", None)
 
     def __iter__(self):
         magnitudes = Magnitudes([f"the polynomial term {name!r}" for name in self.feature_names], poly_fix())
@@ -336,7 +387,10 @@ class _Rows:
         return self._locate(self.offset + index)
 
 
-def _checked_values(values: np.ndarray, rows: _Rows, names: list[str], positions, dropna: bool, owner) -> np.ndarray:
+def _checked_values(values: np.ndarray, rows: _Rows, names: list[str], positions, dropna: bool, owner,
+                    labelled: bool = False):
+    """The chunk without rows holding missing values (``dropna``), or an error naming the first;
+    and the chunk rows kept."""
     """The chunk without rows holding missing values (``dropna``), or an error naming the first."""
     kept = np.arange(len(values))  # chunk row of each row of values
     missing = np.isnan(values)  # (m, k)
@@ -351,9 +405,12 @@ def _checked_values(values: np.ndarray, rows: _Rows, names: list[str], positions
         kept = np.flatnonzero(~bad)
         owner.n_dropped += len(values) - len(kept)
         values = values[kept]
-    files.check_finite(rows, values, kept, positions if positions is not None else list(range(len(names))), names)
-    owner.magnitudes.add(values)
-    return values
+    checked = values[:, :-1] if labelled else values
+    checked_names = names[:-1] if labelled else names
+    files.check_finite(rows, checked, kept, positions if positions is not None else list(range(len(checked_names))),
+                       checked_names)
+    owner.magnitudes.add(checked)
+    return values, kept
 
 
 def _magnitudes(owner) -> Magnitudes:

@@ -61,7 +61,7 @@ class Weighting:
 
 
 def weighted_file_chunks(path, target: str, features: list[str] | None, weights: str, rows, *, dropna: bool,
-                         part, intercept: bool) -> "WeightedChunks":
+                         part, intercept: bool, labels: str | None = None) -> "WeightedChunks":
     """The chunks of a file's ``features`` and ``target``, whitened by its ``weights`` column."""
     from .chunks import iter_file_chunks
     from .columns import choose_columns
@@ -76,10 +76,11 @@ def weighted_file_chunks(path, target: str, features: list[str] | None, weights:
 
             raise BadDataError(f"{path}: no column {weights!r} for {option('weights')}; the columns are: "
                                + ", ".join(source.columns))
-        features, _ = choose_columns(source, target, features, True, exclude=(weights,))
+        features, _ = choose_columns(source, target, features, True,
+                                     exclude=(weights,) if labels is None else (weights, labels))
     finally:
         source.close()
-    chunks = iter_file_chunks(path, target, list(features) + [weights], rows, dropna=dropna, part=part)
+    chunks = iter_file_chunks(path, target, list(features) + [weights], rows, dropna=dropna, part=part, labels=labels)
     return WeightedChunks(chunks, intercept, weights)
 
 
@@ -102,6 +103,14 @@ class WeightedChunks:
     @property
     def n_dropped(self) -> int:
         return getattr(self.source, "n_dropped", 0)
+
+    @property
+    def chunk_labels(self):
+        return getattr(self.source, "chunk_labels", None)
+
+    @property
+    def labels(self):
+        return getattr(self.source, "labels", None)
 
     def __iter__(self):
         log_sum, positive, seen = 0.0, 0, 0

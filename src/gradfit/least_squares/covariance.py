@@ -57,9 +57,10 @@ class CovarianceSpec:
     kind : str
         One of :data:`COV_TYPES`.
     groups : numpy.ndarray or None
-        ``(n,)`` integer cluster codes ``0 … G−1`` of the training rows (``cluster`` only).
+        ``(n,)`` integer cluster codes ``0 … G−1`` of the training rows (``cluster`` only);
+        ``None`` when the labels arrive with each block of rows (a streamed file).
     n_groups : int
-        ``G``, the number of clusters.
+        ``G``, the number of clusters (0 until a pass has seen the labels).
     maxlags : int or None
         ``L``, the HAC lag length.
     """
@@ -177,18 +178,22 @@ class Middle:
         self.spec, self.bread = spec, bread
         self.middle = np.zeros((p, p))
         self.scores = np.zeros((spec.n_groups, p)) if spec.kind == "cluster" else None  # (G, p)
+        self.by_label: dict = {}  # streamed clusters: label → Σ scores, the labels seen with the blocks
         self.tail = np.zeros((0, p))  # HAC: the last L scores of the blocks before
         self.rows = 0
 
-    def add(self, design: np.ndarray, residuals: np.ndarray) -> None:
-        """Fold in the next block: ``design`` ``(m, p)`` and ``residuals`` ``(m,)`` at θ."""
+    def add(self, design: np.ndarray, residuals: np.ndarray, labels: np.ndarray | None = None) -> None:
+        """Fold in the next block: ``design`` ``(m, p)`` and ``residuals`` ``(m,)`` at θ (and,
+        for clusters streamed with their rows, the block's ``labels``)."""
         kind, m = self.spec.kind, len(residuals)
         factor = residuals
         if self.spec.needs_leverage:
             leverage = np.einsum("ij,ij->i", design @ self.bread, design)  # (m,)
             factor = residuals / (np.sqrt(1.0 - leverage) if kind == "HC2" else (1.0 - leverage))
         scores = design * factor[:, None]  # (m, p)
-        if kind == "cluster":
+        if kind == "cluster" and self.spec.groups is None:
+            self._add_labelled(scores, labels)
+        elif kind == "cluster":
             codes = self.spec.groups[self.rows:self.rows + m]
             for j in range(scores.shape[1]):
                 self.scores[:, j] += np.bincount(codes, weights=scores[:, j], minlength=self.spec.n_groups)
@@ -197,6 +202,19 @@ class Middle:
         else:
             self.middle += scores.T @ scores
         self.rows += m
+
+    def _add_labelled(self, scores: np.ndarray, labels) -> None:
+        """Σ scores per label of one block, folded into :attr:`by_label`."""
+        keys = np.array([label_key(label) for label in labels], dtype=object)
+        try:
+            unique, codes = np.unique(keys, return_inverse=True)
+        except TypeError:  # labels of mixed types: compare them as text
+            keys = keys.astype(str)
+            unique, codes = np.unique(keys, return_inverse=True)
+        sums = np.column_stack([np.bincount(codes, weights=scores[:, j], minlength=len(unique))
+                                for j in range(scores.shape[1])])
+        for key, row in zip(unique.tolist(), sums):
+            self.by_label[key] = self.by_label[key] + row if key in self.by_label else row
 
     def _add_lags(self, scores: np.ndarray) -> None:
         """``Γ₀`` and the Bartlett-weighted ``Γ_l + Γ_lᵀ`` of pairs whose later row is in this block."""
@@ -212,24 +230,47 @@ class Middle:
             self.middle += (1.0 - lag / (lags + 1.0)) * (gamma + gamma.T)
         self.tail = joined[-lags:] if lags else self.tail
 
+    @property
+    def n_groups(self) -> int:
+        return len(self.by_label) if self.spec.groups is None else self.spec.n_groups
+
     def covariance(self, n: int) -> np.ndarray:
         """``(p, p)`` the robust covariance of the coefficients, from ``n`` rows in all."""
-        middle = self.scores.T @ self.scores if self.scores is not None else self.middle
+        scores = self.scores
+        if self.spec.kind == "cluster" and self.spec.groups is None:
+            if self.n_groups < 2:
+                raise BadDataError(f"the cluster labels name {self.n_groups} cluster(s): cluster-robust errors need "
+                                   "two or more (and many for the normal approximation to hold)")
+            scores = np.array([self.by_label[key] for key in sorted(self.by_label, key=_sort_key)])
+        middle = scores.T @ scores if scores is not None else self.middle
         cov = self.bread @ middle @ self.bread
         p = len(self.bread)
         if self.spec.kind == "HC1":
             cov *= n / (n - p)
         elif self.spec.kind == "cluster":
-            groups = self.spec.n_groups
+            groups = self.n_groups
             cov *= groups / (groups - 1.0) * (n - 1.0) / (n - p)
         return (cov + cov.T) / 2.0
+
+
+def label_key(label):
+    """A cluster label as a key: 3, 3.0 and NumPy's 3 are one cluster; text stays text."""
+    if isinstance(label, (bool, np.bool_)):
+        return int(label)
+    if isinstance(label, (int, float, np.integer, np.floating)):
+        return float(label)
+    return str(label)
+
+
+def _sort_key(key):
+    return (isinstance(key, str), key)
 
 
 def robust_covariance(spec: CovarianceSpec, bread: np.ndarray, blocks, n: int) -> np.ndarray:
     """The robust covariance from ``blocks``: ``(design, residuals)`` pairs covering the rows in order."""
     middle = Middle(spec, bread)
-    for design, residuals in blocks:
-        middle.add(design, residuals)
+    for block in blocks:
+        middle.add(*block)
     if middle.rows != n:
         raise BadDataError(f"the covariance saw {middle.rows} rows of {n}; pass every row once")
     return middle.covariance(n)

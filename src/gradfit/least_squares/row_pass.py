@@ -37,7 +37,7 @@ class RowPass:
         self.head = None  # the first L HAC scores (for the boundary with the process before)
         self.rows = 0
 
-    def add(self, design: np.ndarray, residuals: np.ndarray) -> None:
+    def add(self, design: np.ndarray, residuals: np.ndarray, labels=None) -> None:
         if not len(residuals):
             return
         if self.middle is not None:
@@ -47,7 +47,7 @@ class RowPass:
                 scores = design[:self.spec.maxlags - len(self.head)] * residuals[:self.spec.maxlags - len(self.head),
                                                                                 None]
                 self.head = np.concatenate([self.head, scores])
-            self.middle.add(design, residuals)
+            self.middle.add(design, residuals, labels)
         e = residuals
         self.powers += [math.fsum(e), math.fsum(e * e), math.fsum(e ** 3), math.fsum(e ** 4)]
         steps = np.diff(e) if self.last is None else np.diff(np.concatenate([[self.last], e]))
@@ -63,6 +63,7 @@ class RowPass:
                 "last": self.last, "head": self.head,
                 "middle": None if middle is None else middle.middle,
                 "scores": None if middle is None else middle.scores,
+                "by_label": None if middle is None else middle.by_label,
                 "tail": None if middle is None else middle.tail}
 
 
@@ -83,6 +84,9 @@ def combine(parts: list[dict], spec: CovarianceSpec, bread: np.ndarray, n: int) 
         total.middle += part["middle"]
         if part["scores"] is not None:
             total.scores += part["scores"]
+        for key, row in (part["by_label"] or {}).items():  # streamed clusters, merged by label
+            total.by_label[key] = total.by_label[key] + row if key in total.by_label else row
+    moments["n_groups"] = total.n_groups
     if spec.kind == "HAC":
         tail = parts[0]["tail"]
         for part in parts[1:]:

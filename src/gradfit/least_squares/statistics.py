@@ -325,7 +325,7 @@ class OLSStats:
         empty = True
         for block in self.blocks():
             empty = False
-            yield pd.DataFrame(influence_columns([block], self.closed.cov_unscaled, self.rss, self.n_obs))
+            yield pd.DataFrame(influence_columns([block[:2]], self.closed.cov_unscaled, self.rss, self.n_obs))
         if empty:
             yield pd.DataFrame({name: [] for name in INFLUENCE_COLUMNS})
 

@@ -9,6 +9,7 @@ over ``RSS(θ) = ‖Rθ − z‖² + ρ²``, the total sum of squares from the m
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cached_property
 
 import numpy as np
@@ -78,8 +79,11 @@ class SufficientOLSStats(OLSStats):
         self.covariance = covariance or CovarianceSpec()
         self._rows, self._group, self._ordered = rows, group, ordered
         self._tests = tests or self.covariance.robust
-        if group is not None and rows is not None and self._tests:
-            self._second_pass  # a collective: every process takes part now, whichever reports later
+        counts_clusters = self.covariance.kind == "cluster" and self.covariance.groups is None
+        if rows is not None and ((group is not None and self._tests) or counts_clusters):
+            # now: a collective every process takes part in, whichever reports later; and the
+            # number of streamed clusters, which the header and the F test need
+            self._second_pass
 
     def blocks(self):
         if self._rows is not None:
@@ -92,10 +96,13 @@ class SufficientOLSStats(OLSStats):
     def _second_pass(self):
         """The robust middle and the residuals' sums of every row, from one more pass over them."""
         rows = RowPass(self.covariance, self.closed.cov_unscaled)
-        for design, residuals in self.blocks():
-            rows.add(design, residuals)
+        for block in self.blocks():
+            rows.add(*block)
         parts = [rows.part()] if self._group is None else self._group.all_gather(rows.part())
-        return combine(parts, self.covariance, self.closed.cov_unscaled, self.n_obs)
+        cov, moments = combine(parts, self.covariance, self.closed.cov_unscaled, self.n_obs)
+        if self.covariance.kind == "cluster" and self.covariance.groups is None:  # the pass counted the clusters
+            self.covariance = replace(self.covariance, n_groups=moments["n_groups"])
+        return cov, moments
 
     def influence_frames(self):
         """As :meth:`OLSStats.influence_frames`; with a process group, a collective: every process's

@@ -101,11 +101,11 @@ def formula_rows(x, y, cfg: FitConfig, dataset, names):
 
 
 def streamed(source, cfg: FitConfig, *, target=None, features=None, chunk_rows=None, dropna=False, names=None,
-             distributed=None, weights: str | None = None) -> Streamed:
+             distributed=None, weights: str | None = None, cluster: str | None = None) -> Streamed:
     """The source of a fit from one streaming pass over ``source`` (a file, arrays, chunks)."""
     pass_ = stream_statistics(source, target=target, features=features, intercept=cfg.intercept, names=names,
                               poly=cfg.poly, chunk_rows=chunk_rows, dropna=dropna, distributed=distributed,
-                              weights=weights)
+                              weights=weights, cluster=cluster)
     inputs = [pass_.feature_names[0]] if pass_.degree else list(pass_.feature_names)
     if pass_.weighting is not None and cfg.intercept:
         inputs = inputs[1:]  # (the whitened intercept's column is no input)

@@ -46,12 +46,14 @@ def param_names(problem: Problem) -> list[str]:
 
 
 def row_blocks(chunks, theta: np.ndarray, intercept: bool):
-    """``(design, residuals)`` at ``theta`` of each ``(x, y)`` chunk, in order: a second pass."""
+    """``(design, residuals, labels)`` at ``theta`` of each ``(x, y)`` chunk, in order: a second
+    pass (``labels``: the chunk's cluster labels, when the chunks carry them)."""
     for x, y in chunks:
         x = np.asarray(x, dtype=np.float64)
         x = x[:, None] if x.ndim == 1 else x
         design = np.column_stack([np.ones(len(x)), x]) if intercept else x
-        yield design, np.asarray(y, dtype=np.float64).reshape(-1) - design @ theta
+        yield design, np.asarray(y, dtype=np.float64).reshape(-1) - design @ theta, getattr(chunks, "chunk_labels",
+                                                                                           None)
 
 
 def model_of(problem: Problem) -> dict:

@@ -58,10 +58,13 @@ def sufficient_of(x: np.ndarray, y: np.ndarray, intercept: bool, names: list[str
 def stream_statistics(source, *, target: str | None = None, features: list[str] | None = None,
                       intercept: bool = True, names: list[str] | None = None, poly: int | None = None,
                       chunk_rows: int | None = None, dropna: bool = False, distributed=None,
-                      weights: str | None = None) -> Streamed:
+                      weights: str | None = None, cluster: str | None = None) -> Streamed:
     """One pass over ``source`` (see :func:`gradfit.solve_streaming`) to sufficient statistics,
     shared among the processes of a ``torchrun`` launch when ``distributed``; ``weights`` names a
-    column of the file whose rows are whitened by it (:mod:`gradfit.data.weights`)."""
+    column of the file whose rows are whitened by it (:mod:`gradfit.data.weights`); ``cluster``
+    names a column of cluster labels read beside each chunk (``chunks.chunk_labels``)."""
+    if cluster is not None and not isinstance(source, (str, os.PathLike)):
+        raise BadDataError("streamed cluster labels come from a column of a CSV or Parquet file (cluster='g')")
     group = None
     if distributed:
         group = distributed if isinstance(distributed, Distributed) else start()
@@ -71,10 +74,10 @@ def stream_statistics(source, *, target: str | None = None, features: list[str] 
                                "without polynomial terms")
         part = None if group is None else (group.rank, group.world_size)
         chunks, path = weighted_file_chunks(os.fspath(source), target, features, weights, chunk_rows, dropna=dropna,
-                                            part=part, intercept=intercept), os.fspath(source)
+                                            part=part, intercept=intercept, labels=cluster), os.fspath(source)
         intercept = False  # the whitened rows carry it as their first column
     else:
-        chunks, path = _chunks(source, group, target, features, chunk_rows, dropna, names)
+        chunks, path = _chunks(source, group, target, features, chunk_rows, dropna, names, cluster)
     degree = None
     if poly is not None:
         chunks = with_poly(chunks, poly)
@@ -105,7 +108,7 @@ def _weighting(chunks, group: Distributed | None):
     return Weighting(None, math.fsum(p[0] for p in parts), sum(p[1] for p in parts))
 
 
-def _chunks(source, group: Distributed | None, target, features, chunk_rows, dropna, names):
+def _chunks(source, group: Distributed | None, target, features, chunk_rows, dropna, names, labels=None):
     """The chunk source for ``source`` (this process's part of it under torchrun), and its path."""
     part = None if group is None else (group.rank, group.world_size)
     if isinstance(source, tuple) and len(source) == 2:
@@ -116,7 +119,7 @@ def _chunks(source, group: Distributed | None, target, features, chunk_rows, dro
         return chunks, None
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
-        return iter_file_chunks(path, target, features, chunk_rows, dropna=dropna, part=part), path
+        return iter_file_chunks(path, target, features, chunk_rows, dropna=dropna, part=part, labels=labels), path
     if group is not None:
         raise BadDataError("a distributed pass needs a path or arrays (x, y), so each process can take its part")
     if hasattr(source, "__iter__"):
