@@ -266,3 +266,19 @@ def test_streamed_cluster_labels_under_torchrun(tmp_path, capsys):
     both = json.loads(done.stdout)["stats"]
     assert both["n_groups"] == single["n_groups"] == 9 and both["names"] == ["intercept", "a", "b"]
     np.testing.assert_allclose(both["std_err"], single["std_err"], rtol=1e-10)
+
+
+def test_formula_with_categories_under_torchrun(tmp_path, capsys):
+    sm = pytest.importorskip("statsmodels.api")
+    pytest.importorskip("formulaic")
+    path = tmp_path / "grunfeld.csv"
+    sm.datasets.grunfeld.load_pandas().data.to_csv(path, index=False)
+    args = ["solve", str(path), "--formula", "invest ~ value + C(firm) + value:capital", "--cov", "cluster",
+            "--cluster", "firm", "--json"]
+    single = one_process(args, capsys)["stats"]
+    done = torchrun(args, tmp_path)
+    assert done.returncode == 0, done.stderr
+    both = json.loads(done.stdout)["stats"]
+    assert both["names"] == single["names"] and "C(firm)[T.IBM]" in both["names"]
+    # one process refines its closed form from the rows; the two gather TSQR statistics (float64)
+    np.testing.assert_allclose(both["std_err"], single["std_err"], rtol=1e-9)
