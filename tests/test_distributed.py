@@ -231,6 +231,21 @@ def test_robust_covariances_and_residual_tests_match_one_process(tmp_path, capsy
     np.testing.assert_allclose(streamed["std_err"], single["HC3"]["std_err"], rtol=1e-10)
     assert streamed["jarque_bera"] == pytest.approx(single["HC3"]["jarque_bera"], rel=1e-9)
     assert streamed["durbin_watson"] is None  # the processes read interleaved blocks: no order across them
+    # Parquet: each process reads contiguous row groups, in rank order, so HAC and Durbin–Watson hold
+    import pandas as pd
+
+    parquet = tmp_path / "robust.parquet"
+    pd.read_csv(path).to_parquet(parquet, row_group_size=50)
+    args = ["solve", str(parquet), "--target", "y", "--features", "a,b", "--json", "--cov", "HAC", "--maxlags", "4",
+            "--chunk-rows", "37"]
+    done = torchrun(args, tmp_path)
+    assert done.returncode == 0, done.stderr
+    streamed = json.loads(done.stdout)["stats"]
+    np.testing.assert_allclose(streamed["std_err"], single["HAC"]["std_err"], rtol=1e-10)
+    assert streamed["durbin_watson"] == pytest.approx(single["HAC"]["durbin_watson"], rel=1e-9)
+    done = torchrun(["solve", str(path), "--target", "y", "--features", "a,b", "--cov", "HAC", "--maxlags", "4",
+                     "--chunk-rows", "37"], tmp_path)
+    assert done.returncode != 0 and "convert it to Parquet" in done.stderr
 
 
 def test_influence_table_gathers_every_process_rows(tmp_path, capsys):

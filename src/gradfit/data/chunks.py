@@ -129,6 +129,8 @@ class ParquetChunks(_Labelled):
     process taking those that start in its share of the rows (a file of one row group is read by
     rank 0 alone; files written with several row groups spread evenly)."""
 
+    contiguous_parts = True  # the processes' parts follow one another in rank order
+
     def __init__(self, path, target: str, features: list[str] | None = None, rows: int | None = None, *,
                  dropna: bool = False, part: tuple[int, int] | None = None, labels: str | None = None) -> None:
         source = _open(path, PARQUET_SUFFIXES)
@@ -223,6 +225,8 @@ class CsvChunks(_Labelled):
 
     ``part=(rank, world_size)``: every process parses the file (text has no index to seek by)
     but converts, checks and hands on only blocks ``rank, rank + world_size, …``."""
+
+    contiguous_parts = False  # interleaved blocks: the rows' order is not the processes' order
 
     def __init__(self, path, target: str, features: list[str] | None = None, rows: int | None = None, *,
                  dropna: bool = False, part: tuple[int, int] | None = None, labels: str | None = None) -> None:
@@ -324,6 +328,10 @@ class PolyChunks:
     @property
     def labels(self):
         return getattr(self.source, "labels", None)
+
+    @property
+    def contiguous_parts(self) -> bool:
+        return getattr(self.source, "contiguous_parts", False)
 
     def __iter__(self):
         magnitudes = Magnitudes([f"the polynomial term {name!r}" for name in self.feature_names], poly_fix())

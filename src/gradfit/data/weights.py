@@ -112,6 +112,10 @@ class WeightedChunks:
     def labels(self):
         return getattr(self.source, "labels", None)
 
+    @property
+    def contiguous_parts(self) -> bool:
+        return getattr(self.source, "contiguous_parts", False)
+
     def __iter__(self):
         log_sum, positive, seen = 0.0, 0, 0
         for x, y in self.source:

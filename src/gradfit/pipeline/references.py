@@ -164,10 +164,10 @@ def covariance_for(source, cov_type: str, maxlags: int | None, val_split: float 
     if cov_type == "cluster" and not source.holds_rows:
         raise BadOptionError("cov_type", cov_type, "needs the cluster of every row",
                              f"add {option('cluster', 'COLUMN', python='cluster=COLUMN (a column of the file)')}")
-    if cov_type == "HAC" and not source.holds_rows and source.world_size > 1:
+    if cov_type == "HAC" and not source.holds_rows and not source.rows_in_order:
         raise BadOptionError("cov_type", cov_type, "HAC needs the rows in their order, and the processes of a "
-                             "streamed torchrun run read the file in interleaved blocks",
-                             "stream it in one process, or read it whole under torchrun")
+                             "streamed torchrun run read a CSV file in interleaved blocks",
+                             "stream it in one process, convert it to Parquet, or read it whole under torchrun")
     if cov_type == "HAC" and val_split:
         raise BadOptionError("cov_type", "HAC", "needs the rows in their order, and a validation split shuffles "
                              "them", f"leave {option('val_split')} out (or give validation rows of your own)")

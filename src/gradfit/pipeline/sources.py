@@ -242,7 +242,13 @@ class Streamed:
         chunks, intercept, group = self.streamed.chunks, self.problem.intercept, self.streamed.group
         return SufficientReference(self.streamed.sufficient, param_names(self.problem), warn_unrefined,
                                    **model_of(self.problem), rows=lambda theta: row_blocks(chunks, theta, intercept),
-                                   group=group, ordered=group is None, tests=False)
+                                   group=group, ordered=self.rows_in_order, tests=False)
+
+    @property
+    def rows_in_order(self) -> bool:
+        """Whether the processes' rows follow one another in rank order (always, in one process;
+        Parquet row groups under torchrun; not a CSV file's interleaved blocks)."""
+        return self.streamed.group is None or bool(getattr(self.streamed.chunks, "contiguous_parts", False))
 
     def val_sufficient(self):
         return None  # a streamed fit has no rows to set aside
