@@ -58,6 +58,9 @@ GRAM_REFINE_CHUNK_CELLS = 81_920
 GRAM_REFINE_ABOVE = 1e-14
 # Wide data is bound by arithmetic, not memory: BLAS needs long chunks to run at full speed.
 GRAM_MIN_CHUNK_ROWS = 1024
+# Rows per block of the statistics' pass over rows in memory (robust covariances, influence): the
+# design of a block is built as it is used, so memory stays a few MB whatever the rows.
+STATS_BLOCK_ROWS = 8192
 # Up to this many cells the Gram path refines with residuals in double-double
 # (least_squares.extra_precise: the answer correctly rounded, as dense QR gives it) instead of one
 # float64 pass. It costs about 100 ns a cell (1 ms at this size; a float64 pass, 1 ns a cell):

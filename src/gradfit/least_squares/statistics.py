@@ -28,6 +28,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .. import limits
 from ..errors import BadDataError, BadOptionError
 from .closed_form import LeastSquares
 from .covariance import CovarianceSpec, robust_covariance
@@ -39,7 +40,7 @@ _DICT_KEYS = (
     "f_statistic", "f_pvalue", "log_likelihood", "aic", "bic", "n_obs", "df_model", "df_resid",
     "residual_std", "condition_number",
 )
-_BLOCK_ROWS = 8192  # rows per block of the robust covariance's pass
+
 
 
 class OLSStats:
@@ -180,8 +181,9 @@ class OLSStats:
 
     def blocks(self):
         """``(design, residuals)`` blocks covering the rows in order (for the robust covariance)."""
-        for start in range(0, self.n_obs, _BLOCK_ROWS):
-            yield self.design[start:start + _BLOCK_ROWS], self.residuals[start:start + _BLOCK_ROWS]
+        rows = limits.STATS_BLOCK_ROWS
+        for start in range(0, self.n_obs, rows):
+            yield self.design[start:start + rows], self.residuals[start:start + rows]
 
     @cached_property
     def cov_params(self) -> np.ndarray:

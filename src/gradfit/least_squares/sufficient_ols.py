@@ -14,12 +14,12 @@ from functools import cached_property
 
 import numpy as np
 
+from .. import limits
 from ..errors import BadDataError, BadOptionError
 from .covariance import CovarianceSpec
 from .row_pass import RowPass, combine, moment_tests
 from .statistics import OLSStats
 
-_BLOCK_ROWS = 8192  # rows per block of the robust covariance's pass
 
 
 class SufficientOLSStats(OLSStats):
@@ -195,10 +195,11 @@ class RowsOLSStats(SufficientOLSStats):
     def blocks(self):
         """``(design, residuals)`` blocks of the rows in order, each design block built as it is used."""
         i0 = int(self.design_intercept)
-        for start in range(0, len(self._y), _BLOCK_ROWS):
-            x = self._x[start:start + _BLOCK_ROWS]
+        rows = limits.STATS_BLOCK_ROWS
+        for start in range(0, len(self._y), rows):
+            x = self._x[start:start + rows]
             design = np.column_stack([np.ones(len(x)), x]) if i0 else x
-            yield design, self._y[start:start + _BLOCK_ROWS] - design @ self.theta
+            yield design, self._y[start:start + rows] - design @ self.theta
 
     @cached_property
     def residuals(self) -> np.ndarray:
