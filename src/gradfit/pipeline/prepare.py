@@ -90,7 +90,7 @@ def formula_rows(x, y, cfg: FitConfig, dataset, names):
     if cfg.poly is not None:
         raise BadOptionError("poly", cfg.poly, "does not go with a formula",
                              "write the powers in the formula: y ~ x + I(x**2) + I(x**3)")
-    design = formula_design(x, cfg.formula, where="x")
+    design = formula_design(x, cfg.formula, where=getattr(x, "attrs", {}).get("source", "x"))
     if design.y is None:
         raise BadOptionError("formula", cfg.formula, "has no target", "write it before the ~: y ~ x1 + x2")
     if not cfg.intercept and design.intercept:
