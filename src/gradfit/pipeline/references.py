@@ -85,6 +85,7 @@ class SufficientReference:
     group: object = None
     ordered: bool = True
     tests: bool = True
+    where: str = "streamed or shared among processes"  # the rows, for the accuracy warning
 
     def __post_init__(self) -> None:
         self.closed = self.sufficient.closed_form()
@@ -92,8 +93,7 @@ class SufficientReference:
             warnings.warn(CollinearityWarning(
                 f"the closed form of this ill-conditioned problem (condition number "
                 f"{self.closed.condition_number:.3g}) is accurate to about {self.closed.estimated_error:.1g} relative: "
-                f"float64 QR on {self.sufficient.n:,} rows, streamed or shared among processes, without exact "
-                "refinement"), stacklevel=5)
+                f"float64 QR on {self.sufficient.n:,} rows, {self.where}, without exact refinement"), stacklevel=5)
         warn_if_collinear(self.closed.condition_number, self.param_names)
         self.scaling = self.sufficient.scaling()
 

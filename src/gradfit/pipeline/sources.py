@@ -119,7 +119,8 @@ class InMemory:
         if is_small(self.problem):
             return DenseReference(self.problem, names)
         return SufficientReference(accumulate(iter_array_chunks(x, y), intercept=intercept, names=names), names,
-                                   warn_unrefined, **model)
+                                   warn_unrefined, **model,
+                                   where=f"more than the {limits.SMALL_CELLS:,} cells refined in memory")
 
     def val_sufficient(self):
         """Sufficient statistics of the validation rows (the exact engine on large data), or None."""
