@@ -71,6 +71,10 @@ EXTRA_PRECISE_CELLS = 10_000
 
 # Refine the closed form in exact arithmetic when float64 QR's estimated relative error exceeds this.
 REFINE_ABOVE = 1e-13
+# ... and say so (a warning) where it cannot be refined only when fewer than about ten digits are
+# left: at 1e-13 a warning about "this ill-conditioned problem" of condition number 24 (a million
+# rows with columns away from zero) told the user nothing they could act on.
+WARN_UNREFINED_ABOVE = 1e-10
 # The refinement test judges each coefficient's relative error (least_squares.dense: the last
 # extra-precise correction); one below this fraction of the largest (in unit-column units) is
 # judged at this floor, so that a coefficient with no measurable effect buys no exact refinement.

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from .. import limits
 from ..errors import BadDataError
 from .inputs import (needs_rows, refuse_streamed_formula, api_options, check_outputs, feature_list, is_large_file, load_data, options_namespace, positive_rows,
                      process_group, warnings_to_stderr)
@@ -74,7 +75,7 @@ def _run_solve_streaming(args: argparse.Namespace, group=None) -> int:
         return 0
     if result.n_dropped:
         print(f"gradfit solve: note: dropped {result.n_dropped} row(s) with missing values (--dropna)", file=sys.stderr)
-    if result.needs_refinement:
+    if result.needs_refinement and result.estimated_error > limits.WARN_UNREFINED_ABOVE:
         print(f"gradfit solve: warning: ill-conditioned data streamed in float64: coefficients accurate to about "
               f"{result.estimated_error:.1g} relative", file=sys.stderr)
     print(result.to_json() if args.json else result.summary())

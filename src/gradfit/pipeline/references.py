@@ -89,7 +89,8 @@ class SufficientReference:
 
     def __post_init__(self) -> None:
         self.closed = self.sufficient.closed_form()
-        if self.closed.needs_refinement and self.warn_unrefined:
+        if self.closed.needs_refinement and self.warn_unrefined and \
+                self.closed.estimated_error > limits.WARN_UNREFINED_ABOVE:
             warnings.warn(CollinearityWarning(
                 f"the closed form of this ill-conditioned problem (condition number "
                 f"{self.closed.condition_number:.3g}) is accurate to about {self.closed.estimated_error:.1g} relative: "
