@@ -292,7 +292,28 @@ def iter_file_chunks(path, target: str, features: list[str] | None = None, rows:
     return chunks(path, target, features, rows, dropna=dropna, part=part, labels=labels)
 
 
-class PolyChunks:
+class Wrapped:
+    """What a chunk source that transforms another's chunks (polynomial terms, weights) reports
+    of the source it wraps (``self.source``): rows dropped, the chunk's labels, the parts' order."""
+
+    @property
+    def n_dropped(self) -> int:
+        return getattr(self.source, "n_dropped", 0)
+
+    @property
+    def chunk_labels(self):
+        return getattr(self.source, "chunk_labels", None)
+
+    @property
+    def labels(self):
+        return getattr(self.source, "labels", None)
+
+    @property
+    def contiguous_parts(self) -> bool:
+        return getattr(self.source, "contiguous_parts", False)
+
+
+class PolyChunks(Wrapped):
     """A one-feature source with ``x`` replaced by ``x, x², …, x^degree``, built per chunk.
 
     The powers are those of :func:`gradfit.data.design.polynomial_design` (double-double, then rounded
@@ -316,22 +337,6 @@ class PolyChunks:
         self.feature_names = [names[0]] + [f"{names[0]}^{k}" for k in range(2, self.degree + 1)]
         self.target_name = getattr(source, "target_name", None)
         self.n_rows = getattr(source, "n_rows", None)
-
-    @property
-    def n_dropped(self) -> int:
-        return getattr(self.source, "n_dropped", 0)
-
-    @property
-    def chunk_labels(self):
-        return getattr(self.source, "chunk_labels", None)
-
-    @property
-    def labels(self):
-        return getattr(self.source, "labels", None)
-
-    @property
-    def contiguous_parts(self) -> bool:
-        return getattr(self.source, "contiguous_parts", False)
 
     def __iter__(self):
         magnitudes = Magnitudes([f"the polynomial term {name!r}" for name in self.feature_names], poly_fix())

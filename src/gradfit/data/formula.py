@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import BadDataError, option
+from .per_row import label_key
 
 _UNSET = "__unset__"
 # The formulaic classes a saved formula's state may name (the codings of categorical factors).
@@ -104,22 +105,13 @@ def _check_levels(frame, spec: dict, where: str) -> None:
         column = spec["factor_columns"].get(factor)
         if column is None or column not in frame.columns:
             continue
-        known = {_key(level) for level in levels}
+        known = {label_key(level) for level in levels}
         for position, value in enumerate(frame[column].tolist()):
-            if value is not None and value == value and _key(value) not in known:  # (NaN is not a level)
+            if value is not None and value == value and label_key(value) not in known:  # (NaN is not a level)
                 shown = ", ".join(map(repr, levels[:10])) + (", …" if len(levels) > 10 else "")
                 raise BadDataError(f"{where}: data row {position + 1}, column {column!r} has the level {value!r}, "
                                    f"which the model never saw in training (its levels: {shown}); predict only rows "
                                    "with known levels")
-
-
-def _key(value):
-    """A level as a comparable key: 3, 3.0 and numpy's 3 are one level; text stays text."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
-    return str(value)
 
 
 # ----- the model spec as JSON --------------------------------------------------------------------

@@ -25,3 +25,17 @@ def check_weights(weights, n: int, label: str = "weights") -> np.ndarray:
     if not np.any(array > 0):
         raise BadDataError(f"every one of the {n} {label} is zero: give some rows a positive weight")
     return array
+
+
+def label_key(label):
+    """A label (a cluster id, a categorical level) as a comparable key: 3, 3.0 and NumPy's 3 are
+    one label; text stays text.
+
+    >>> label_key(np.int64(3)) == label_key(3.0), label_key("b")
+    (True, 'b')
+    """
+    if isinstance(label, (bool, np.bool_)):
+        return int(label)
+    if isinstance(label, (int, float, np.integer, np.floating)):
+        return float(label)
+    return str(label)

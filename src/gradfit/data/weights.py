@@ -19,6 +19,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import BadDataError
+from .chunks import Wrapped
 from .per_row import check_weights  # noqa: F401  (re-exported)
 from .problem import Problem
 
@@ -84,7 +85,7 @@ def weighted_file_chunks(path, target: str, features: list[str] | None, weights:
     return WeightedChunks(chunks, intercept, weights)
 
 
-class WeightedChunks:
+class WeightedChunks(Wrapped):
     """Chunks whose last feature column is the rows' weights, handed on whitened: ``[√w, √w·x]``
     (the intercept's column first, when there is one) and ``√w·y``, as :func:`whiten` makes them.
 
@@ -99,22 +100,6 @@ class WeightedChunks:
         self.target_name = getattr(source, "target_name", None)
         self.n_rows = getattr(source, "n_rows", None)
         self.weighting = Weighting(None, 0.0, 0)
-
-    @property
-    def n_dropped(self) -> int:
-        return getattr(self.source, "n_dropped", 0)
-
-    @property
-    def chunk_labels(self):
-        return getattr(self.source, "chunk_labels", None)
-
-    @property
-    def labels(self):
-        return getattr(self.source, "labels", None)
-
-    @property
-    def contiguous_parts(self) -> bool:
-        return getattr(self.source, "contiguous_parts", False)
 
     def __iter__(self):
         log_sum, positive, seen = 0.0, 0, 0

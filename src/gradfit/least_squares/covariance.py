@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data.per_row import label_key
 from ..errors import BadDataError, BadOptionError, option
 from ..option_checks import COV_TYPES  # noqa: F401  (the kinds, re-exported)
 
@@ -251,15 +252,6 @@ class Middle:
             groups = self.n_groups
             cov *= groups / (groups - 1.0) * (n - 1.0) / (n - p)
         return (cov + cov.T) / 2.0
-
-
-def label_key(label):
-    """A cluster label as a key: 3, 3.0 and NumPy's 3 are one cluster; text stays text."""
-    if isinstance(label, (bool, np.bool_)):
-        return int(label)
-    if isinstance(label, (int, float, np.integer, np.floating)):
-        return float(label)
-    return str(label)
 
 
 def _sort_key(key):
