@@ -131,7 +131,7 @@ def _fitting_commands(command) -> None:
                          "fit reported (as statsmodels' get_prediction)")
     predict.add_argument("--alpha", metavar="A", default="0.05", help="intervals at level 1 - A (default 0.05: 95%%)")
     predict.add_argument("--out", metavar="FILE", help="write the predictions as CSV to FILE (atomically)")
-    predict.add_argument("--json", action="store_true", help='print {"predictions": [...]} on stdout')
+    predict.add_argument("--json", action="store_true", help='print {"predictions": [...]} on stdout (with --interval, "lower" and "upper" too)')
     predict.add_argument("--dropna", action="store_true", help="drop rows with missing values in the model's "
                          "features (and say how many)")
 
