@@ -93,20 +93,13 @@ def load_data(args: argparse.Namespace) -> Data:
 def _categorical(args: argparse.Namespace, features: list[str] | None) -> bool:
     """Text or True/False columns among the features: then the fit goes through a formula of the
     columns (``target ~ a + g``), which encodes them as statsmodels would (``g[T.b]``, 0/1)."""
-    from ..data.file_checks import check_path, file_format
-    from ..data.files import open_source, text_columns
+    from ..data.files import text_columns
 
     if args.target is None:
         return False
-    check_path(args.data)  # (the messages read_table would give, in its order)
-    source = open_source(args.data, *file_format(args.data))
-    try:
-        columns = list(source.columns)
-    finally:
-        source.close()
     extras = {args.target, getattr(args, "cluster", None), getattr(args, "weights", None)}
-    names = features if features is not None else [c for c in columns if c not in extras]
-    if not [name for name in names if name in columns] or not text_columns(args.data, names):
+    names, text = text_columns(args.data, features, exclude=extras)
+    if not text:
         return False
     args.formula = f"{_quoted(args.target)} ~ " + " + ".join(_quoted(name) for name in names)
     args.features, args.auto_formula = None, True

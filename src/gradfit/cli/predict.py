@@ -24,7 +24,6 @@ SHOWN_COLUMNS = 20  # columns listed in a message before "…"
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from ..data.files import read_table
     from ..results.json_form import json_text
     from ..results.model_file import load_model
 

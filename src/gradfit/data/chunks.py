@@ -17,10 +17,11 @@ import numpy as np
 
 from .. import limits
 from ..option_checks import check_count, poly_degree
-from ..errors import BadDataError, BadOptionError, option
+from ..errors import BadDataError, BadOptionError
 from . import files
 from .batches import share
-from .columns import choose_columns
+from .columns import choose_columns, require_column
+from .per_row import missing_labels
 from .design import choose_one_feature, poly_fix, polynomial_design
 from .file_checks import CSV_SUFFIXES, PARQUET_SUFFIXES, check_path, file_format, one_line
 from .parquet_source import arrow_floats
@@ -94,14 +95,6 @@ def iter_array_chunks(x, y, rows: int | None = None, *, names: list[str] | None 
     return ArrayChunks(x, y, rows, names)
 
 
-def _label_column(source, name: str | None) -> str | None:
-    """The cluster-label column to read beside the values (checked to exist), or None."""
-    if name is not None and name not in source.columns:
-        raise BadDataError(f"{source.path}: no column {name!r} for {option('cluster')}; the columns are: "
-                           + ", ".join(source.columns))
-    return name
-
-
 class _Labelled:
     """What the file readers share: a chunk's values checked with its labels (a missing label is
     a missing value), the kept rows' labels left in :attr:`chunk_labels` for the consumer."""
@@ -112,8 +105,7 @@ class _Labelled:
     def _kept(self, values: np.ndarray, labels, rows: _Rows, positions) -> np.ndarray:
         names, where = self.columns, positions
         if labels is not None:
-            values = np.column_stack([values, np.where([label is None or label != label for label in labels],
-                                                       np.nan, 0.0)])
+            values = np.column_stack([values, np.where(missing_labels(labels), np.nan, 0.0)])
             names = names + [self.labels]
             where = None if positions is None else positions + [self.source.columns.index(self.labels)]
         values, kept = _checked_values(values, rows, names, where, self.dropna, self, labelled=labels is not None)
@@ -137,7 +129,7 @@ class ParquetChunks(_Labelled):
         try:
             self.feature_names, self.target_name = choose_columns(source, target, features, True,
                                                                   exclude=() if labels is None else (labels,))
-            self.labels = _label_column(source, labels)
+            self.labels = require_column(source, labels, "cluster")
             self.columns = self.feature_names + [self.target_name]
             source.check_numeric(self.columns, self.target_name)
             self.n_rows = int(source.file.metadata.num_rows)
@@ -233,7 +225,7 @@ class CsvChunks(_Labelled):
         self.source = _open(path, CSV_SUFFIXES)
         self.feature_names, self.target_name = choose_columns(self.source, target, features, True,
                                                               exclude=() if labels is None else (labels,))
-        self.labels = _label_column(self.source, labels)
+        self.labels = require_column(self.source, labels, "cluster")
         self.columns = self.feature_names + [self.target_name]
         self.positions = [self.source.columns.index(name) for name in self.columns]
         self.path, self.dropna, self.part = self.source.path, bool(dropna), part

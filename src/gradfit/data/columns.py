@@ -11,6 +11,14 @@ import difflib
 from ..errors import BadDataError, option
 
 
+def require_column(source, name: str | None, option_name: str) -> str | None:
+    """``name`` (a column another option names: ``cluster``, ``weights``) when ``source`` has it."""
+    if name is not None and name not in source.columns:
+        raise BadDataError(f"{source.path}: no column {name!r} for {option(option_name)}; the columns are: "
+                           f"{_listing(source.columns)}")
+    return name
+
+
 def choose_columns(source, target: str | None, features: list[str] | None,
                    require_target: bool, exclude: tuple[str, ...] = ()) -> tuple[list[str], str | None]:
     """The feature columns and the target (``None``: not read) of ``source``, checked.

@@ -34,7 +34,8 @@ import numpy as np
 
 from ..atomic import mark_input
 from ..errors import BadDataError, BadOptionError, option
-from .columns import choose_columns
+from .columns import choose_columns, require_column
+from .per_row import missing_labels
 from .csv_source import CsvSource
 from .file_checks import PARQUET_SUFFIXES, check_path, file_format
 from .parquet_source import ParquetSource
@@ -130,8 +131,9 @@ def _read_columns(source, path, target, features, require_target, dropna, labels
     """:func:`read_table`'s columns of an open ``source``."""
     feature_names, target_name = choose_columns(source, target, features, require_target,
                                                 exclude=tuple(c for c in (labels, weights) if c is not None))
-    label_values = None if labels is None else _label_column(source, labels, "cluster")
-    extra = [] if weights is None else [_label_column(source, weights, "weights")[0]]
+    label_values = None if require_column(source, labels, "cluster") is None else \
+        (labels, source.read_labels(labels))
+    extra = [] if require_column(source, weights, "weights") is None else [weights]
     values, n_dropped, label_values, kept = _read_values(source, feature_names + extra, target_name, dropna,
                                                          label_values)
     d = len(feature_names)
@@ -154,35 +156,29 @@ def _check_weights(source, weights: np.ndarray, kept: np.ndarray, name: str) -> 
     return np.ascontiguousarray(weights)
 
 
-def _label_column(source, name: str, what: str) -> tuple[str, np.ndarray | None]:
-    """Column ``name`` of ``source`` as it is (cluster labels; ``None`` for weights, read as numbers)."""
-    if name not in source.columns:
-        raise BadDataError(f"{source.path}: no column {name!r} for {option(what)}; the columns are: "
-                           + ", ".join(source.columns))
-    return name, source.read_labels(name) if what == "cluster" else None
-
-
-def text_columns(path, names: list[str]) -> list[str]:
-    """The columns among ``names`` that hold text (no value a number) or ``True``/``False``: the
-    categorical and boolean columns a formula encodes. The file's first rows decide for CSV (a
-    column of numbers with a stray word stays numeric, and its word an error); Parquet's types."""
+def text_columns(path, names: list[str] | None, exclude=()) -> tuple[list[str], list[str]]:
+    """The columns ``names`` (default: every column but ``exclude``), and those among them that hold
+    text (no value a number) or ``True``/``False``: the categorical and boolean columns a formula
+    encodes. The file's first rows decide for CSV (a column of numbers with a stray word stays
+    numeric, and its word an error); Parquet's types."""
     path = os.fspath(path)
     check_path(path)
     source = open_source(path, *file_format(path))
     try:
+        names = list(names) if names is not None else [c for c in source.columns if c not in exclude]
+        present = [name for name in names if name in source.columns]
         if isinstance(source, ParquetSource):
             import pyarrow as pa
 
-            kinds = {name: source.schema.field(name).type for name in names if name in source.columns}
-            return [name for name, kind in kinds.items() if pa.types.is_string(kind) or pa.types.is_large_string(kind)
-                    or pa.types.is_boolean(kind) or pa.types.is_dictionary(kind)]
+            kinds = {name: source.schema.field(name).type for name in present}
+            return names, [name for name, kind in kinds.items() if pa.types.is_string(kind)
+                           or pa.types.is_large_string(kind) or pa.types.is_boolean(kind)
+                           or pa.types.is_dictionary(kind)]
         with source.pandas_chunks(2_000) as chunks:
             first = next(iter(chunks), None)
     finally:
         source.close()
-    if first is None:
-        return []
-    return [name for name in names if name in first.columns and _is_text(first[name])]
+    return names, [] if first is None else [name for name in present if _is_text(first[name])]
 
 
 def _is_text(column) -> bool:
@@ -243,9 +239,7 @@ def _read_values(source, feature_names: list[str], target_name: str | None, drop
     positions = [source.columns.index(name) for name in names]
     values = source.read(positions, names, target_name)  # (n, k)
     if labels is not None:  # a missing label counts as a missing value of one more column
-        import pandas as pd
-
-        values = np.column_stack([values, np.where(pd.isna(labels[1]), np.nan, 0.0)])
+        values = np.column_stack([values, np.where(missing_labels(labels[1]), np.nan, 0.0)])
         names, positions = names + [labels[0]], positions + [source.columns.index(labels[0])]
     kept = _kept_rows(source, values, positions, names, dropna)  # (n_kept,) file row indices
     n_dropped = len(values) - len(kept)

@@ -1,4 +1,4 @@
-"""What comes with each row besides its values: weights, checked."""
+"""What comes with each row besides its values: weights, checked; labels (cluster ids, levels)."""
 
 from __future__ import annotations
 
@@ -39,3 +39,34 @@ def label_key(label):
     if isinstance(label, (int, float, np.integer, np.floating)):
         return float(label)
     return str(label)
+
+
+def missing_labels(labels) -> np.ndarray:
+    """``(n,)`` which labels are missing: ``None`` or NaN.
+
+    >>> missing_labels(np.array(["a", None, float("nan")], dtype=object)).tolist()
+    [False, True, True]
+    """
+    labels = np.asarray(labels)
+    if labels.dtype.kind == "f":
+        return np.isnan(labels)
+    if labels.dtype.kind == "O":
+        return np.array([label is None or (isinstance(label, float) and label != label) for label in labels],
+                        dtype=bool)
+    return np.zeros(len(labels), dtype=bool)
+
+
+def label_codes(labels) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct labels, sorted, and each label's code ``0 … G−1`` into them; labels of mixed
+    types (numbers and text, which do not sort together) compared as text.
+
+    >>> [u.tolist() for u in label_codes(np.array(["b", "a", "b"], dtype=object))]
+    [['a', 'b'], [1, 0, 1]]
+    """
+    labels = np.asarray(labels)
+    if labels.dtype.kind == "O":
+        labels = np.array([label_key(label) for label in labels], dtype=object)
+    try:
+        return np.unique(labels, return_inverse=True)
+    except TypeError:
+        return np.unique(labels.astype(str), return_inverse=True)

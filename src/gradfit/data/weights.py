@@ -14,13 +14,12 @@ covariances from the whitened residuals.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..errors import BadDataError
 from .chunks import Wrapped
-from .per_row import check_weights  # noqa: F401  (re-exported)
 from .problem import Problem
 
 
@@ -44,39 +43,31 @@ def whiten(problem: Problem) -> Problem:
     if lo is not None:
         lo = np.hstack(([np.zeros((len(lo), 1))] if problem.intercept else []) + [lo * root[:, None]])
     names = (["intercept"] if problem.intercept else []) + list(problem.names)
-    positive = weights[weights > 0]
     return replace(problem, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, intercept=False,
                    names=names, x_train_lo=lo, intercept_column=problem.intercept,
-                   weighting=Weighting(weights, math.fsum(np.log(positive)), int(len(positive))))
+                   weighting=Weighting(math.fsum(np.log(weights[weights > 0]))))
 
 
+@dataclass(frozen=True)
 class Weighting:
-    """What the statistics need of the training rows' weights: the weights themselves (in memory),
-    ``Σ log w`` over the positive ones and how many there are."""
+    """What the statistics need of the training rows' weights beyond the whitened rows: ``Σ log w``
+    over the positive ones (the log-likelihood's term)."""
 
-    def __init__(self, weights: np.ndarray | None, log_sum: float, n_positive: int) -> None:
-        self.weights, self.log_sum, self.n_positive = weights, log_sum, n_positive
-
-    def to_dict(self) -> dict:
-        return {"weighted": True, "n_positive_weights": self.n_positive}
+    log_sum: float
 
 
 def weighted_file_chunks(path, target: str, features: list[str] | None, weights: str, rows, *, dropna: bool,
                          part, intercept: bool, labels: str | None = None) -> "WeightedChunks":
     """The chunks of a file's ``features`` and ``target``, whitened by its ``weights`` column."""
     from .chunks import iter_file_chunks
-    from .columns import choose_columns
+    from .columns import choose_columns, require_column
     from .file_checks import check_path, file_format
     from .files import open_source
 
     check_path(path)
     source = open_source(path, *file_format(path))
     try:
-        if weights not in source.columns:
-            from ..errors import option
-
-            raise BadDataError(f"{path}: no column {weights!r} for {option('weights')}; the columns are: "
-                               + ", ".join(source.columns))
+        require_column(source, weights, "weights")
         features, _ = choose_columns(source, target, features, True,
                                      exclude=(weights,) if labels is None else (weights, labels))
     finally:
@@ -89,8 +80,7 @@ class WeightedChunks(Wrapped):
     """Chunks whose last feature column is the rows' weights, handed on whitened: ``[√w, √w·x]``
     (the intercept's column first, when there is one) and ``√w·y``, as :func:`whiten` makes them.
 
-    Iterating is one pass; each pass recomputes :attr:`weighting` (``Σ log w`` and the number of
-    positive weights) for the statistics.
+    Iterating is one pass; each pass recomputes :attr:`weighting` (``Σ log w``) for the statistics.
     """
 
     def __init__(self, source, intercept: bool, name: str) -> None:
@@ -99,7 +89,7 @@ class WeightedChunks(Wrapped):
         self.feature_names = (["intercept"] if intercept else []) + names[:-1]
         self.target_name = getattr(source, "target_name", None)
         self.n_rows = getattr(source, "n_rows", None)
-        self.weighting = Weighting(None, 0.0, 0)
+        self.weighting = Weighting(0.0)
 
     def __iter__(self):
         log_sum, positive, seen = 0.0, 0, 0
@@ -119,4 +109,4 @@ class WeightedChunks(Wrapped):
             yield np.hstack(columns), np.asarray(y, dtype=np.float64) * root
         if seen and not positive:
             raise BadDataError(f"every weight in column {self.name!r} is zero; give some rows a positive weight")
-        self.weighting = Weighting(None, log_sum, positive)
+        self.weighting = Weighting(log_sum)

@@ -29,9 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.per_row import label_key
+from ..data.per_row import label_codes, missing_labels
 from ..errors import BadDataError, BadOptionError, option
-from ..option_checks import COV_TYPES  # noqa: F401  (the kinds, re-exported)
 
 
 def cov_option(kind: str) -> str:
@@ -56,7 +55,7 @@ class CovarianceSpec:
     Attributes
     ----------
     kind : str
-        One of :data:`COV_TYPES`.
+        One of :data:`gradfit.option_checks.COV_TYPES`.
     groups : numpy.ndarray or None
         ``(n,)`` integer cluster codes ``0 … G−1`` of the training rows (``cluster`` only);
         ``None`` when the labels arrive with each block of rows (a streamed file).
@@ -141,27 +140,16 @@ def cluster_codes(groups, n_rows: int) -> tuple[np.ndarray, int]:
     if labels.ndim != 1 or len(labels) != n_rows:
         raise BadDataError(f"cluster has shape {labels.shape} but there are {n_rows} training rows; "
                            "give one cluster label per row")
-    missing = _missing(labels)
+    missing = missing_labels(labels)
     if missing.any():
         row = int(np.argmax(missing))
         raise BadDataError(f"cluster label of row {row} is missing ({labels[row]!r}); give every row a cluster")
-    try:
-        _, codes = np.unique(labels, return_inverse=True)
-    except TypeError:  # labels of mixed types (numbers and text) do not sort
-        _, codes = np.unique(labels.astype(str), return_inverse=True)
+    _, codes = label_codes(labels)
     n_groups = int(codes.max()) + 1
     if n_groups < 2:
         raise BadDataError(f"every row is in one cluster ({labels[0]!r}): cluster-robust errors need two or more "
                            "clusters (and many for the normal approximation to hold)")
     return codes.astype(np.intp), n_groups
-
-
-def _missing(labels: np.ndarray) -> np.ndarray:
-    if labels.dtype.kind == "f":
-        return np.isnan(labels)
-    if labels.dtype.kind == "O":
-        return np.array([label is None or (isinstance(label, float) and label != label) for label in labels])
-    return np.zeros(len(labels), dtype=bool)
 
 
 class Middle:
@@ -206,12 +194,7 @@ class Middle:
 
     def _add_labelled(self, scores: np.ndarray, labels) -> None:
         """Σ scores per label of one block, folded into :attr:`by_label`."""
-        keys = np.array([label_key(label) for label in labels], dtype=object)
-        try:
-            unique, codes = np.unique(keys, return_inverse=True)
-        except TypeError:  # labels of mixed types: compare them as text
-            keys = keys.astype(str)
-            unique, codes = np.unique(keys, return_inverse=True)
+        unique, codes = label_codes(labels)
         sums = np.column_stack([np.bincount(codes, weights=scores[:, j], minlength=len(unique))
                                 for j in range(scores.shape[1])])
         for key, row in zip(unique.tolist(), sums):

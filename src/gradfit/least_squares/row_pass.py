@@ -34,19 +34,17 @@ class RowPass:
         self.powers = np.zeros(4)  # Σ e, Σ e², Σ e³, Σ e⁴
         self.steps = 0.0  # Σ (e_t − e_{t−1})² within this process's rows
         self.first = self.last = None
-        self.head = None  # the first L HAC scores (for the boundary with the process before)
+        # HAC: the first L scores, for the boundary with the process before
+        self.head = np.zeros((0, len(bread))) if spec.kind == "HAC" else None
         self.rows = 0
 
     def add(self, design: np.ndarray, residuals: np.ndarray, labels=None) -> None:
         if not len(residuals):
             return
+        if self.head is not None and len(self.head) < self.spec.maxlags:
+            wanted = self.spec.maxlags - len(self.head)
+            self.head = np.concatenate([self.head, design[:wanted] * residuals[:wanted, None]])
         if self.middle is not None:
-            if self.spec.kind == "HAC" and self.head is None:
-                self.head = np.zeros((0, design.shape[1]))
-            if self.spec.kind == "HAC" and len(self.head) < self.spec.maxlags:
-                scores = design[:self.spec.maxlags - len(self.head)] * residuals[:self.spec.maxlags - len(self.head),
-                                                                                None]
-                self.head = np.concatenate([self.head, scores])
             self.middle.add(design, residuals, labels)
         e = residuals
         squares = e * e  # (products and dot products: float powers and fsum cost 50 times as much)
@@ -66,6 +64,17 @@ class RowPass:
                 "scores": None if middle is None else middle.scores,
                 "by_label": None if middle is None else middle.by_label,
                 "tail": None if middle is None else middle.tail}
+
+
+def row_blocks(chunks, theta: np.ndarray, intercept: bool):
+    """``(design, residuals, labels)`` at ``theta`` of each ``(x, y)`` chunk, in order: a second
+    pass (``labels``: the chunk's cluster labels, when the chunks carry them)."""
+    for x, y in chunks:
+        x = np.asarray(x, dtype=np.float64)
+        x = x[:, None] if x.ndim == 1 else x
+        design = np.column_stack([np.ones(len(x)), x]) if intercept else x
+        yield design, np.asarray(y, dtype=np.float64).reshape(-1) - design @ theta, getattr(chunks, "chunk_labels",
+                                                                                           None)
 
 
 def combine(parts: list[dict], spec: CovarianceSpec, bread: np.ndarray, n: int) -> tuple[np.ndarray | None, dict]:

@@ -17,7 +17,7 @@ import numpy as np
 from .. import limits
 from ..errors import BadDataError, BadOptionError
 from .covariance import CovarianceSpec
-from .row_pass import RowPass, combine, moment_tests
+from .row_pass import RowPass, combine, moment_tests, row_blocks
 from .statistics import OLSStats
 
 
@@ -193,13 +193,10 @@ class RowsOLSStats(SufficientOLSStats):
         self._x, self._y = x, y
 
     def blocks(self):
-        """``(design, residuals)`` blocks of the rows in order, each design block built as it is used."""
-        i0 = int(self.design_intercept)
+        """``(design, residuals, labels)`` blocks of the rows in order, each design block built as it is used."""
         rows = limits.STATS_BLOCK_ROWS
-        for start in range(0, len(self._y), rows):
-            x = self._x[start:start + rows]
-            design = np.column_stack([np.ones(len(x)), x]) if i0 else x
-            yield design, self._y[start:start + rows] - design @ self.theta
+        chunks = ((self._x[start:start + rows], self._y[start:start + rows]) for start in range(0, len(self._y), rows))
+        yield from row_blocks(chunks, self.theta, self.design_intercept)
 
     @cached_property
     def residuals(self) -> np.ndarray:

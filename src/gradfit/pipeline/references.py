@@ -152,19 +152,16 @@ class RowsReference(SufficientReference):
 
 def covariance_for(source, cov_type: str, maxlags: int | None, val_split: float | None) -> CovarianceSpec:
     """The checked covariance a fit or solve of ``source`` reports, refused before any work when
-    the rows cannot give it: robust kinds need the rows in one process (streamed or shared rows
-    would need a second pass), HAC needs them in their order."""
-    cluster = source.problem.cluster if source.holds_rows else None
-    streamed_labels = None if source.holds_rows else getattr(source.streamed.chunks, "labels", None)
-    if streamed_labels is not None:
-        if cov_type != "cluster":
-            return covariance_spec(cov_type, groups=streamed_labels, maxlags=maxlags, n_rows=source.n_train)
-        return CovarianceSpec("cluster")  # the labels arrive with each chunk of the second pass
+    the rows cannot give it: the cluster of every row, HAC's rows in their order. A streamed file's
+    cluster column (``cluster``: its name) is read beside each chunk of the second pass."""
+    cluster = source.problem.cluster if source.holds_rows else getattr(source.streamed.chunks, "labels", None)
     if cov_type == "nonrobust" and cluster is None and maxlags is None:
         return CovarianceSpec()
     if cov_type == "cluster" and not source.holds_rows:
-        raise BadOptionError("cov_type", cov_type, "needs the cluster of every row",
-                             f"add {option('cluster', 'COLUMN', python='cluster=COLUMN (a column of the file)')}")
+        if cluster is None:
+            raise BadOptionError("cov_type", cov_type, "needs the cluster of every row",
+                                 f"add {option('cluster', 'COLUMN', python='cluster=COLUMN (a column of the file)')}")
+        return CovarianceSpec("cluster")  # the clusters are counted as the second pass meets them
     if cov_type == "HAC" and not source.holds_rows and not source.rows_in_order:
         raise BadOptionError("cov_type", cov_type, "HAC needs the rows in their order, and the processes of a "
                              "streamed torchrun run read a CSV file in interleaved blocks",

@@ -24,6 +24,7 @@ from ..training.checkpoint import data_digest
 from ..data.chunks import iter_array_chunks
 from ..least_squares.gram import gram_statistics
 from ..least_squares.sufficient import accumulate
+from ..least_squares.row_pass import row_blocks
 from .references import DenseReference, RowsReference, SufficientReference
 
 
@@ -43,17 +44,6 @@ class Origin:
 def param_names(problem: Problem) -> list[str]:
     """``intercept`` (when fitted), then the feature names."""
     return (["intercept"] if problem.intercept else []) + list(problem.names)
-
-
-def row_blocks(chunks, theta: np.ndarray, intercept: bool):
-    """``(design, residuals, labels)`` at ``theta`` of each ``(x, y)`` chunk, in order: a second
-    pass (``labels``: the chunk's cluster labels, when the chunks carry them)."""
-    for x, y in chunks:
-        x = np.asarray(x, dtype=np.float64)
-        x = x[:, None] if x.ndim == 1 else x
-        design = np.column_stack([np.ones(len(x)), x]) if intercept else x
-        yield design, np.asarray(y, dtype=np.float64).reshape(-1) - design @ theta, getattr(chunks, "chunk_labels",
-                                                                                           None)
 
 
 def model_of(problem: Problem) -> dict:

@@ -104,8 +104,7 @@ def _weighting(chunks, group: Distributed | None):
     local = getattr(chunks, "weighting", None)
     if local is None or group is None:
         return local
-    parts = group.all_gather((local.log_sum, local.n_positive))
-    return Weighting(None, math.fsum(p[0] for p in parts), sum(p[1] for p in parts))
+    return Weighting(math.fsum(group.all_gather(local.log_sum)))
 
 
 def _chunks(source, group: Distributed | None, target, features, chunk_rows, dropna, names, labels=None):
