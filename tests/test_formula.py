@@ -229,3 +229,25 @@ def test_a_model_file_formula_cannot_run_code(tmp_path, grunfeld):
                          standardize=True, epochs=50, tol=1e9)
     with pytest.raises(BadDataError, match="cannot save the model"):
         save_model(unsafe.saved_model(), tmp_path / "unsafe.json")
+
+
+def test_cli_predict_formula_model_drops_incomplete_rows_beside_their_ids(tmp_path, grunfeld, capsys):
+    from gradfit.cli import main
+
+    data, model, new = tmp_path / "g.csv", tmp_path / "m.json", tmp_path / "new.csv"
+    grunfeld.to_csv(data, index=False)
+    rows = grunfeld.iloc[:4].drop(columns=["invest"]).assign(id=["a", "b", "c", "d"])
+    rows.loc[rows.index[1], "value"] = np.nan
+    rows.to_csv(new, index=False)
+    assert main(["fit", str(data), "--formula", "invest ~ value + C(firm)", "--lr", "auto", "--epochs", "20000",
+                 "--quiet", "--save-model", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(model), str(new), "--keep", "id", "--dropna"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == ["a", "c", "d"] and "dropped 1 row" in captured.err
+    kept = grunfeld.iloc[[0, 2, 3]]
+    expected = smf.ols("invest ~ value + C(firm)", grunfeld).fit().predict(kept).to_numpy()
+    np.testing.assert_allclose([float(line.split(",")[1]) for line in lines[1:]], expected, rtol=1e-8)
+    assert main(["solve", str(data), "--formula", "invest ~ value", "--cov", "cluster", "--cluster", "frim"]) == 2
+    assert "no column 'frim' for --cluster" in capsys.readouterr().err

@@ -129,12 +129,10 @@ def formula_data(args: argparse.Namespace) -> Data:
     if args.target not in (None, target) and not getattr(args, "auto_formula", False):
         raise BadOptionError("target", args.target, f"the formula's target is {target!r}",
                              "leave --target out (the formula names it)")
-    extras = [name for name in (args.cluster, getattr(args, "weights", None)) if name]
-    frame, n_dropped = read_frame(args.data, formula_variables(args.formula, args.data) + extras, dropna=args.dropna)
+    required = {name: getattr(args, name) for name in ("cluster", "weights") if getattr(args, name, None)}
+    frame, n_dropped, _ = read_frame(args.data, formula_variables(args.formula, args.data) + list(required.values()),
+                                     dropna=args.dropna, required=required)
     frame.attrs["source"] = args.data  # how the formula's messages name the data
-    for name in extras:
-        if name not in frame.columns:
-            raise BadDataError(f"{args.data}: no column {name!r}; the columns are: {', '.join(map(str, frame.columns))}")
     if n_dropped:
         print(f"gradfit {args.command}: note: dropped {n_dropped} row(s) with missing values (--dropna); "
               f"{len(frame)} remain", file=sys.stderr)

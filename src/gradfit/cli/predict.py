@@ -39,7 +39,7 @@ def run_predict(args: argparse.Namespace) -> int:
     predictions = next(iter(outputs.values()))
     text = None
     if args.out or not args.json:
-        names, cells = kept_columns(args.data, keep, model.features, list(outputs), dropped=rows)
+        names, cells = kept_columns(args.data, keep, list(outputs), rows)
         if any(len(cell) != len(predictions) for cell in cells):  # never write a prediction beside another row
             raise BadDataError(f"{args.data}: the kept columns have {len(cells[0])} rows and the predictions "
                                f"{len(predictions)}; use --keep '' for the predictions alone")
@@ -61,21 +61,13 @@ def _inputs(model, args: argparse.Namespace):
     file rows kept (``None``: all of them)."""
     from ..data.files import read_frame, read_table
 
-    if model.formula is not None:
-        frame, _ = read_frame(args.data)
-        missing = [name for name in model.features if name not in frame.columns]
-        if missing:
-            raise BadDataError(f"{args.data}: no column {missing[0]!r}, which the model's formula reads; the columns "
-                               f"are: {', '.join(map(str, frame.columns))}")
-        rows = None
-        if args.dropna:
-            kept = frame[model.features].notna().all(axis=1).to_numpy()
-            rows, frame = (np.flatnonzero(kept), frame[kept]) if not kept.all() else (None, frame)
-        _note_dropped(0 if rows is None else len(kept) - len(rows), len(frame))
-        return frame, rows
+    if model.formula is not None:  # (a column the formula reads and DATA lacks: the formula says so)
+        frame, n_dropped, kept = read_frame(args.data, model.features, dropna=args.dropna)
+        _note_dropped(n_dropped, len(frame))
+        return frame, kept
     table = read_table(args.data, target=None, features=model.features, require_target=False, dropna=args.dropna)
     _note_dropped(table.n_dropped, len(table.x))
-    return table.x, ("features" if table.n_dropped else None)
+    return table.x, table.kept
 
 
 def _note_dropped(n_dropped: int, n_left: int) -> None:
@@ -90,10 +82,7 @@ def _predictions(model, x, args: argparse.Namespace) -> dict[str, np.ndarray]:
     column = f"{model.target}_predicted" if model.target else "prediction"
     if args.interval is None:
         return {column: model.predict(x, where=args.data)}
-    interval = str(args.interval).strip().lower()
-    if interval not in ("confidence", "prediction"):
-        raise BadOptionError("interval", args.interval, "unknown interval", "choose confidence or prediction")
-    frame = model.predict(x, interval=interval, alpha=args.alpha, where=args.data)
+    frame = model.predict(x, interval=args.interval, alpha=args.alpha, where=args.data)
     return {column: frame["prediction"].to_numpy(), f"{stem}_lower": frame["lower"].to_numpy(),
             f"{stem}_upper": frame["upper"].to_numpy()}
 
@@ -114,11 +103,11 @@ def keep_list(text: str | None) -> list[str] | None:
     return names
 
 
-def kept_columns(path: str, keep: list[str] | None, features: list[str], column, *,
-                 dropped) -> tuple[list[str], list[list[str]]]:
+def kept_columns(path: str, keep: list[str] | None, written: list[str],
+                 rows: np.ndarray | None) -> tuple[list[str], list[list[str]]]:
     """The names and the text ``(k lists of n cells)`` of the columns ``keep`` names (``None``:
-    every column), for the rows the prediction has (``dropped``: some rows had missing
-    features and were left out, as ``--dropna`` does)."""
+    every column), for the rows the prediction has (``rows``: the file rows kept when some had
+    missing features, as ``--dropna`` leaves them out); ``written`` are the prediction's columns."""
     from ..data.file_checks import file_format
     from ..data.files import open_source
     from ..data.parquet_source import ParquetSource
@@ -126,22 +115,18 @@ def kept_columns(path: str, keep: list[str] | None, features: list[str], column,
     source = open_source(path, *file_format(path))
     try:
         names = list(source.columns) if keep is None else keep
-        _check_kept(path, names, source.columns, column)
+        _check_kept(path, names, source.columns, written)
         positions = [source.columns.index(name) for name in names] if keep is not None else \
             list(range(len(source.columns)))
         cells = _parquet_cells(source, names) if isinstance(source, ParquetSource) else _csv_cells(source, positions)
-        if isinstance(dropped, np.ndarray):  # the file rows kept, given
-            cells = [[cell[i] for i in dropped] for cell in cells]
-        elif dropped:  # the rows read_table kept: no feature missing (its own read decides, so they agree)
-            values = source.read([source.columns.index(f) for f in features], features, None)  # (n, d)
-            rows = np.flatnonzero(~np.isnan(values).any(axis=1))
+        if rows is not None:  # the rows the reader kept (its own read decided, so they agree)
             cells = [[cell[i] for i in rows] for cell in cells]
     finally:
         source.close()
     return names, cells
 
 
-def _check_kept(path: str, names: list[str], columns: list[str], written) -> None:
+def _check_kept(path: str, names: list[str], columns: list[str], written: list[str]) -> None:
     for name in names:
         if name not in columns:
             close = difflib.get_close_matches(name, columns, n=1)
@@ -149,7 +134,7 @@ def _check_kept(path: str, names: list[str], columns: list[str], written) -> Non
             shown = ", ".join(columns[:SHOWN_COLUMNS]) + (", …" if len(columns) > SHOWN_COLUMNS else "")
             raise BadOptionError("keep", ",".join(names), f"{path} has no column {name!r}{hint}; its columns are "
                                  f"{shown}")
-    for column in [written] if isinstance(written, str) else written:
+    for column in written:
         _check_not_kept(names, columns, column, path)
 
 

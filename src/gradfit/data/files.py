@@ -58,6 +58,10 @@ class TableData:
         Rows dropped because they had a missing value (``dropna=True``).
     path : str
         The file, as the caller named it.
+    labels, weights : numpy.ndarray or None
+        ``(n,)`` the ``labels`` (as they are) and ``weights`` columns, when asked for.
+    kept : numpy.ndarray or None
+        ``(n,)`` the file's data rows (from 0) the arrays hold, when rows were dropped.
     """
 
     x: np.ndarray
@@ -67,7 +71,8 @@ class TableData:
     n_dropped: int
     path: str
     labels: np.ndarray | None = None  # (n,) the raw values of the ``labels`` column (cluster ids)
-    weights: np.ndarray | None = None  # (n,) the ``weights`` column
+    weights: np.ndarray | None = None
+    kept: np.ndarray | None = None
 
 
 def read_table(path, *, target: str | None, features: list[str] | None = None, require_target: bool = True,
@@ -140,7 +145,7 @@ def _read_columns(source, path, target, features, require_target, dropna, labels
     weight_values = None if weights is None else _check_weights(source, values[:, d], kept, weights)
     y = np.ascontiguousarray(values[:, d + len(extra)]) if target_name is not None else None
     return TableData(np.ascontiguousarray(values[:, :d]), y, feature_names, target_name, n_dropped, path,
-                     label_values, weight_values)
+                     label_values, weight_values, kept if n_dropped else None)
 
 
 def _check_weights(source, weights: np.ndarray, kept: np.ndarray, name: str) -> np.ndarray:
@@ -192,12 +197,14 @@ def _is_text(column) -> bool:
     return bool(pd.to_numeric(values, errors="coerce").isna().all())
 
 
-def read_frame(path, columns_needed=(), dropna: bool = False):
+def read_frame(path, used=(), dropna: bool = False, required: dict | None = None):
     """The whole of a CSV or Parquet file as a pandas DataFrame, each column's type as pandas or
-    Parquet infers it (text stays text: formulas make it categorical), and the rows dropped.
+    Parquet infers it (text stays text: formulas make it categorical); the rows dropped; and the
+    file's data rows (from 0) the frame holds, ``None`` when it holds them all.
 
-    ``columns_needed`` are checked to be present; with ``dropna`` a row missing one of them is
-    dropped (and counted), without it a missing value is left to the formula to report.
+    With ``dropna`` a row missing a value in one of the ``used`` columns there is dropped (and
+    counted); without it a missing value is left to the formula to report. ``required`` maps
+    options to the columns they name (``{"cluster": "firm"}``), which must be there.
     """
     import pandas as pd
 
@@ -205,6 +212,8 @@ def read_frame(path, columns_needed=(), dropna: bool = False):
     check_path(path)
     source = open_source(path, *file_format(path))
     try:
+        for option_name, name in (required or {}).items():
+            require_column(source, name, option_name)
         if isinstance(source, ParquetSource):
             frame = source.file.read().to_pandas()
         else:
@@ -212,13 +221,14 @@ def read_frame(path, columns_needed=(), dropna: bool = False):
                 frame = pd.concat(list(chunks), ignore_index=True)
     finally:
         source.close()
-    needed = [name for name in columns_needed if name in frame.columns]
-    if not dropna or not needed:
-        return frame, 0
-    kept = frame.dropna(subset=needed).reset_index(drop=True)
-    if kept.empty:
+    needed = [name for name in used if name in frame.columns]
+    complete = frame[needed].notna().all(axis=1).to_numpy() if dropna and needed else None
+    if complete is None or complete.all():
+        return frame, 0, None
+    if not complete.any():
         raise BadDataError(no_rows_left_message(path, len(frame), needed))
-    return kept, len(frame) - len(kept)
+    kept = np.flatnonzero(complete)
+    return frame.iloc[kept].reset_index(drop=True), len(frame) - len(kept), kept
 
 
 def open_source(path: str, suffix: str, compression: str | None) -> CsvSource | ParquetSource:

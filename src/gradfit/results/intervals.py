@@ -36,8 +36,9 @@ def interval_frame(design: np.ndarray, prediction: np.ndarray, inference: dict |
     import pandas as pd
     from scipy.special import ndtri, stdtrit
 
+    given, interval = interval, interval.strip().lower() if isinstance(interval, str) else interval
     if interval not in INTERVALS:
-        raise BadOptionError("interval", interval, "unknown interval", "choose confidence or prediction")
+        raise BadOptionError("interval", given, "unknown interval", "choose confidence or prediction")
     alpha = check_alpha(alpha)
     if inference is None:
         raise BadDataError("this model carries no covariance of its coefficients (it was saved by an older "
