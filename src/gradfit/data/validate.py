@@ -86,11 +86,9 @@ def _held_out(x, y, val, val_split, seed, cluster, weights):
         return (x, y, *_validation_rows(val, x), cluster, weights, None)
     if not val_split:
         return x, y, None, None, cluster, weights, None
-    n = len(x)
-    x, y, x_val, y_val, rows = split(x, y, val_split, seed, np.arange(n))  # rows: the training rows' indices
-    val_rows = np.random.default_rng(seed).permutation(n)[len(rows):]  # split's validation rows, in its order
-    return (x, y, x_val, y_val, None if cluster is None else cluster[rows], None if weights is None else weights[rows],
-            None if weights is None else weights[val_rows])
+    train, held = split_rows(len(x), val_split, seed)
+    return (x[train], y[train], x[held], y[held], None if cluster is None else cluster[train],
+            None if weights is None else weights[train], None if weights is None else weights[held])
 
 
 def _labels(cluster, n: int) -> np.ndarray | None:
@@ -130,10 +128,9 @@ def _validation_rows(val, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x_val, y_val
 
 
-def split(x: np.ndarray, y: np.ndarray, val_split: float, seed: int, labels: np.ndarray | None = None):
-    """Shuffle rows with ``default_rng(seed)``; the first ``n - round(n * val_split)`` train
-    (``labels``, when given, follow their rows: the last value returned is the training rows')."""
-    n = len(x)
+def split_rows(n: int, val_split: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The training and validation rows of ``n``: shuffled with ``default_rng(seed)``, the first
+    ``n - round(n * val_split)`` train."""
     n_val = int(round(n * val_split))
     if n_val == 0 or n_val == n:
         raise BadDataError(
@@ -141,10 +138,7 @@ def split(x: np.ndarray, y: np.ndarray, val_split: float, seed: int, labels: np.
             "choose a fraction that leaves rows on both sides"
         )
     order = np.random.default_rng(seed).permutation(n)
-    train, val = order[: n - n_val], order[n - n_val:]
-    if labels is not None:
-        return x[train], y[train], x[val], y[val], labels[train]
-    return x[train], y[train], x[val], y[val]
+    return order[: n - n_val], order[n - n_val:]
 
 
 def _features(x, label: str, check: bool = True) -> tuple[np.ndarray, tuple[int, ...]]:
