@@ -257,3 +257,21 @@ def test_cli_covariance_errors(tmp_path, grunfeld, capsys, args, message):
     assert main(["solve", str(path), "--target", "invest", "--features", "value,capital", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_large_ill_conditioned_rows_in_memory_take_a_second_pass():
+    """Above limits.SMALL_CELLS and beyond the Gram path's condition number the rows are reduced by
+    TSQR; the robust covariance and the residual tests still come from the rows in memory."""
+    from gradfit import limits
+
+    rng = np.random.default_rng(5)
+    n, d = limits.SMALL_CELLS // 19, 20
+    x = rng.normal(2.0, 1.5, size=(n, d))
+    x[:, 1] = x[:, 0] + 1e-3 * rng.normal(size=n)  # nearly collinear: κ beyond the Gram path's
+    y = 3.0 + x @ rng.normal(size=d) + rng.normal(size=n)
+    with pytest.warns(gradfit.CollinearityWarning):
+        stats = gradfit.solve(x, y, cov_type="HC1").stats
+    assert type(stats).__name__ == "SufficientOLSStats"
+    ref = sm.OLS(y, sm.add_constant(x)).fit(cov_type="HC1")
+    np.testing.assert_allclose(stats.std_err, ref.bse, rtol=tolerance(x))
+    assert stats.diagnostics["jarque_bera"] == pytest.approx(jarque_bera(ref.resid)[0], rel=1e-9)

@@ -305,10 +305,7 @@ class OLSStats:
         ``omnibus_p``, ``skew``, ``kurtosis``, ``durbin_watson``, ``jarque_bera``,
         ``jarque_bera_p``: :mod:`gradfit.least_squares.residual_tests`); ``None`` where the rows
         are not kept (streamed data)."""
-        try:
-            return residual_tests(self.residuals)
-        except AttributeError:
-            return None
+        return residual_tests(self.residuals)
 
     def influence(self):
         """Leverage, studentized residuals, Cook's distance and DFFITS of every row, as a pandas

@@ -17,6 +17,7 @@ import numpy as np
 from .. import limits
 from ..errors import BadDataError, BadOptionError
 from .covariance import CovarianceSpec
+from .residual_tests import residual_tests
 from .row_pass import RowPass, combine, moment_tests, row_blocks
 from .statistics import OLSStats
 
@@ -89,8 +90,8 @@ class SufficientOLSStats(OLSStats):
         if self._rows is not None:
             yield from self._rows(self.theta)
             return
-        raise BadDataError("per-row statistics (robust covariances, influence) of streamed or shared rows need a "
-                           "second pass over the rows, which is not available yet; read the data whole, in one process")
+        raise BadDataError("per-row statistics (robust covariances, influence) need the rows, which sufficient "
+                           "statistics do not keep; give rows= (theta → blocks of design and residuals)")
 
     @cached_property
     def _second_pass(self):
@@ -126,9 +127,7 @@ class SufficientOLSStats(OLSStats):
 
     @cached_property
     def diagnostics(self) -> dict[str, float] | None:
-        if self._rows is None:
-            return super().diagnostics
-        if not self._tests:
+        if self._rows is None or not self._tests:  # no rows, or not read again for these alone
             return None
         tests = moment_tests(self._second_pass[1])
         if not self._ordered:
@@ -197,6 +196,11 @@ class RowsOLSStats(SufficientOLSStats):
         rows = limits.STATS_BLOCK_ROWS
         chunks = ((self._x[start:start + rows], self._y[start:start + rows]) for start in range(0, len(self._y), rows))
         yield from row_blocks(chunks, self.theta, self.design_intercept)
+
+    @cached_property
+    def diagnostics(self) -> dict[str, float]:
+        """The residual tests, from the rows' residuals (as :class:`OLSStats`)."""
+        return residual_tests(self.residuals)
 
     @cached_property
     def residuals(self) -> np.ndarray:

@@ -110,6 +110,7 @@ class InMemory:
             return DenseReference(self.problem, names)
         return SufficientReference(accumulate(iter_array_chunks(x, y), intercept=intercept, names=names), names,
                                    warn_unrefined, **model,
+                                   rows=lambda theta: row_blocks(iter_array_chunks(x, y), theta, intercept),
                                    where=f"more than the {limits.SMALL_CELLS:,} cells refined in memory")
 
     def val_sufficient(self):
