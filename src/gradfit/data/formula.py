@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import BadDataError, option
-from .per_row import label_key
+from .per_row import label_key, missing_labels
 
 _UNSET = "__unset__"
 # The formulaic classes a saved formula's state may name (the codings of categorical factors).
@@ -40,16 +40,15 @@ class FormulaDesign:
     target: str | None
     spec: dict  # spec_to_json: what rebuilds the columns on new rows
     inputs: list[str]  # the DataFrame's columns the right-hand side reads
-    n_dropped: int = 0
 
 
-def formula_design(frame, formula: str, *, dropna: bool = False, where: str = "data") -> FormulaDesign:
-    """The design of ``formula`` on ``frame`` (a pandas DataFrame); ``where`` names it in messages."""
+def formula_design(frame, formula: str, *, where: str = "data") -> FormulaDesign:
+    """The design of ``formula`` on ``frame`` (a pandas DataFrame); ``where`` names it in messages.
+    A missing value is an error (rows with missing values are dropped, when asked, before)."""
     model_matrix = _formulaic().model_matrix
     frame = _as_frame(frame, where)
-    n_rows = len(frame)
     try:
-        matrices = model_matrix(formula, frame, na_action="drop" if dropna else "raise")
+        matrices = model_matrix(formula, frame, na_action="raise")
     except Exception as error:  # formulaic raises many kinds; each is the user's formula or data
         raise _formula_error(error, formula, where) from None
     rhs, lhs = (matrices.rhs, matrices.lhs) if hasattr(matrices, "rhs") else (matrices, None)
@@ -64,10 +63,8 @@ def formula_design(frame, formula: str, *, dropna: bool = False, where: str = "d
             raise BadDataError(f"{where}: the formula {formula!r} has {lhs.shape[1]} targets; give one")
         y, target = np.asarray(lhs.iloc[:, 0], dtype=np.float64), str(lhs.columns[0])
     x = np.asarray(rhs.iloc[:, kept].to_numpy(dtype=np.float64))
-    spec = spec_to_json(rhs.model_spec, where)
-    inputs = sorted(rhs.model_spec.variables_by_source.get("data", ()))
-    spec["text"] = formula
-    return FormulaDesign(x, y, [names[j] for j in kept], intercept, target, spec, inputs, n_rows - len(x))
+    spec = {**spec_to_json(rhs.model_spec, where), "text": formula}
+    return FormulaDesign(x, y, [names[j] for j in kept], intercept, target, spec, spec["inputs"])
 
 
 def formula_variables(formula: str, where: str = "data") -> list[str]:
@@ -106,8 +103,9 @@ def _check_levels(frame, spec: dict, where: str) -> None:
         if column is None or column not in frame.columns:
             continue
         known = {label_key(level) for level in levels}
-        for position, value in enumerate(frame[column].tolist()):
-            if value is not None and value == value and label_key(value) not in known:  # (NaN is not a level)
+        values = frame[column].to_numpy(dtype=object)
+        for position, (value, missing) in enumerate(zip(values, missing_labels(values))):
+            if not missing and label_key(value) not in known:  # (a missing value is the formula's to report)
                 shown = ", ".join(map(repr, levels[:10])) + (", …" if len(levels) > 10 else "")
                 raise BadDataError(f"{where}: data row {position + 1}, column {column!r} has the level {value!r}, "
                                    f"which the model never saw in training (its levels: {shown}); predict only rows "

@@ -42,7 +42,7 @@ def label_key(label):
 
 
 def missing_labels(labels) -> np.ndarray:
-    """``(n,)`` which labels are missing: ``None`` or NaN.
+    """``(n,)`` which labels are missing: ``None``, NaN or pandas' ``NA`` (as ``pandas.isna``).
 
     >>> missing_labels(np.array(["a", None, float("nan")], dtype=object)).tolist()
     [False, True, True]
@@ -51,8 +51,9 @@ def missing_labels(labels) -> np.ndarray:
     if labels.dtype.kind == "f":
         return np.isnan(labels)
     if labels.dtype.kind == "O":
-        return np.array([label is None or (isinstance(label, float) and label != label) for label in labels],
-                        dtype=bool)
+        import pandas as pd
+
+        return np.asarray(pd.isna(labels), dtype=bool)
     return np.zeros(len(labels), dtype=bool)
 
 
