@@ -80,6 +80,11 @@ class CovarianceSpec:
         return not self.robust
 
     @property
+    def distribution(self) -> str:
+        """``"t"`` or ``"normal"``: the distribution of the tests and intervals."""
+        return "t" if self.use_t else "normal"
+
+    @property
     def needs_leverage(self) -> bool:
         return self.kind in ("HC2", "HC3")
 

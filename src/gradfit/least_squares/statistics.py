@@ -216,11 +216,7 @@ class OLSStats:
 
     @cached_property
     def _t_quantile(self) -> float:
-        from scipy.special import ndtri, stdtrit
-
-        if not self.covariance.use_t:
-            return float(ndtri(1.0 - self.alpha / 2.0))
-        return float(stdtrit(self.df_resid, 1.0 - self.alpha / 2.0))
+        return interval_quantile(self.alpha, self.df_resid, self.covariance.use_t)
 
     @cached_property
     def ci_low(self) -> np.ndarray:
@@ -351,7 +347,7 @@ class OLSStats:
             else:
                 out[key] = _json_float(value)
         out.update(self.covariance.to_dict())
-        out["distribution"] = "t" if self.covariance.use_t else "normal"
+        out["distribution"] = self.covariance.distribution
         out["weighted"] = self.weighting is not None
         diagnostics = self.diagnostics
         out.update({key: None if diagnostics is None else _json_float(diagnostics[key]) for key in DIAGNOSTIC_KEYS})
@@ -394,6 +390,17 @@ class OLSStats:
         from .summary_text import summary_text
 
         return summary_text(self, title, y_name)
+
+
+def interval_quantile(alpha: float, df_resid: int, use_t: bool) -> float:
+    """The ``1 − alpha/2`` quantile of Student's t with ``df_resid`` degrees of freedom, or of the
+    normal distribution: what a ``1 − alpha`` interval is that many standard errors wide (NaN
+    without residual degrees of freedom)."""
+    from scipy.special import ndtri, stdtrit
+
+    if not use_t:
+        return float(ndtri(1.0 - alpha / 2.0))
+    return float(stdtrit(df_resid, 1.0 - alpha / 2.0)) if df_resid > 0 else math.nan
 
 
 def _json_float(value) -> float | None:

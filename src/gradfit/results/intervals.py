@@ -19,14 +19,16 @@ import math
 import numpy as np
 
 from ..errors import BadDataError, BadOptionError, option
+from ..least_squares.statistics import interval_quantile
 from ..option_checks import check_alpha
+from .json_form import is_json_number
 
 INTERVALS = ("confidence", "prediction")
 
 
 def inference_of(stats) -> dict:
     """What a model file carries for intervals: the covariance, σ̂², the degrees of freedom."""
-    return {"cov_type": stats.covariance.kind, "distribution": "t" if stats.covariance.use_t else "normal",
+    return {"cov_type": stats.covariance.kind, "distribution": stats.covariance.distribution,
             "cov_params": [[float(v) for v in row] for row in np.asarray(stats.cov_params)],
             "scale": float(stats.scale), "df_resid": int(stats.df_resid)}
 
@@ -34,7 +36,6 @@ def inference_of(stats) -> dict:
 def interval_frame(design: np.ndarray, prediction: np.ndarray, inference: dict | None, interval: str, alpha):
     """``prediction``, ``std_err``, ``lower``, ``upper`` for the rows of ``design`` ``(n, p)``."""
     import pandas as pd
-    from scipy.special import ndtri, stdtrit
 
     given, interval = interval, interval.strip().lower() if isinstance(interval, str) else interval
     if interval not in INTERVALS:
@@ -48,9 +49,7 @@ def interval_frame(design: np.ndarray, prediction: np.ndarray, inference: dict |
     if interval == "prediction":
         variance = variance + inference["scale"]
     std_err = np.sqrt(np.maximum(variance, 0.0))
-    df = inference["df_resid"]
-    quantile = float(stdtrit(df, 1.0 - alpha / 2.0)) if inference["distribution"] == "t" and df > 0 else \
-        float(ndtri(1.0 - alpha / 2.0)) if inference["distribution"] == "normal" else math.nan
+    quantile = interval_quantile(alpha, inference["df_resid"], inference["distribution"] == "t")
     return pd.DataFrame({"prediction": prediction, "std_err": std_err, "lower": prediction - quantile * std_err,
                          "upper": prediction + quantile * std_err})
 
@@ -76,9 +75,4 @@ def check_inference(data, p: int, damaged) -> dict | None:
 
 
 def _finite(value) -> bool:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False
+    return is_json_number(value) and math.isfinite(float(value))

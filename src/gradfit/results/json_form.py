@@ -57,3 +57,18 @@ def json_text(obj: Any, indent: int | None = 2) -> str:
     '{"loss": null, "coef": [0.5]}'
     """
     return json.dumps(json_ready(obj), indent=indent, allow_nan=False)
+
+
+def is_json_number(value) -> bool:
+    """A JSON number float64 can hold: not a bool, not a string, not 1e400 written as an integer.
+
+    >>> is_json_number(2.5), is_json_number(True), is_json_number(10 ** 400)
+    (True, False, False)
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True

@@ -15,7 +15,7 @@ from ..data.file_checks import check_regular
 from ..errors import BadDataError, option
 from .display import numbers_text
 from .intervals import check_inference
-from .json_form import json_text
+from .json_form import is_json_number, json_text
 from .prediction_inputs import model_inputs
 
 FORMAT = "gradfit-model"
@@ -207,10 +207,10 @@ def model_from_dict(data: dict, path: str = "<model>") -> SavedModel:
     if len(set(features)) < len(features):
         raise damaged(f"'features' names a column twice ({features!r})")
     coef = data["coef"]
-    if not isinstance(coef, list) or not coef or not all(_is_number(c) for c in coef):
+    if not isinstance(coef, list) or not coef or not all(is_json_number(c) for c in coef):
         raise damaged(f"'coef' must be a non-empty list of numbers, got {_kind(coef)}")
     intercept = data["intercept"]
-    if intercept is not None and not _is_number(intercept):
+    if intercept is not None and not is_json_number(intercept):
         raise damaged(f"'intercept' must be a number or null, got {_kind(intercept)}")
     degree = data.get("poly_degree")
     if degree is not None and (not isinstance(degree, int) or isinstance(degree, bool) or degree < 1):
@@ -238,17 +238,6 @@ def model_from_dict(data: dict, path: str = "<model>") -> SavedModel:
     inference = check_inference(data.get("inference"), len(coef) + (intercept is not None), damaged)
     return SavedModel(list(features), data.get("target"), degree, None if intercept is None else float(intercept),
                       np.array([float(c) for c in coef]), data.get("scaling"), data.get("fit"), inference, formula)
-
-
-def _is_number(value) -> bool:
-    """A JSON number that float64 can hold (not a bool, a string, or 1e400 written as an integer)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        float(value)
-    except OverflowError:
-        return False
-    return True
 
 
 def _kind(value) -> str:
