@@ -21,10 +21,11 @@ from ..errors import BadDataError, BadOptionError
 from . import files
 from .batches import share
 from .columns import choose_columns, require_column
+from .csv_source import labels_of
 from .per_row import missing_labels
 from .design import choose_one_feature, poly_fix, polynomial_design
 from .file_checks import CSV_SUFFIXES, PARQUET_SUFFIXES, check_path, file_format, one_line
-from .parquet_source import arrow_floats
+from .parquet_source import arrow_floats, arrow_labels
 from .validate import Magnitudes, check_magnitudes, mismatch_message, numeric_array, series_name
 
 
@@ -185,8 +186,7 @@ class ParquetChunks(_Labelled):
                     break
                 columns = batch.columns[:len(self.columns)]
                 values = arrow_floats(columns, batch.num_rows)  # (m, d + 1): x, then y
-                labels = None if not self.labels else np.array(batch.column(len(self.columns)).to_pylist(),
-                                                                dtype=object)
+                labels = arrow_labels(batch.column(len(self.columns))) if self.labels else None
                 values = self._kept(values, labels, where.at(offset), None)
                 offset += batch.num_rows
                 kept += len(values)
@@ -245,10 +245,7 @@ class CsvChunks(_Labelled):
                     offset += len(chunk)  # another process's block
                     continue
                 values = source.block(chunk, offset, self.positions, self.columns, self.target_name)  # (m, d + 1)
-                labels = None
-                if self.labels:
-                    column = chunk.iloc[:, source.columns.index(self.labels)]
-                    labels = column.astype(object).where(column.notna(), None).to_numpy()
+                labels = labels_of(chunk.iloc[:, source.columns.index(self.labels)]) if self.labels else None
                 values = self._kept(values, labels, where.at(offset), self.positions)
                 offset += len(chunk)
                 kept += len(values)

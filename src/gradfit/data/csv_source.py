@@ -77,8 +77,7 @@ class CsvSource:
         position, blocks = self.columns.index(name), []
         with self.pandas_chunks(max(1_000, limits.CSV_READ_CELLS // len(self.columns))) as chunks:
             for chunk in chunks:
-                column = chunk.iloc[:, position]
-                blocks.append(column.astype(object).where(column.notna(), None).to_numpy())
+                blocks.append(labels_of(chunk.iloc[:, position]))
         return np.concatenate(blocks) if blocks else np.empty(0, dtype=object)
 
     @contextmanager
@@ -251,6 +250,11 @@ class CsvSource:
                 f"{self.path}: a quoted value that starts on line {last[0]} is never closed; add the closing quote"
             ) from None
         raise BadDataError(f"{self.path}: not valid CSV ({message}); check the separators and quotes") from None
+
+
+def labels_of(column) -> np.ndarray:
+    """A pandas column of labels as written (numbers or text), ``None`` where a value is missing."""
+    return column.astype(object).where(column.notna(), None).to_numpy()
 
 
 def _separator(suffix: str, header: str) -> str | None:

@@ -84,7 +84,7 @@ class ParquetSource:
             column = self.file.read(columns=[name]).column(0)
         except (pa.ArrowException, OSError) as exc:
             raise BadDataError(f"{self.path}: damaged Parquet file ({one_line(exc)}); export it again") from None
-        return np.array(column.to_pylist(), dtype=object)
+        return arrow_labels(column)
 
     def close(self) -> None:
         """Close the file."""
@@ -108,6 +108,11 @@ class ParquetSource:
             f"{self.path}: column {name!r} is not numeric (Parquet type {kind}){example}; "
             f"{fix}, or write it with a numeric type"
         )
+
+
+def arrow_labels(column) -> np.ndarray:
+    """An Arrow column of labels (numbers or text), ``None`` for nulls."""
+    return np.array(column.to_pylist(), dtype=object)
 
 
 def arrow_floats(columns, n_rows: int) -> np.ndarray:

@@ -28,17 +28,12 @@ def whiten(problem: Problem) -> Problem:
     first column; the problem itself when it has no weights."""
     if problem.weights is None:
         return problem
-    weights, val_weights = problem.weights, problem.val_weights
+    weights, intercept = problem.weights, problem.intercept
     root = np.sqrt(weights)  # (n,)
-
-    def rows(x: np.ndarray, y: np.ndarray, r: np.ndarray):
-        columns = ([r[:, None]] if problem.intercept else []) + [x * r[:, None]]
-        return np.hstack(columns), y * r
-
-    x_train, y_train = rows(problem.x_train, problem.y_train, root)
+    x_train, y_train = whitened(problem.x_train, problem.y_train, root, intercept)
     x_val = y_val = None
     if problem.x_val is not None:
-        x_val, y_val = rows(problem.x_val, problem.y_val, np.sqrt(val_weights))
+        x_val, y_val = whitened(problem.x_val, problem.y_val, np.sqrt(problem.val_weights), intercept)
     lo = problem.x_train_lo
     if lo is not None:
         lo = np.hstack(([np.zeros((len(lo), 1))] if problem.intercept else []) + [lo * root[:, None]])
@@ -46,6 +41,13 @@ def whiten(problem: Problem) -> Problem:
     return replace(problem, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, intercept=False,
                    names=names, x_train_lo=lo, intercept_column=problem.intercept,
                    weighting=Weighting(math.fsum(np.log(weights[weights > 0]))))
+
+
+def whitened(x: np.ndarray, y: np.ndarray, root: np.ndarray, intercept: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``x`` ``(n, d)`` and ``y`` scaled by ``root = √w``: ``[√w, √w·x]`` (the intercept's
+    column first, when there is one) and ``√w·y``."""
+    columns = ([root[:, None]] if intercept else []) + [x * root[:, None]]
+    return np.hstack(columns), y * root
 
 
 @dataclass(frozen=True)
@@ -100,13 +102,11 @@ class WeightedChunks(Wrapped):
                 row = int(np.argmax(w < 0))
                 raise BadDataError(f"the weights column {self.name!r} is {w[row]:g} in data row {seen + row + 1} "
                                    "(after rows dropped for missing values); weights must be zero or more")
-            root = np.sqrt(w)
-            columns = ([root[:, None]] if self.intercept else []) + [x[:, :-1] * root[:, None]]
             kept = w[w > 0]
             log_sum += math.fsum(np.log(kept))
             positive += len(kept)
             seen += len(w)
-            yield np.hstack(columns), np.asarray(y, dtype=np.float64) * root
+            yield whitened(x[:, :-1], np.asarray(y, dtype=np.float64), np.sqrt(w), self.intercept)
         if seen and not positive:
             raise BadDataError(f"every weight in column {self.name!r} is zero; give some rows a positive weight")
         self.weighting = Weighting(log_sum)
