@@ -251,3 +251,18 @@ def test_cli_predict_formula_model_drops_incomplete_rows_beside_their_ids(tmp_pa
     np.testing.assert_allclose([float(line.split(",")[1]) for line in lines[1:]], expected, rtol=1e-8)
     assert main(["solve", str(data), "--formula", "invest ~ value", "--cov", "cluster", "--cluster", "frim"]) == 2
     assert "no column 'frim' for --cluster" in capsys.readouterr().err
+
+
+def test_text_column_without_formulaic_says_what_to_install(tmp_path, grunfeld, capsys, monkeypatch):
+    import importlib.util
+
+    from gradfit.cli import main
+
+    path = tmp_path / "g.csv"
+    grunfeld.to_csv(path, index=False)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "formulaic" else real(name, *a))
+    assert main(["solve", str(path), "--target", "invest", "--features", "value,firm"]) == 2
+    err = capsys.readouterr().err
+    assert "column 'firm' holds text" in err and "pip install formulaic" in err and "cannot be built" not in err
+    assert len(err.strip().splitlines()) == 1

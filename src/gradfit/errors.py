@@ -235,13 +235,15 @@ OPTIONAL = {  # module: (what needs it, the extra that installs it)
 }
 
 
-def require(module: str) -> None:
+def require(module: str, purpose: str | None = None) -> None:
     """Raise :class:`MissingDependencyError` (one line, with the install command) when ``module``
-    cannot be imported; checked before any work starts, so nothing runs in vain."""
+    cannot be imported; checked before any work starts, so nothing runs in vain. ``purpose``
+    says what needs it, when more than the usual (:data:`OPTIONAL`)."""
     from importlib.util import find_spec
 
     if find_spec(module) is None:
-        purpose, extra = OPTIONAL[module]
+        usual, extra = OPTIONAL[module]
+        purpose = purpose or usual
         raise MissingDependencyError(f"{purpose} needs {module}, which is not installed: "
                                      f"pip install {module} (or pip install \"gradfit[{extra}]\")")
 

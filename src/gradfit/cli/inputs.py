@@ -101,6 +101,8 @@ def _categorical(args: argparse.Namespace, features: list[str] | None) -> bool:
     names, text = text_columns(args.data, features, exclude=extras)
     if not text:
         return False
+    require("formulaic", f"{args.data}: column {text[0]!r} holds text (or True/False), so it is a categorical term; "
+                         "that")
     args.formula = f"{_quoted(args.target)} ~ " + " + ".join(_quoted(name) for name in names)
     args.features, args.auto_formula = None, True
     return True

@@ -69,8 +69,9 @@ def formula_design(frame, formula: str, *, where: str = "data") -> FormulaDesign
 
 def formula_variables(formula: str, where: str = "data") -> list[str]:
     """The names a formula reads (columns, and functions such as ``np``), without building it."""
+    formulaic = _formulaic()  # (not inside the try: a missing formulaic says so itself)
     try:
-        parsed = _formulaic().Formula(formula)
+        parsed = formulaic.Formula(formula)
     except Exception as error:  # formulaic's syntax errors: the user's formula
         raise _formula_error(error, formula, where) from None
     return sorted(str(name) for name in parsed.required_variables)
