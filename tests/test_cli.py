@@ -79,7 +79,7 @@ def test_not_converged_json_warns_on_stderr_only(capsys):
     (["--device", "tpu"], "--device tpu: not a device"),
     (["--dtype", "float16"], "unknown dtype"),
     (["missing.csv"], "data file 'missing.csv' not found"),
-    (["--engine", "numpy", "--optimizer", "adam"], "numpy engine runs plain gradient descent only"),
+    (["--engine", "numpy", "--optimizer", "adam"], "numpy engine runs sgd or fista only"),
     (["--engine", "exact", "--batch-size", "8"], "exact engine runs full-batch gradient descent only"),
     (["--bogus"], "unrecognized argument(s) --bogus"),
     (["--epochs"], "expected one argument"),

@@ -14,7 +14,7 @@ from gradfit import BadOptionError, FitConfig
     ({"lr": "fast"}, r"lr='fast': must be a positive number such as 0.1, or auto"),
     ({"batch_size": -1}, r"batch_size=-1: must be a positive integer"),
     ({"engine": "jax"}, r"engine='jax': unknown engine"),
-    ({"optimizer": "adam", "engine": "exact"}, r"exact engine runs plain gradient descent only"),
+    ({"optimizer": "adam", "engine": "exact"}, r"exact engine runs sgd or fista only"),
     ({"model": "linear", "engine": "numpy"}, r"model chooses a torch module; the numpy engine has none; use engine=.torch., or leave model out"),
     ({"device": "cuda", "engine": "numpy"}, r"numpy engine runs on the CPU"),
     ({"optimizer": "adam", "lr": "auto"}, r"not adam"),
@@ -97,7 +97,7 @@ def test_the_checkpoint_fingerprint_holds_exactly_the_options_that_shape_a_run(t
     gradfit.fit(engine="numpy", epochs=3, checkpoint=str(path), tol=1e3)
     saved = load_checkpoint(path)["extra"]["fit"]
     assert set(RUN_SHAPING) == {"intercept", "standardize", "model", "dtype", "optimizer", "lr", "batch_size",
-                                "seed", "patience", "scheduler"}
+                                "seed", "patience", "scheduler", "l1", "l2"}
     assert set(RUN_SHAPING) <= set(saved)
     assert (saved["lr"], saved["dtype"], saved["model"], saved["standardize"]) == (0.1, "float64", None, False)
 
@@ -106,8 +106,8 @@ def test_the_checkpoint_fingerprint_holds_exactly_the_options_that_shape_a_run(t
 
 @pytest.mark.parametrize("kwargs, flags, python, cli", [
     ({"engine": "numpy", "optimizer": "adam"}, ["--engine", "numpy", "--optimizer", "adam"],
-     "optimizer='adam': the numpy engine runs plain gradient descent only; use engine='torch' for adam",
-     "--optimizer adam: the numpy engine runs plain gradient descent only; use --engine torch for adam"),
+     "optimizer='adam': the numpy engine runs sgd or fista only; use engine='torch' for adam",
+     "--optimizer adam: the numpy engine runs sgd or fista only; use --engine torch for adam"),
     ({"checkpoint_every": 5}, ["--checkpoint-every", "5"],
      "checkpoint_every=5: needs a checkpoint file; add checkpoint=PATH",
      "--checkpoint-every 5: needs a checkpoint file; add --checkpoint PATH"),

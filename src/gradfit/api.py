@@ -119,7 +119,7 @@ def solve(x=None, y=None, *, names: list[str] | None = None, dataset: str | None
     source = in_memory(x, y, cfg, names=names, distributed=distributed, target=target, cluster=cluster,
                        weights=weights)
     source.origin.dataset = dataset
-    return solve_source(source, cfg.alpha, cfg.cov_type, cfg.maxlags)
+    return solve_source(source, cfg)
 
 
 def _training_rows(dataset: str | None, names, target):
@@ -232,7 +232,7 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
     cfg = config_from("solve_streaming", options)  # before the pass, not after it
     rows = streamed(source, cfg, target=target, features=features, chunk_rows=chunk_rows, dropna=dropna,
                     names=names, distributed=distributed, weights=weights, cluster=cluster)
-    return solve_source(rows, cfg.alpha, cfg.cov_type, cfg.maxlags)
+    return solve_source(rows, cfg)
 
 
 def find_lr(x=None, y=None, *, dataset: str | None = None, model: str | None = None, optimizer: str = "sgd",

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field, fields
 from typing import Callable
 
 from .errors import BadOptionError, option
-from .option_checks import (boolean, choice, cov_type, device_text, formula_text, fraction, learning_rate, non_negative_int, path_text,
-                            poly_degree, positive_float, positive_int, significance)
+from .option_checks import (boolean, choice, cov_type, device_text, formula_text, fraction, learning_rate,
+                            non_negative_float, non_negative_int, path_text, poly_degree, positive_float, positive_int,
+                            significance)
 
 ENGINES = ("auto", "numpy", "torch", "exact")
 MODELS = ("linear", "manual")
-OPTIMIZERS = ("sgd", "adam")
+OPTIMIZERS = ("sgd", "adam", "fista")
 DTYPES = ("float32", "float64")
 SCHEDULERS = ("step", "cosine", "plateau")
 
@@ -144,9 +145,24 @@ class FitConfig:
         "files, off for embedded datasets)",
         "bool\n    Run gradient descent on features and target centred and scaled with training-split statistics, "
         "and report\n    everything on the original scale. Off by default, so the tutorial's numbers hold; the "
-        "command line\n    turns it on for data files.", parse=boolean, kind="boolean", shapes_run=True,
-        cli_default=None, commands=("fit", "lr-find"))
+        "command line\n    turns it on for data files. A penalty (``l1``, ``l2``) then acts on the standardized "
+        "coefficients\n    (for ``solve`` that is all it changes: least squares does not depend on the scaling).", parse=boolean, kind="boolean", shapes_run=True,
+        cli_default=None, python=FIT_AND_SOLVE, commands=("fit", "solve", "lr-find"))
     # [model]: what is trained, where
+    l2: float = declare(
+        0.0, "model", "ridge penalty: add L2·Σ w² to the MSE (intercept never penalized; on the standardized "
+        "coefficients when standardizing)",
+        "float\n    Ridge: minimise ``MSE + l2·Σⱼ wⱼ²`` (never the intercept; on the standardized coefficients "
+        "when\n    ``standardize``). scikit-learn's ``Ridge(alpha=n·l2)``; with ``l1``, an elastic net.",
+        parse=non_negative_float(0.1), metavar="L2", python=FIT_AND_SOLVE, commands=("fit", "solve"),
+        shapes_run=True)
+    l1: float = declare(
+        0.0, "model", "lasso penalty: add L1·Σ |w| to the MSE (proximal gradient; intercept never penalized)",
+        "float\n    Lasso: minimise ``MSE + l1·Σⱼ |wⱼ|`` by proximal gradient descent (ISTA; FISTA with\n    "
+        "``optimizer='fista'``); scikit-learn's ``Lasso(alpha=l1/2)``. The exact answer comes from\n    "
+        "coordinate descent polished to rounding, with its KKT residual.",
+        parse=non_negative_float(0.01), metavar="L1", python=FIT_AND_SOLVE, commands=("fit", "solve"),
+        shapes_run=True)
     engine: str = declare(
         "auto", "model", "auto (default), numpy, torch or exact",
         "{'auto', 'numpy', 'torch', 'exact'}\n    ``numpy``: hand-written gradients; ``torch``: autograd and "
@@ -166,8 +182,11 @@ class FitConfig:
         "and exact.", parse=choice(*DTYPES), shapes_run=True, commands=("fit", "lr-find"))
     # [training]: how
     optimizer: str = declare(
-        "sgd", "training", "sgd (default) or adam (torch engine)",
-        "{'sgd', 'adam'}\n    ``torch.optim`` optimizer (numpy and exact: plain gradient descent only).",
+        "sgd", "training", "sgd (default), adam (torch engine) or fista (accelerated proximal gradient: numpy and "
+        "exact engines, full batch)",
+        "{'sgd', 'adam', 'fista'}\n    ``sgd``: plain gradient descent (proximal gradient, ISTA, with ``l1``); "
+        "``adam``: ``torch.optim.Adam``\n    (torch engine); ``fista``: accelerated proximal gradient (Beck & "
+        "Teboulle), full batch on\n    the numpy and exact engines.",
         parse=choice(*OPTIMIZERS), shapes_run=True, commands=("fit", "lr-find"))
     lr: float | str = declare(
         0.1, "training", "learning rate, or auto (from the loss curvature); default 0.1",
@@ -243,7 +262,15 @@ class FitConfig:
                 setattr(self, spec.name, spec.parse(spec.name, value))
         self._check_training_control()
         self._check_engine_combination()
+        self._check_fista()
+        self._check_penalty()
         return self
+
+    def _check_penalty(self) -> None:
+        if (self.l1 or self.l2) and self.cov_type != "nonrobust":
+            raise BadOptionError("cov_type", self.cov_type, "robust covariances are those of unpenalized least "
+                                 "squares; a penalized fit reports no standard errors",
+                                 f"leave {option('cov_type')} out, or drop {option('l1')} and {option('l2')}")
 
     def _check_training_control(self) -> None:
         if self.checkpoint_every is not None and self.checkpoint is None:
@@ -262,12 +289,25 @@ class FitConfig:
             raise BadOptionError("lr", "auto", "the curvature rule behind 'auto' is for plain gradient descent, not "
                                  "adam", f"give adam a number, e.g. {option('lr', 0.01)}")
 
+    def _check_fista(self) -> None:
+        if self.optimizer != "fista":
+            return
+        if self.engine == "torch":
+            raise BadOptionError("optimizer", "fista", "FISTA runs on the numpy and exact engines",
+                                 f"use {option('engine', 'exact')} (or auto), or {option('optimizer', 'sgd')} on torch")
+        if self.batch_size is not None:
+            raise BadOptionError("optimizer", "fista", "FISTA's acceleration is for full-batch gradients",
+                                 f"leave {option('batch_size')} out, or use {option('optimizer', 'sgd')}")
+        if self.engine == "numpy" and self.resume is not None:
+            raise BadOptionError("resume", self.resume, "the numpy engine does not save FISTA's momentum in its "
+                                 "checkpoints", f"resume with {option('engine', 'exact')}, which replays it exactly")
+
     def _check_plain_engine(self) -> None:
         """The numpy and exact engines: plain gradient descent on the CPU, no torch module."""
         torch_engine = option("engine", "torch")
-        if self.optimizer != "sgd":
-            raise BadOptionError("optimizer", self.optimizer, f"the {self.engine} engine runs plain gradient descent "
-                                 "only", f"use {torch_engine} for adam")
+        if self.optimizer == "adam":
+            raise BadOptionError("optimizer", self.optimizer, f"the {self.engine} engine runs sgd or fista only",
+                                 f"use {torch_engine} for adam")
         if self.model is not None:
             raise BadOptionError("model", self.model, f"{option('model')} chooses a torch module; the {self.engine} "
                                  "engine has none", f"use {torch_engine}, or leave {option('model')} out")

@@ -19,7 +19,7 @@ import warnings
 from typing import Callable
 
 # An option reference inside a message: ⟦name⟧, ⟦name=repr(value)⟧, either with |python text.
-_REFERENCE = re.compile(r"⟦([A-Za-z_]+)(?:=(.*?))?(?:\|(.*?))?(?:\|(.*?))?⟧")
+_REFERENCE = re.compile(r"⟦([A-Za-z_][A-Za-z0-9_]*)(?:=(.*?))?(?:\|(.*?))?(?:\|(.*?))?⟧")
 _NO_VALUE = object()
 
 # How the command line spells a reference: (name, value or None, whether a value was given) -> text.

@@ -124,3 +124,16 @@ MAX_SEED = 2**32 - 1
 # data is fitted (or refused) alike by fit and solve, in memory, streamed or distributed.
 MAX_COLUMN_MAGNITUDE = 1e144
 MIN_COLUMN_MAGNITUDE = 1e-144
+
+# ----- penalized least squares (least_squares/penalty.py) ---------------------------------
+
+# Coordinate descent only has to find the lasso's zero pattern: the answer on that pattern is then
+# solved exactly (QR). A sweep that moves no coordinate by more than this fraction of the largest
+# ends it; the sweeps are capped (a few seconds of Python at p = 100) and the pattern checked.
+PENALTY_CD_TOL = 1e-10
+PENALTY_CD_SWEEPS = 20_000
+# Rounds of (coordinate descent, exact solve on the pattern) until the KKT conditions hold.
+PENALTY_POLISH_ROUNDS = 6
+# The KKT conditions hold when the stationarity residual is at most this times the size of the
+# gradient's terms: far above rounding (≈ eps·κ), far below a wrong zero pattern (≈ the penalty).
+PENALTY_KKT_EPS = 1e-9

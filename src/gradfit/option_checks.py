@@ -99,6 +99,16 @@ def positive_float(example: float | str) -> Callable:
     return parse
 
 
+def non_negative_float(example: float | str) -> Callable:
+    """A finite number, zero or more (a penalty's weight)."""
+    def parse(name: str, value: object) -> float:
+        number = _float(name, value)
+        if not (number >= 0 and math.isfinite(number)):
+            raise BadOptionError(name, value, "must be zero or a positive number", f"e.g. {option(name, example)}")
+        return number
+    return parse
+
+
 def non_negative_int(name: str, value: object) -> int:
     number = _int(name, value)
     if number < 0:

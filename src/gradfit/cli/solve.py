@@ -8,6 +8,7 @@ import sys
 
 from .. import limits
 from ..errors import BadDataError
+from ..results.types import statistics_of
 from .inputs import (needs_rows, refuse_streamed_formula, api_options, check_outputs, feature_list, is_large_file, load_data, options_namespace, positive_rows,
                      process_group, warnings_to_stderr)
 
@@ -27,8 +28,10 @@ def _run_solve(args: argparse.Namespace, group) -> int:
         return _run_solve_streaming(args, group)
     check_outputs(args)
     data = load_data(args)
+    standardize = data.is_file if args.standardize is None else args.standardize  # as gradfit fit
     with warnings_to_stderr(args):
-        result = solve(**data.arrays(), target=data.target, distributed=group, **api_options(args, "solve"))
+        result = solve(**data.arrays(), target=data.target, distributed=group,
+                       **api_options(args, "solve", standardize=standardize))
     write_influence(args, result, group)
     if group is not None and not group.is_main:
         return 0
@@ -43,7 +46,7 @@ def write_influence(args: argparse.Namespace, result, group) -> None:
     part under torchrun; the first writes)."""
     if not args.influence:
         return
-    frames = result.stats.influence_frames()
+    frames = statistics_of(result).influence_frames()  # (a penalized answer has none: refused)
     if group is not None and not group.is_main:
         for _ in frames:  # a collective: every process's rows reach the first
             pass
@@ -68,8 +71,9 @@ def _run_solve_streaming(args: argparse.Namespace, group=None) -> int:
     with warnings_to_stderr(args):
         result = solve_streaming(args.data, target=args.target, features=feature_list(args.features),
                                  dropna=args.dropna, chunk_rows=args.chunk_rows, distributed=group, weights=args.weights,
-                                 cluster=args.cluster,
-                                 **api_options(args, "solve_streaming"))
+                                 cluster=args.cluster, **api_options(
+                                     args, "solve_streaming", standardize=True if args.standardize is None
+                                     else args.standardize))
     write_influence(args, result, group)
     if group is not None and not group.is_main:
         return 0

@@ -8,6 +8,11 @@ on ``n``. The engine writes everything relative to the exact solution ``θ*`` an
 
     gradient(θ) = H δ - c,          H = 2/n AᵀA,   c = 2/n Aᵀr*  (≈ 0)
     loss(θ)     = ½ δᵀHδ - δᵀc + ‖r*‖²/n
+
+A ridge penalty keeps the objective quadratic (``H + 2·l2·M``): the same closed-form epochs. An
+``l1`` penalty, or ``optimizer='fista'``, makes each epoch a proximal gradient step (ISTA, or
+FISTA's accelerated one) on the same quadratic: still O(p²) an epoch, one epoch at a time.
+The recorded losses are the MSE (the data's part of the objective) on every path.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from ..training.control import RunControl, ThetaLoop
 from ..training.divergence import DivergenceMonitor
 from .common import traced_updates
 from .eigen import Eigen, components, quadratic_losses, train_losses
+from .proximal import ProximalIterates, penalized_quadratic
 
 
 class Quadratic:
@@ -45,7 +51,7 @@ class Quadratic:
 
 def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, monitor: DivergenceMonitor,
         closed_theta: np.ndarray, control: RunControl | None = None, train_sufficient=None, val_sufficient=None,
-        val_rows=None, **_) -> EngineRun:
+        val_rows=None, penalty=None, **_) -> EngineRun:
     """Full-batch plain gradient descent, float64, from ``theta0``, every epoch at once.
 
     ``train_sufficient`` / ``val_sufficient`` (:class:`gradfit.least_squares.sufficient.SufficientStats`, in the
@@ -55,6 +61,9 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
     ``closed_theta`` is the least-squares solution of ``problem`` (the expansion point). The
     epochs are evaluated in blocks from the eigenbasis of the Hessian
     (:mod:`gradfit.engines.eigen`); divergence is caught in the first block it shows.
+
+    ``penalty`` (:class:`gradfit.least_squares.penalty.Penalty`, where GD runs) adds ridge, lasso
+    or elastic net; ``closed_theta`` is then the penalized problem's exact answer.
 
     ``control`` adds callbacks, early stopping and checkpoints (written when the run ends or
     stops: a block of epochs takes milliseconds). Since every iterate is a closed-form function of
@@ -71,9 +80,12 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
         val = None
         if problem.x_val is not None:
             val = Quadratic(problem.design(problem.x_val), problem.y_val, closed_theta)
-    eigen = Eigen.of(train.hessian, train.c)
     theta0 = np.array(theta0, dtype=np.float64)  # (p,)
-    z0 = eigen.vectors.T @ (theta0 - closed_theta)  # (p,)
+    smooth = train if penalty is None else penalized_quadratic(train, penalty)
+    if cfg.optimizer == "fista" or (penalty is not None and penalty.l1):
+        iterates = ProximalIterates(smooth, train, penalty, lr, theta0, accelerated=cfg.optimizer == "fista")
+    else:
+        iterates = _eigen_iterates(smooth, penalty, lr, theta0, closed_theta)
 
     out = EngineRun(initial=theta0.copy(), theta=theta0.copy(), train_loss=[], val_loss=[])
     path = [] if cfg.record_path else None
@@ -83,7 +95,7 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
     loop = ThetaLoop("exact", control, cfg.epochs, names, lr, out, checkpoint_every=0, replay=True)
     loop.begin()
     try:
-        _blocks(loop, cfg, lr, monitor, closed_theta, train, val, eigen, z0, traced, out, path)
+        _blocks(loop, cfg, monitor, iterates, closed_theta, val, traced, out, path)
     finally:
         loop.end()
     if loop.restored:  # early stopping put back the best epoch's θ
@@ -93,18 +105,35 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
     return out
 
 
-def _blocks(loop: ThetaLoop, cfg: FitConfig, lr: float, monitor: DivergenceMonitor, closed_theta: np.ndarray,
-            train: Quadratic, val: Quadratic | None, eigen: Eigen, z0: np.ndarray, traced: np.ndarray,
-            out: EngineRun, path: list | None) -> None:
+def _eigen_iterates(smooth, penalty, lr: float, theta0: np.ndarray, closed_theta: np.ndarray):
+    """``ks -> (losses, thetas())``: the iterates ``θ_k`` from the eigenbasis of the (ridge-)
+    penalized quadratic ``smooth``, and their MSE (the objective less the penalty)."""
+    eigen = Eigen.of(smooth.hessian, smooth.c)
+    z0 = eigen.vectors.T @ (theta0 - closed_theta)  # (p,)
+
+    def iterates(ks: np.ndarray):
+        z = components(eigen, z0, lr, ks)  # (K, p)
+        losses = train_losses(eigen, z, smooth.min_part)
+
+        def thetas() -> np.ndarray:
+            return closed_theta + z @ eigen.vectors.T  # (K, p)
+        if penalty is not None:
+            with np.errstate(over="ignore", invalid="ignore"):  # diverging: caught by the monitor
+                losses = losses - penalty.values(thetas())
+        return losses, thetas
+    return iterates
+
+
+def _blocks(loop: ThetaLoop, cfg: FitConfig, monitor: DivergenceMonitor, iterates, closed_theta: np.ndarray,
+            val: Quadratic | None, traced: np.ndarray, out: EngineRun, path: list | None) -> None:
     block = limits.EXACT_EPOCH_BLOCK  # memory: block × p floats whatever the number of epochs
     for start in range(0, cfg.epochs + 1, block):
         ks = np.arange(start, min(start + block, cfg.epochs + 1))  # iterate numbers θ_k in this block
-        z = components(eigen, z0, lr, ks)  # (K, p)
-        losses = train_losses(eigen, z, train.min_part)
+        losses, iterate_rows = iterates(ks)
         before_update = ks < cfg.epochs  # the loss of θ_k is epoch k+1's loss, seen before its update
         monitor.check_many(losses[before_update], first_epoch=start + 1)
         out.train_loss.extend(losses[before_update].tolist())
-        thetas = closed_theta + z @ eigen.vectors.T  # (K, p)
+        thetas = iterate_rows()  # (K, p)
         if val is not None:
             after_update = ks >= 1  # validation is measured after each epoch's update
             val_losses = quadratic_losses(thetas[after_update] - closed_theta, val.hessian, val.c, val.min_part)

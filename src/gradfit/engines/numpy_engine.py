@@ -1,7 +1,9 @@
 """Gradient descent from scratch in NumPy, with hand-written gradients (the tutorial's loop).
 
 The steps are the tutorial's: 0 initialise, 1 forward pass, 2 loss, 3 gradients, 4 update.
-Full batch, mini-batch and stochastic (batch size 1).
+Full batch, mini-batch and stochastic (batch size 1). A penalty adds its squares' gradient in
+step 3 and, for ``l1``, the proximal step (soft thresholding) after step 4; ``optimizer='fista'``
+takes each full-batch step from FISTA's extrapolated point (:mod:`gradfit.engines.proximal`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import numpy as np
 
 from ..config import FitConfig
 from ..data import Problem
+from ..least_squares.penalty import Penalty
 from ..data.batches import batch_bounds, epoch_order, shuffler
 from ..results.engine_run import EngineRun
 from ..training.control import RunControl, ThetaLoop
@@ -18,7 +21,7 @@ from .common import is_traced
 
 
 def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, monitor: DivergenceMonitor,
-        dtype: str, control: RunControl | None = None, **_) -> EngineRun:
+        dtype: str, control: RunControl | None = None, penalty: Penalty | None = None, **_) -> EngineRun:
     """Train ``y ≈ b + x @ w`` by gradient descent on the mean squared error.
 
     ``control`` adds callbacks, checkpoints, early stopping and resuming: θ, epoch, history,
@@ -45,11 +48,15 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
         control.resume_monitor(monitor)
 
     bounds = batch_bounds(n, cfg.batch_size)
+    on_w = None if penalty is None else Penalty(penalty.l1, penalty.l2, penalty.mask[int(intercept):].astype(dtype))
+    momentum = _Momentum(b, w) if cfg.optimizer == "fista" else None
     loop.begin()
     try:
         for epoch in range(loop.epoch + 1, cfg.epochs + 1):
             batches = _batches(x, y, epoch_order(n, cfg.batch_size, rng), bounds)
-            b, w, epoch_loss = _epoch(b, w, batches, lr, intercept, out, stack)
+            if momentum is not None:
+                b, w = momentum.point(b, w)
+            b, w, epoch_loss = _epoch(b, w, batches, lr, intercept, out, stack, on_w)
             out.train_loss.append(epoch_loss / n)
             monitor.check(epoch, out.train_loss[-1])
             if x_val is not None:
@@ -66,14 +73,27 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
     return out
 
 
+class _Momentum:
+    """FISTA's extrapolation: each epoch steps from ``θ_k + (t_k − 1)/t_{k+1}·(θ_k − θ_{k−1})``."""
+
+    def __init__(self, b: np.ndarray, w: np.ndarray) -> None:
+        self.t, self.previous = 1.0, (b, w)
+
+    def point(self, b: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * self.t * self.t))
+        beta = (self.t - 1.0) / t_next
+        (b_prev, w_prev), self.t, self.previous = self.previous, t_next, (b, w)
+        return (b + beta * (b - b_prev)).astype(b.dtype), (w + beta * (w - w_prev)).astype(w.dtype)
+
+
 def _epoch(b: np.ndarray, w: np.ndarray, batches, lr: float, intercept: bool, out: EngineRun,
-           stack) -> tuple[np.ndarray, np.ndarray, float]:
+           stack, penalty: Penalty | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """One pass over ``batches`` (an iterable of ``(xb, yb)``): ``(b, w)`` after it and the sum
     of the batch losses weighted by batch size. Counts each update in ``out``, with its trace
     and path (``stack(b, w)``: θ as one float64 vector)."""
     epoch_loss = 0.0
     for xb, yb in batches:
-        b, w, loss = _step(b, w, xb, yb, lr, intercept)
+        b, w, loss = _step(b, w, xb, yb, lr, intercept, penalty)
         epoch_loss += float(loss) * len(yb)
         out.updates += 1
         if is_traced(out.updates):
@@ -84,9 +104,9 @@ def _epoch(b: np.ndarray, w: np.ndarray, batches, lr: float, intercept: bool, ou
 
 
 def _step(b: np.ndarray, w: np.ndarray, xb: np.ndarray, yb: np.ndarray, lr: float,
-          intercept: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+          intercept: bool, penalty: Penalty | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Steps 1–4 on one batch ``xb`` ``(m, d)``, ``yb`` ``(m,)``: the updated ``(b, w)`` and the
-    batch's loss before the update."""
+    batch's loss before the update (``penalty``: on ``w``, its mask in ``w``'s dtype)."""
     m = len(yb)
     # Step 1: forward pass — predictions have the targets' shape (m,).
     yhat = b + xb @ w
@@ -96,10 +116,14 @@ def _step(b: np.ndarray, w: np.ndarray, xb: np.ndarray, yb: np.ndarray, lr: floa
     # Step 3: gradients of the loss with respect to b and w.
     b_grad = 2 * np.mean(error)
     w_grad = 2 * (xb.T @ error) / m  # (d,)
+    if penalty is not None:
+        w_grad = w_grad + penalty.smooth_gradient(w)  # the squares' part: 2·l2·w
     # Step 4: update.
     if intercept:
         b = b - lr * b_grad
     w = w - lr * w_grad
+    if penalty is not None and penalty.l1:
+        w = penalty.prox(w, lr)  # the absolute values' part: soft thresholding
     return b, w, loss
 
 

@@ -87,6 +87,29 @@ def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=lr)
 
 
+def add_penalty(optimizer: torch.optim.Optimizer, model: nn.Module, penalty, intercept: bool) -> torch.optim.Optimizer:
+    """``optimizer`` with the penalty's two parts as step hooks on the weights: before each step
+    the squares' gradient ``2·l2·m·w`` joins the (already all-reduced) gradient, after it the
+    proximal step of ``l1`` moves each weight ``lr·l1`` towards zero, stopping there. The
+    intercept is never touched (nor, with weights, the whitened design's intercept column)."""
+    weight = model.weight if isinstance(model, nn.Linear) else model.w
+    mask = torch.as_tensor(penalty.mask[int(intercept):], dtype=weight.dtype, device=weight.device).view_as(weight)
+
+    def squares(opt, args, kwargs) -> None:
+        if penalty.l2 and weight.grad is not None:
+            weight.grad.add_(weight.detach() * mask, alpha=2.0 * penalty.l2)
+
+    def absolute_values(opt, args, kwargs) -> None:
+        if penalty.l1:
+            with torch.no_grad():
+                threshold = mask * (float(opt.param_groups[0]["lr"]) * penalty.l1)
+                weight.copy_(torch.sign(weight) * torch.clamp(weight.abs() - threshold, min=0.0) + 0.0)  # no -0.0
+
+    optimizer.register_step_pre_hook(squares)
+    optimizer.register_step_post_hook(absolute_values)
+    return optimizer
+
+
 # --scheduler: the rate is changed once per epoch. Step and plateau do not depend on --epochs, so
 # a resumed run extended past its first plan follows the same schedule as a straight run.
 STEP_EPOCHS, STEP_GAMMA = 100, 0.5  # step: halve the rate every 100 epochs
@@ -142,13 +165,15 @@ class _Trace(Callback):
 
 
 def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | None, monitor: DivergenceMonitor,
-        dtype: str, device: str, control: RunControl | None = None, shard=None, batches=None, **_) -> EngineRun:
+        dtype: str, device: str, control: RunControl | None = None, shard=None, batches=None, penalty=None,
+        **_) -> EngineRun:
     """Train with autograd on :class:`gradfit.Trainer`; returns float64 parameter vectors and
     per-epoch losses. ``control`` adds callbacks, checkpoints, early stopping and resuming.
     ``shard`` (:class:`gradfit.scale.distributed.GlobalRows`): ``problem`` holds this process's rows of
     a ``torch.distributed`` run (DistributedDataParallel, the global batches of one process).
     ``batches`` (re-iterable of ``(x, y)`` tensors): mini-batches streamed from disk instead of
-    ``problem``'s rows (:class:`gradfit.scale.shuffle_buffer.ShuffledBatches`)."""
+    ``problem``'s rows (:class:`gradfit.scale.shuffle_buffer.ShuffledBatches`). ``penalty``: ridge,
+    lasso or elastic net on the weights (:func:`add_penalty`); the losses recorded are the MSE."""
     control = control or RunControl()
     torch_dtype = getattr(torch, dtype)
     model = build_model(cfg.model or "manual", problem.n_features, problem.intercept, cfg.seed, device,
@@ -165,7 +190,11 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | Non
     initial = theta_of(model)
     control.extra["initial"] = initial.tolist()  # a resumed run reports the run's start
     trace = _Trace(initial, cfg.record_path)
-    trainer = Trainer(model, nn.MSELoss(), lambda params: make_optimizer(cfg.optimizer, params, lr),
+    def optimizer(params) -> torch.optim.Optimizer:
+        made = make_optimizer(cfg.optimizer, params, lr)
+        return made if penalty is None else add_penalty(made, model, penalty, problem.intercept)
+
+    trainer = Trainer(model, nn.MSELoss(), optimizer,
                       train_data=train_data, val_data=val, batch_size=cfg.batch_size, seed=cfg.seed,
                       scheduler=make_scheduler(cfg.scheduler, cfg.epochs), shard=shard,
                       callbacks=[_Divergence(monitor), trace,

@@ -27,6 +27,7 @@ from ..results.engine_run import EngineRun
 from ..results.types import FitResult, History, Params, TraceEntry
 from ..training.control import Rescale, RunControl, fit_control
 from ..training.divergence import DivergenceMonitor
+from .penalized import PenalizedReference, with_penalty
 from .references import DenseReference, covariance_for
 from .sources import scaled_problem
 
@@ -71,7 +72,13 @@ class Run:
     @property
     def reference_is_dense(self) -> bool:
         """The training rows are in memory as a design matrix (else: sufficient statistics)."""
-        return isinstance(self.reference, DenseReference)
+        return isinstance(getattr(self.reference, "base", self.reference), DenseReference)
+
+    @property
+    def penalty(self):
+        """The :class:`gradfit.least_squares.penalty.Penalty` on the parameters where gradient
+        descent runs, or None (ordinary least squares)."""
+        return self.reference.penalty if isinstance(self.reference, PenalizedReference) else None
 
     @property
     def loss_factor(self) -> float:
@@ -88,7 +95,8 @@ def fit_source(source, cfg: FitConfig, *, reference=None, init=None, callbacks: 
     (same arguments: the sweep's runs trained together).
     """
     covariance = covariance_for(source, cfg.cov_type, cfg.maxlags, cfg.val_split)  # refused before any work
-    run = Run(cfg, source, reference if reference is not None else source.reference(), covariance=covariance)
+    reference = with_penalty(reference if reference is not None else source.reference(), cfg, source.problem)
+    run = Run(cfg, source, reference, covariance=covariance)
     choose_space(run)
     choose_learning_rate(run)
     run.theta0 = starting_point(run, init)
@@ -107,6 +115,8 @@ def choose_space(run: Run) -> None:
     run.engine_inputs = run.source.engine_inputs(run.engine, run.cfg, run.scaling)
     if run.engine == "exact":
         run.engine_inputs.update(run.reference.exact_engine_inputs(run.scaling, run.source))
+    if run.penalty is not None:
+        run.engine_inputs["penalty"] = run.penalty
 
 
 def choose_learning_rate(run: Run) -> None:
@@ -116,6 +126,9 @@ def choose_learning_rate(run: Run) -> None:
     run.lr_max_stable = 2.0 / hessian_max
     if cfg.lr != "auto":
         run.lr = float(cfg.lr)
+        return
+    if cfg.optimizer == "fista":  # FISTA's rate: 1/L (its convergence proof needs no more)
+        run.lr = 1.0 / hessian_max
         return
     row_curvature = None  # max_i ‖a_i‖²: a pass over the rows, only for mini-batches
     if cfg.batch_size is not None:
@@ -162,8 +175,10 @@ def fingerprint(run: Run) -> dict:
 
 def train(run: Run, engine: Callable) -> EngineRun:
     """The engine's epochs, from θ₀, in the space gradient descent runs in."""
-    closed_run = run.reference.closed.theta if run.scaling is None else \
-        run.scaling.to_scaled(run.reference.closed.theta, run.intercept)
+    closed = run.reference.closed
+    closed_run = getattr(closed, "theta_run", None)  # a penalized answer is solved where GD runs
+    if closed_run is None:
+        closed_run = closed.theta if run.scaling is None else run.scaling.to_scaled(closed.theta, run.intercept)
     monitor = DivergenceMonitor(run.lr, run.lr_max_stable, run.loss_factor)
     return engine(run.run_problem, run.cfg, lr=run.lr, theta0=run.theta0, monitor=monitor,
                   dtype=run.cfg.resolved_dtype(run.engine), closed_theta=closed_run, control=run.control,
@@ -206,7 +221,7 @@ def fit_result(run: Run, record: EngineRun) -> FitResult:
         scheduler=cfg.scheduler, patience=cfg.patience, checkpoint=cfg.checkpoint, resumed_from=cfg.resume,
         start_epoch=0 if run.control is None else run.control.start_epoch, world_size=run.source.world_size,
         poly_degree=origin.degree, inputs=origin.inputs, target=origin.target, n_dropped=origin.n_dropped,
-        formula=origin.formula)
+        formula=origin.formula, penalty=None if run.penalty is None else run.reference.report(theta))
     stopper = None if run.control is None else run.control.early_stopping
     if stopper is not None:
         result.stopped_epoch, result.best_epoch = stopper.stopped_epoch, stopper.best_epoch

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
+from .penalized import with_penalty
 from .references import covariance_for
 from ..results.types import Params, SolveResult, StreamingSolveResult
 
 
-def solve_source(source, alpha: float, cov_type: str = "nonrobust", maxlags: int | None = None) -> SolveResult:
-    """The least-squares answer of ``source``'s training rows and its statistics (at ``1 - alpha``,
-    with the covariance ``cov_type``: :mod:`gradfit.least_squares.covariance`).
+def solve_source(source, cfg) -> SolveResult:
+    """The least-squares answer of ``source``'s training rows and its statistics (at ``1 - cfg.alpha``,
+    with the covariance ``cfg.cov_type``: :mod:`gradfit.least_squares.covariance`); with a penalty
+    (``cfg.l1``, ``cfg.l2``) the penalized answer, its objective and KKT residual, and no
+    classical statistics.
 
     A source that was streamed (or shared among processes) reports what only that knows: the
     error estimate of float64 QR, rows dropped, the sufficient statistics themselves.
     """
     # A streamed solve reports float64's accuracy in the result (needs_refinement), not as a warning.
-    covariance = covariance_for(source, cov_type, maxlags, None)
-    reference = source.reference(warn_unrefined=source.holds_rows)
+    covariance = covariance_for(source, cfg.cov_type, cfg.maxlags, None)
+    reference = with_penalty(source.reference(warn_unrefined=source.holds_rows), cfg, source.problem)
+    penalized = reference is not None and hasattr(reference, "penalty")
     closed, origin, intercept = reference.closed, source.origin, source.problem.model_intercept
     common = dict(names=source.problem.feature_names, closed_form=Params.from_theta(closed.theta, intercept),
-                  std_err=closed.std_err, stats=reference.statistics(closed.theta, alpha, covariance), refined=closed.refined,
+                  std_err=closed.std_err, stats=reference.statistics(closed.theta, cfg.alpha, covariance), refined=closed.refined,
+                  penalty=reference.report() if penalized else None,
                   dataset=origin.dataset, target=origin.target, poly_degree=origin.degree, formula=origin.formula,
                   world_size=source.world_size)
     if not source.holds_rows:
         return StreamingSolveResult(**common, needs_refinement=closed.needs_refinement,
                                     estimated_error=closed.estimated_error, n_dropped=origin.n_dropped,
-                                    sufficient=reference.sufficient)
+                                    sufficient=getattr(reference, "base", reference).sufficient)
     return SolveResult(**common)
 

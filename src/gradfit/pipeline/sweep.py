@@ -16,6 +16,7 @@ from ..engines import get_engine
 from ..errors import BadOptionError, DivergedError, option
 from ..results.sweep_result import SweepResult, SweepRun
 from ..training.divergence import DivergenceMonitor
+from .penalized import with_penalty
 from .run import fit_source
 
 __all__ = ["SweepResult", "SweepRun", "parse_lrs", "sweep_source"]
@@ -36,7 +37,7 @@ def sweep_source(source, cfg: FitConfig, rates: list, *, init=None, callbacks=No
     What all rates share is computed once: the reference (closed form, statistics pass, scaling)
     and, for torch mini-batch SGD, one training of all the models together.
     """
-    reference = source.reference()
+    reference = with_penalty(source.reference(), cfg, source.problem)  # solved once for every rate
     engine_run = _stacked_engine(rates) if _stackable(rates, cfg, init, callbacks) else None
     runs = SweepResult()
     for rate in rates:
@@ -63,7 +64,7 @@ _PER_RUN = ("scheduler", "patience", "checkpoint", "resume", "tensorboard", "rec
 
 def _stackable(rates: list, cfg: FitConfig, init, callbacks) -> bool:
     return (len(set(rates)) > 1 and all(rate != "auto" for rate in rates)
-            and cfg.engine in ("auto", "torch") and cfg.optimizer == "sgd"
+            and cfg.engine in ("auto", "torch") and cfg.optimizer == "sgd" and not (cfg.l1 or cfg.l2)
             and not any(getattr(cfg, key) for key in _PER_RUN) and not callbacks and init is None)
 
 

@@ -21,7 +21,8 @@ def not_converged_message(result: "FitResult") -> str:
     """
     where = (f"the parameters are up to {result.max_abs_diff:.3g} from the exact solution "
              f"({_relative_gap(result):.2g} of the largest coefficient)")
-    gradient = (f"the gradient norm is {result.grad_norm:.3g} (scale-free; {result.initial_grad_norm:.3g} at the "
+    measure = "gradient norm" if result.penalty is None else "KKT residual of the penalized objective"
+    gradient = (f"the {measure} is {result.grad_norm:.3g} (scale-free; {result.initial_grad_norm:.3g} at the "
                 f"start), above tol {result.tol:g}")
     if result.stopped_epoch is not None:
         return _stopped_early_message(result, f"{gradient}, and {where}")

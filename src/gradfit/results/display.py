@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import render
 from .diagnostics import not_converged_message
-from .report import SWEEP_HEADERS, header_line, sweep_cells
+from .report import SWEEP_HEADERS, header_line, penalty_lines, sweep_cells
 
 if TYPE_CHECKING:
     from .sweep_result import SweepRun
@@ -83,6 +83,10 @@ def solve_repr(result: SolveResult) -> str:
     stats = result.stats
     names = parameter_names(result.names, result.closed_form.intercept is not None)
     pad = " " * (len(type(result).__name__) + 1)
+    if stats is None:  # a penalized answer
+        penalty = result.penalty
+        return (f"{type(result).__name__}(penalty={penalty['kind']!r}, l1={penalty['l1']:g}, l2={penalty['l2']:g}, "
+                f"kkt={penalty['kkt_closed_form']:.3g},\n{pad}closed_form={named_text(names, result.closed_form.theta)})")
     return (f"{type(result).__name__}(n_obs={stats.n_obs}, r_squared={stats.r_squared:.6g}, "
             f"condition_number={result.condition_number:.3g}, refined={result.refined},\n"
             f"{pad}closed_form={named_text(names, result.closed_form.theta)})")
@@ -159,10 +163,15 @@ def fit_html(result: FitResult) -> str:
 
 
 def solve_html(result: SolveResult) -> str:
-    """Model statistics, then the coefficient table (as :meth:`OLSStats.summary`)."""
+    """Model statistics, then the coefficient table (as :meth:`OLSStats.summary`); a penalized
+    answer's coefficients and what it minimised."""
     stats = result.stats
-    low, high = stats.interval_labels()
     names = parameter_names(result.names, result.closed_form.intercept is not None)
+    if stats is None:
+        rows = [[name, f"{value:.12g}"] for name, value in zip(names, result.closed_form.theta)]
+        return html_block(type(result).__name__, penalty_lines(result.penalty, None, result.closed_form.coef),
+                          [html_table(["parameter", "coef"], rows)])
+    low, high = stats.interval_labels()
     rows = [[name, f"{stats.coef[j]:.9g}", f"{stats.std_err[j]:.4g}", f"{stats.t[j]:.4g}", f"{stats.p[j]:.3g}",
              f"{stats.ci_low[j]:.6g}", f"{stats.ci_high[j]:.6g}"] for j, name in enumerate(names)]
     lines = [f"exact least squares · {stats.n_obs} rows · R² {stats.r_squared:.6g} · adj. R² "

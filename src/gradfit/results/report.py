@@ -80,7 +80,9 @@ def results_table(result: FitResult):
     names += [f"w ({n})" for n in result.names]
     rows = [[f"{gd:.9g}", f"{exact:.9g}", f"{abs(gd - exact):.2e}"]
             for gd, exact in zip(result.params.theta, result.closed_form.theta)]
-    table = Table(title="Gradient descent vs exact least squares", title_justify="left")
+    title = "Gradient descent vs exact least squares" if result.penalty is None else \
+        f"Gradient descent vs the exact {result.penalty['kind']} answer"
+    table = Table(title=title, title_justify="left")
     table.add_column("parameter", overflow="fold", min_width=min(max(len(n) for n in names), 20))
     for j, header in enumerate(["gradient descent", "closed form", "|gap|"]):
         widest = max([len(header)] + [len(row[j]) for row in rows])
@@ -147,15 +149,53 @@ def footer_lines(result: FitResult, cli: CliRenderer | None = None) -> list[str]
                      f"{result.stopped_epoch}, kept the weights of epoch {result.best_epoch}")
     if result.checkpoint:
         lines.append(f"checkpoint: {result.checkpoint}")
+    lines += penalty_lines(result.penalty, result.params.coef, result.closed_form.coef)
+    measure = "gradient norm" if result.penalty is None else "KKT residual"
     lines += [
         f"max |GD − closed form| = {result.max_abs_diff:.3g}",
-        f"converged: {verdict} (scale-free gradient norm {result.grad_norm:.3g} {relation} tol {result.tol:g}; "
+        f"converged: {verdict} (scale-free {measure} {result.grad_norm:.3g} {relation} tol {result.tol:g}; "
         f"{result.initial_grad_norm:.3g} at the start; {result.stopped_epoch or result.epochs} epochs, "
         f"{result.updates} updates)",
     ]
     if not result.converged:
         lines.append("  " + render(not_converged_message(result), cli))
     return lines
+
+
+NO_STANDARD_ERRORS = ("standard errors: none — classical standard errors, tests and intervals assume unpenalized "
+                      "least squares, not a penalized fit")
+
+
+def penalty_lines(penalty: dict | None, coef: np.ndarray | None = None, exact_coef: np.ndarray | None = None
+                  ) -> list[str]:
+    """What a penalized fit minimised, how close both answers are to its optimum, and why no
+    standard errors are given (nothing for an unpenalized fit)."""
+    if penalty is None:
+        return []
+    lines = [f"penalty: {penalty['kind']} (l1 {penalty['l1']:g}, l2 {penalty['l2']:g}) on the {penalty['on']}, "
+             "never the intercept"]
+    if "objective" in penalty:
+        lines.append(f"objective MSE + penalty (where GD runs): GD {penalty['objective']:.12g} · exact "
+                     f"{penalty['objective_closed_form']:.12g}")
+        lines.append(f"KKT residual (scale-free): GD {penalty['kkt']:.3g} · exact {penalty['kkt_closed_form']:.3g}")
+    else:
+        lines.append(f"objective MSE + penalty: {penalty['objective_closed_form']:.12g} · KKT residual (scale-free) "
+                     f"{penalty['kkt_closed_form']:.3g}")
+    if penalty["l1"] and exact_coef is not None:
+        zeros = f"{int(np.sum(np.asarray(exact_coef) == 0))} of {np.size(exact_coef)} coefficients exactly zero (exact)"
+        if coef is not None:
+            zeros += f", {int(np.sum(np.asarray(coef) == 0))} (GD)"
+        lines.append(zeros)
+    return lines + [NO_STANDARD_ERRORS]
+
+
+def penalized_solve_text(result) -> str:
+    """``gradfit solve`` with a penalty: the coefficients and :func:`penalty_lines`."""
+    names = (["intercept"] if result.closed_form.intercept is not None else []) + list(result.names)
+    width = max(len(name) for name in names)
+    lines = [f"gradfit solve: exact {result.penalty['kind']}", ""]
+    lines += [f"{name:<{width}}  {value: .12g}" for name, value in zip(names, result.closed_form.theta)]
+    return "\n".join(lines + [""] + penalty_lines(result.penalty, None, result.closed_form.coef)) + "\n"
 
 
 def stats_text(result: FitResult) -> str:

@@ -188,6 +188,9 @@ class FitResult:
     start_epoch: int = 0
     world_size: int = 1
     n_dropped: int = 0
+    # A penalized fit (l1, l2): the penalty, the objective and KKT residual at the gradient-descent
+    # answer and at the exact one (gradfit.pipeline.penalized.PenalizedReference.report).
+    penalty: dict | None = None
 
     def to_dict(self) -> dict:
         """The JSON object ``gradfit fit --json`` prints (keys per PRODUCT.md)."""
@@ -233,6 +236,7 @@ class FitResult:
             "scaling": None if self.scaling is None else self.scaling.to_dict(),
             "stats": None if self.stats is None else {
                 **self.stats.to_dict(), "at": "gradient_descent", "converged": self.converged},
+            "penalty": self.penalty,
             "world_size": self.world_size,
         }
 
@@ -275,7 +279,7 @@ class FitResult:
     def influence(self):
         """Each training row's leverage, studentized residuals, Cook's distance and DFFITS at these
         coefficients, as a pandas DataFrame in row order (see :meth:`gradfit.OLSStats.influence`)."""
-        return self.stats.influence()
+        return statistics_of(self).influence()
 
     def summary(self) -> str:
         """The parameter table and losses as plain text (what ``gradfit fit --quiet`` prints)."""
@@ -288,6 +292,17 @@ class FitResult:
 
     def _repr_html_(self) -> str:
         return fit_html(self)
+
+
+def statistics_of(result):
+    """``result.stats``, or the reason a penalized result has none."""
+    if result.stats is None and result.penalty is not None:
+        from ..errors import BadOptionError, option
+
+        raise BadOptionError("l1" if result.penalty["l1"] else "l2", result.penalty["l1"] or result.penalty["l2"],
+                             "influence measures are those of unpenalized least squares, and a penalized fit has no "
+                             "classical statistics", f"refit without {option('l1')} and {option('l2')}")
+    return result.stats
 
 
 def _with_std_err(params: Params, std_err: np.ndarray | None) -> dict:
@@ -323,10 +338,11 @@ class SolveResult:
     poly_degree: int | None = None
     world_size: int = 1
     formula: dict | None = None
+    penalty: dict | None = None  # a penalized answer: the penalty, its objective and KKT residual
 
     @property
     def condition_number(self) -> float:
-        return self.stats.condition_number
+        return math.nan if self.stats is None else self.stats.condition_number
 
     def to_dict(self) -> dict:
         return {
@@ -334,7 +350,8 @@ class SolveResult:
             "poly_degree": self.poly_degree, "formula": None if self.formula is None else self.formula["text"],
             "closed_form": _with_std_err(self.closed_form, self.std_err),
             "condition_number": self.condition_number, "refined": self.refined,
-            "stats": {**self.stats.to_dict(), "at": "closed_form"},
+            "stats": None if self.stats is None else {**self.stats.to_dict(), "at": "closed_form"},
+            "penalty": self.penalty,
             "world_size": self.world_size,
         }
 
@@ -345,10 +362,15 @@ class SolveResult:
     def influence(self):
         """Each training row's leverage, studentized residuals, Cook's distance and DFFITS at these
         coefficients, as a pandas DataFrame in row order (see :meth:`gradfit.OLSStats.influence`)."""
-        return self.stats.influence()
+        return statistics_of(self).influence()
 
     def summary(self) -> str:
-        """A statsmodels-style table: model statistics, then coefficients."""
+        """A statsmodels-style table: model statistics, then coefficients (a penalized answer: the
+        coefficients, the penalty and the KKT residual)."""
+        if self.penalty is not None:
+            from .report import penalized_solve_text
+
+            return penalized_solve_text(self)
         return self.stats.summary(title="gradfit solve: exact least squares", y_name=self.target or "y")
 
     def __repr__(self) -> str:
