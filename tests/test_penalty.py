@@ -219,3 +219,17 @@ def test_cli_lasso_on_a_file(tmp_path, diabetes):
                        atol=0)
     bad = subprocess.run(cli + ["fit", str(path), "--target", "y", "--l2", "-1"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--l2 -1" in bad.stderr
+
+
+@pytest.mark.parametrize("l2", [1e-8, 1.0, 1e50, 1e150])
+def test_ridge_of_one_feature_equals_its_closed_form_to_rounding_at_any_strength(l2):
+    """One feature: ``w = Sxy / (Sxx + n·l2)``, ``b = ȳ − w·x̄`` (centred sums). A strong penalty
+    makes ``w`` tiny beside an unpenalized intercept: still correct to rounding, relative to ``w``."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(3.0, 2.0, 200)
+    y = 1.0 + 0.5 * x + rng.normal(0.0, 1.0, 200)
+    xc, yc = x - x.mean(), y - y.mean()
+    w = (xc @ yc) / (xc @ xc + len(x) * l2)
+    res = gradfit.solve(x, y, l2=l2)
+    assert res.closed_form.coef[0] == pytest.approx(w, rel=1e-13)
+    assert res.closed_form.intercept == pytest.approx(y.mean() - w * x.mean(), rel=1e-13)

@@ -137,3 +137,7 @@ PENALTY_POLISH_ROUNDS = 6
 # The KKT conditions hold when the stationarity residual is at most this times the size of the
 # gradient's terms: far above rounding (≈ eps·κ), far below a wrong zero pattern (≈ the penalty).
 PENALTY_KKT_EPS = 1e-9
+# A penalty's weight (l1, l2) is at most this: the solvers scale it by the rows (n·l2, n·l1/2 with
+# n < 2**53 stay below 1e166, their square roots and the Hessian's 2·l2 finite), and far below it
+# every coefficient is already zero (lasso) or below 1e-100 of its least-squares value (ridge).
+MAX_PENALTY = 1e150

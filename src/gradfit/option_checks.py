@@ -100,11 +100,14 @@ def positive_float(example: float | str) -> Callable:
 
 
 def non_negative_float(example: float | str) -> Callable:
-    """A finite number, zero or more (a penalty's weight)."""
+    """A penalty's weight: zero or more, at most ``limits.MAX_PENALTY``."""
     def parse(name: str, value: object) -> float:
         number = _float(name, value)
         if not (number >= 0 and math.isfinite(number)):
             raise BadOptionError(name, value, "must be zero or a positive number", f"e.g. {option(name, example)}")
+        if number > limits.MAX_PENALTY:
+            raise BadOptionError(name, value, f"must be at most {limits.MAX_PENALTY:g} (far beyond it every "
+                                 "coefficient is zero already)", f"e.g. {option(name, example)}")
         return number
     return parse
 
