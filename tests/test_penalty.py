@@ -233,3 +233,29 @@ def test_ridge_of_one_feature_equals_its_closed_form_to_rounding_at_any_strength
     res = gradfit.solve(x, y, l2=l2)
     assert res.closed_form.coef[0] == pytest.approx(w, rel=1e-13)
     assert res.closed_form.intercept == pytest.approx(y.mean() - w * x.mean(), rel=1e-13)
+
+
+def test_ridge_answers_where_least_squares_has_none():
+    """Fewer rows than parameters, and exactly collinear columns: least squares is refused, ridge
+    has one answer (scikit-learn's Ridge through the SVD, with the module's mapping), and gradient
+    descent is checked against it."""
+    rng = np.random.RandomState(42)
+    x, y = rng.rand(15, 30), rng.randint(0, 3, 15).astype(float)
+    with pytest.raises(gradfit.BadDataError, match="at least as many rows"):
+        gradfit.solve(x, y)
+    res = gradfit.solve(x, y, l2=1e-2)
+    reference = Ridge(alpha=len(y) * 1e-2, solver="svd").fit(x, y)
+    assert np.max(np.abs(res.closed_form.theta - theta_of(reference))) <= 1e-12 * np.max(np.abs(reference.coef_))
+    gd = gradfit.fit(x, y, l2=1e-2, lr="auto", epochs=200_000, tol=1e-12)
+    # The objective is μ-strongly convex (μ the smallest eigenvalue of its Hessian, 0.0036 here: the
+    # ones column is nearly a combination of the 30 others); converged means a scale-free KKT residual
+    # ≤ 1e-12, and this data's scale factors (x_scale·y_scale < 1) make the raw one smaller still.
+    design = np.column_stack([np.ones(len(y)), x])
+    mu = np.linalg.eigvalsh(2 / len(y) * design.T @ design + np.diag(np.r_[0.0, np.full(30, 2e-2)]))[0]
+    assert gd.converged and gd.max_abs_diff <= 1e-12 / mu
+    collinear = np.column_stack([x[:, :2], x[:, 0] + x[:, 1]])
+    with pytest.raises(gradfit.BadDataError, match="collinear"):
+        gradfit.solve(collinear, y)
+    ridge = gradfit.solve(collinear, y, l2=1e-3)
+    reference = Ridge(alpha=len(y) * 1e-3, solver="svd").fit(collinear, y)
+    assert np.max(np.abs(ridge.closed_form.theta - theta_of(reference))) <= 1e-10 * np.max(np.abs(reference.coef_))

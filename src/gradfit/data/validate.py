@@ -12,20 +12,11 @@ from .per_row import check_weights
 from .problem import Problem  # noqa: F401  (re-exported: the type every stage passes)
 
 
-def as_problem(
-    x,
-    y,
-    *,
-    val=None,
-    val_split: float | None = None,
-    seed: int = 42,
-    intercept: bool = True,
-    names: list[str] | None = None,
-    defer_checks: bool = False,
-    cluster=None,
-    weights=None,
-) -> Problem:
-    """Validate arrays and build a :class:`Problem`.
+def as_problem(x, y, *, val=None, val_split: float | None = None, seed: int = 42, intercept: bool = True,
+               names: list[str] | None = None, defer_checks: bool = False, cluster=None, weights=None,
+               fewer_rows_ok: bool = False) -> Problem:
+    """Validate arrays and build a :class:`Problem` (``fewer_rows_ok``: a penalized fit, which has
+    one answer even with fewer rows than parameters).
 
     Parameters
     ----------
@@ -65,7 +56,7 @@ def as_problem(
     x, y, x_val, y_val, cluster, weights, val_weights = _held_out(x, y, val, val_split, seed,
                                                                   _labels(cluster, len(x)), weights)
     n_params = x.shape[1] + int(intercept)
-    if len(x) < n_params:
+    if len(x) < n_params and not fewer_rows_ok:
         raise BadDataError(
             f"{len(x)} training rows for {n_params} parameters: least squares needs at least as many rows "
             f"as parameters; add rows, drop features, or lower {option('val_split')}"

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..data.design import Scaling
-from ..data.validate import Problem
+from ..data.validate import Problem, check_values
 from ..least_squares.penalty import Penalty, mse_gradient, solve_penalized, stationarity
 from .references import DenseReference
+from .sources import InMemory, Shared, is_small, param_names
 
 
 @dataclass
@@ -137,14 +138,44 @@ def gradient_from_scaled(scaled: np.ndarray, scaling: Scaling, intercept: bool) 
     return np.concatenate([[g_b], scaled[1:] * scaling.x_scale * scaling.y_scale + scaling.x_mean * g_b])
 
 
+class PenalizedRows(DenseReference):
+    """The training rows in memory for a penalized fit: the design and the scaling, without the
+    least-squares answer (which need not exist: fewer rows than parameters, collinear columns)."""
+
+    def __post_init__(self) -> None:
+        if not self.problem.values_checked:
+            check_values(self.problem)
+        self.design = self.problem.design(self.problem.x_train)
+        self.closed = None
+        self.scaling = Scaling.fit(self.problem.x_train, self.problem.y_train, self.problem.intercept)
+
+
+def reference_of(source, cfg, reference=None, warn_unrefined: bool = True):
+    """The reference a fit or solve of ``source`` is checked against: ``reference`` (or the
+    source's least-squares one), wrapped in :class:`PenalizedReference` when ``cfg`` asks for a
+    penalty. Small rows in this process go straight to the penalized answer: it exists where
+    least squares has none (fewer rows than parameters, collinear columns)."""
+    penalized = bool(cfg.l1 or cfg.l2)
+    if reference is None and penalized and isinstance(source, InMemory) and not isinstance(source, Shared) \
+            and is_small(source.problem):
+        reference = PenalizedRows(source.problem, param_names(source.problem))
+    if reference is None:
+        reference = source.reference(warn_unrefined=warn_unrefined)
+    return with_penalty(reference, cfg, source.problem)
+
+
 def run_space_triangle(base, run_scaling: Scaling | None, problem: Problem) -> np.ndarray:
     """``R_aug`` ``(p+1, p+1)`` of ``[A | y]`` where gradient descent runs: from the rows' QR
-    (a dense reference) or from the sufficient statistics (standardized without a pass)."""
+    (a dense reference; zero rows added below fewer rows than columns) or from the sufficient
+    statistics (standardized without a pass)."""
     if isinstance(base, DenseReference):
         x, y = problem.x_train, problem.y_train
         if run_scaling is not None:
             x, y = run_scaling.x(x), run_scaling.y(y)
-        return np.linalg.qr(np.column_stack([problem.design(x), y]), mode="r")
+        triangle = np.linalg.qr(np.column_stack([problem.design(x), y]), mode="r")
+        square = np.zeros((triangle.shape[1], triangle.shape[1]))
+        square[:len(triangle)] = triangle
+        return square
     stats = base.in_run_space(run_scaling)
     return stats.r_aug * stats.scale
 

@@ -25,7 +25,7 @@ from .sources import InMemory, Origin, Shared, Streamed
 
 def problem_from(x, y, *, dataset: str | None, val, val_split: float | None, seed: int, intercept: bool,
                  names: list[str] | None, defer_checks: bool = False, cluster=None,
-                 weights=None) -> tuple[Problem, str | None]:
+                 weights=None, fewer_rows_ok: bool = False) -> tuple[Problem, str | None]:
     """The validated rows of arrays ``x``, ``y`` or of an embedded dataset (with its own split
     unless ``val``/``val_split`` says otherwise), and the dataset's name."""
     if x is None and y is None:
@@ -45,7 +45,7 @@ def problem_from(x, y, *, dataset: str | None, val, val_split: float | None, see
     if dataset is not None:
         raise BadDataError("give either arrays x, y or dataset=, not both")
     return as_problem(x, y, val=val, val_split=val_split, seed=seed, intercept=intercept, names=names,
-                      defer_checks=defer_checks, cluster=cluster, weights=weights), None
+                      defer_checks=defer_checks, cluster=cluster, weights=weights, fewer_rows_ok=fewer_rows_ok), None
 
 
 def in_memory(x, y, cfg: FitConfig, *, val=None, names=None, dataset=None, distributed=None,
@@ -59,7 +59,8 @@ def in_memory(x, y, cfg: FitConfig, *, val=None, names=None, dataset=None, distr
     defer = cfg.poly is None and not distributed and weights is None
     problem, dataset_name = problem_from(x, y, dataset=dataset, val=val, val_split=cfg.val_split, seed=cfg.seed,
                                          intercept=cfg.intercept if design is None else design.intercept, names=names,
-                                         defer_checks=defer, cluster=cluster, weights=weights)
+                                         defer_checks=defer, cluster=cluster, weights=weights,
+                                         fewer_rows_ok=bool((cfg.l1 or cfg.l2) and not distributed))
     if target is None:
         target = load_dataset(dataset_name).target_name if dataset_name else series_name(y)
     origin = Origin(dataset=dataset_name, target=target, inputs=list(problem.names) if design is None else design.inputs,

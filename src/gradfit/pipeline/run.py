@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from .. import limits
 from ..config import RUN_SHAPING, FitConfig
 from ..data.design import Scaling
 from ..data.validate import Problem
@@ -27,7 +28,7 @@ from ..results.engine_run import EngineRun
 from ..results.types import FitResult, History, Params, TraceEntry
 from ..training.control import Rescale, RunControl, fit_control
 from ..training.divergence import DivergenceMonitor
-from .penalized import PenalizedReference, with_penalty
+from .penalized import PenalizedReference, reference_of
 from .references import DenseReference, covariance_for
 from .sources import scaled_problem
 
@@ -95,7 +96,7 @@ def fit_source(source, cfg: FitConfig, *, reference=None, init=None, callbacks: 
     (same arguments: the sweep's runs trained together).
     """
     covariance = covariance_for(source, cfg.cov_type, cfg.maxlags, cfg.val_split)  # refused before any work
-    reference = with_penalty(reference if reference is not None else source.reference(), cfg, source.problem)
+    reference = reference_of(source, cfg, reference)
     run = Run(cfg, source, reference, covariance=covariance)
     choose_space(run)
     choose_learning_rate(run)
@@ -124,6 +125,8 @@ def choose_learning_rate(run: Run) -> None:
     cfg = run.cfg
     hessian_max, hessian_min = run.reference.hessian_extremes(run.run_problem, run.scaling)
     run.lr_max_stable = 2.0 / hessian_max
+    if hessian_min <= limits.EPS * hessian_max:  # singular (a penalized fit of fewer rows than parameters):
+        hessian_min = hessian_max  # 2/(L + 0) = 2/L would not converge; 1/L does
     if cfg.lr != "auto":
         run.lr = float(cfg.lr)
         return

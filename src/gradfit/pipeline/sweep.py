@@ -16,7 +16,7 @@ from ..engines import get_engine
 from ..errors import BadOptionError, DivergedError, option
 from ..results.sweep_result import SweepResult, SweepRun
 from ..training.divergence import DivergenceMonitor
-from .penalized import with_penalty
+from .penalized import reference_of
 from .run import fit_source
 
 __all__ = ["SweepResult", "SweepRun", "parse_lrs", "sweep_source"]
@@ -37,7 +37,7 @@ def sweep_source(source, cfg: FitConfig, rates: list, *, init=None, callbacks=No
     What all rates share is computed once: the reference (closed form, statistics pass, scaling)
     and, for torch mini-batch SGD, one training of all the models together.
     """
-    reference = with_penalty(source.reference(), cfg, source.problem)  # solved once for every rate
+    reference = reference_of(source, cfg)  # solved once for every rate
     engine_run = _stacked_engine(rates) if _stackable(rates, cfg, init, callbacks) else None
     runs = SweepResult()
     for rate in rates:
