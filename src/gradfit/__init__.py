@@ -22,8 +22,10 @@ from .training.checkpoint import clear_stop_request, load_checkpoint, request_st
 
 __version__ = "0.1.0"
 
-# torch-backed names load on first use, so `import gradfit` (and the exact and numpy engines) stay light.
-_LAZY = {"Trainer": ".training.trainer", "lr_find": ".training.lr_range", "LRFinderResult": ".training.lr_range"}
+# torch- and scikit-learn-backed names load on first use, so `import gradfit` (and the exact and numpy
+# engines) stay light and scikit-learn stays optional.
+_LAZY = {"Trainer": ".training.trainer", "lr_find": ".training.lr_range", "LRFinderResult": ".training.lr_range",
+         "GDRegressor": ".sklearn"}
 
 
 def __getattr__(name: str):
@@ -40,5 +42,5 @@ __all__ = [
     "ConvergenceWarning", "CollinearityWarning",
     "Trainer", "lr_find", "LRFinderResult", "Callback", "EarlyStopping", "CheckpointCallback", "TensorBoardCallback",
     "RichProgressCallback", "progress_wanted", "request_stop", "clear_stop_request", "save_checkpoint",
-    "load_checkpoint", "BadModelError", "Interrupted", "NoGradientWarning",
+    "load_checkpoint", "BadModelError", "Interrupted", "NoGradientWarning", "GDRegressor",
 ]
