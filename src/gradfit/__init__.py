@@ -6,13 +6,14 @@
 ('exact', True)
 """
 
-from .api import find_lr, fit, fit_streaming, solve, solve_streaming, sweep
+from .api import find_lr, fit, fit_streaming, regularization_path, solve, solve_streaming, sweep
 from .config import FitConfig
 from .data.design import polynomial_design
 from .errors import (BadDataError, BadModelError, BadOptionError, CollinearityWarning, ConvergenceWarning,
                      DivergedError, GradfitError, Interrupted, NoGradientWarning)
 from .least_squares.dense import LeastSquares, lstsq
 from .least_squares.statistics import OLSStats
+from .results.path_result import PathCV, RegularizationPath
 from .results.sweep_result import SweepResult, SweepRun
 from .results.types import FitResult, History, Params, SolveResult
 from .scale.distributed import GlobalRows
@@ -43,4 +44,5 @@ __all__ = [
     "Trainer", "lr_find", "LRFinderResult", "Callback", "EarlyStopping", "CheckpointCallback", "TensorBoardCallback",
     "RichProgressCallback", "progress_wanted", "request_stop", "clear_stop_request", "save_checkpoint",
     "load_checkpoint", "BadModelError", "Interrupted", "NoGradientWarning", "GDRegressor",
+    "regularization_path", "RegularizationPath", "PathCV",
 ]

@@ -13,9 +13,11 @@ from .config import config_from, takes_options
 from .errors import BadDataError, require
 from .pipeline.solving import solve_source
 from .pipeline.prepare import check_streamable, in_memory, problem_from, streamed
+from .pipeline.reg_path import path_of, path_spec
 from .pipeline.sources import scaled_problem
 from .pipeline.run import fit_source
 from .pipeline.sweep import SweepResult, parse_lrs, sweep_source
+from .results.path_result import RegularizationPath
 from .results.types import FitResult, SolveResult
 
 
@@ -233,6 +235,64 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
     rows = streamed(source, cfg, target=target, features=features, chunk_rows=chunk_rows, dropna=dropna,
                     names=names, distributed=distributed, weights=weights, cluster=cluster)
     return solve_source(rows, cfg)
+
+
+def regularization_path(x=None, y=None, *, l1="auto", l2=0.0, n_lambdas: int = 50, eps: float | None = None, cv=None,
+                        seed: int = 42, standardize: bool = True, names=None, dataset=None, weights=None,
+                        intercept: bool = True, poly: int | None = None, formula: str | None = None,
+                        target: str | None = None) -> RegularizationPath:
+    """The exact lasso, elastic-net or ridge answer over a grid of λ, and with ``cv=K`` the λ that
+    K-fold cross-validation chooses (:mod:`gradfit.pipeline.reg_path`).
+
+    Parameters
+    ----------
+    x, y, names, dataset, weights, intercept, poly, formula, target
+        As for :func:`solve` (the embedded dataset's training rows when ``x``, ``y`` are left out).
+    l1 : 'auto', float or list of float
+        ``'auto'``: ``n_lambdas`` values log-spaced from ``λ_max`` (the least l1 at which every
+        coefficient is zero) down to ``eps·λ_max``; or the values themselves (solved largest first).
+    l2 : float, 'auto' or list of float
+        The ridge weight, fixed along an l1 path (an elastic net). ``'auto'`` or a list with
+        ``l1=0``: a ridge path, from 100 × the largest eigenvalue ``s_max`` of the penalized
+        coefficients' Gram ``RᵀR/n`` (every coefficient within 1% of zero there) down to
+        ``s_min / 100`` (each within 1% of least squares; at most 10 decades down).
+    n_lambdas : int
+        Values of the automatic grid (default 50).
+    eps : float, optional
+        The grid's smallest value as a fraction of its largest (default: 1e-3 for l1, the ridge
+        range's own end for l2).
+    cv : int, optional
+        K-fold cross-validation: the held-out MSE of each λ, ``best`` and ``one_se``. Each fold's
+        training rows are standardized with their own statistics.
+    seed : int
+        Seeds the shuffle of the rows into folds.
+    standardize : bool
+        Penalize the coefficients of the standardized rows (default), as ``solve(…, standardize=True)``.
+
+    Returns
+    -------
+    RegularizationPath
+        ``lambdas``, ``coefficients`` ``(L, p)`` (original scale, intercept first), ``n_nonzero``,
+        ``kkt``; with ``cv``, ``cv_mse``, ``cv_se``, ``best_l1``, ``l1_1se``; ``to_frame()``,
+        ``to_json()``, ``summary()``, ``plot()``.
+
+    Examples
+    --------
+    >>> import numpy as np, gradfit
+    >>> rng = np.random.default_rng(0); x = rng.normal(size=(60, 3)); y = x @ [2.0, 0.0, -1.0] + rng.normal(size=60)
+    >>> path = gradfit.regularization_path(x, y, n_lambdas=5, cv=3)
+    >>> path.n_nonzero.tolist(), path.coefficients.shape       # [b, w1, w2, w3] at each of 5 values of l1
+    ([0, 2, 3, 3, 3], (5, 4))
+    >>> path.coefficients[path.cv.one_se].round(3).tolist()   # the 1-SE rule's choice drops x2
+    [-0.424, 1.501, 0.0, -0.151]
+    """
+    spec = path_spec(l1, l2, n_lambdas, eps, cv, seed)
+    # (l1: a path is penalized, so its rows may be fewer than its parameters, as for a penalized solve)
+    cfg = config_from("solve", dict(intercept=intercept, poly=poly, formula=formula, standardize=standardize, l1=1.0))
+    source = in_memory(x, y, cfg, names=names, dataset=dataset, weights=weights, target=target)
+    path = path_of(source.problem, spec, cfg.standardize)
+    path.target, path.dataset = source.origin.target, source.origin.dataset
+    return path
 
 
 def find_lr(x=None, y=None, *, dataset: str | None = None, model: str | None = None, optimizer: str = "sgd",

@@ -141,3 +141,21 @@ PENALTY_KKT_EPS = 1e-9
 # n < 2**53 stay below 1e166, their square roots and the Hessian's 2·l2 finite), and far below it
 # every coefficient is already zero (lasso) or below 1e-100 of its least-squares value (ridge).
 MAX_PENALTY = 1e150
+
+# ----- the regularization path (pipeline/reg_path.py) -------------------------------------
+
+# A path holds one row of coefficients per λ (and a CV fit per λ and fold): 10,000 values is a
+# finer grid than any choice of λ can use (adjacent values 0.07% apart over the default 1e-3 range).
+PATH_MAX_LAMBDAS = 10_000
+# The top of a ridge path (l2='auto'): this many times the largest eigenvalue s_max of the
+# unpenalized MSE's Gram on the penalized coefficients (½ its Hessian, the intercept projected out).
+# Ridge shrinks the least-squares coefficients along each eigenvector by s/(s + l2) ≤ 1/101 there, so
+# the path starts with every coefficient within 1% of zero, as a lasso path starts at exactly zero.
+# Unless eps is given it ends at s_min / PATH_RIDGE_SHRINK, where each is within 1% of least squares
+# along every eigenvector (s/(s + l2) ≥ 100/101), at most PATH_RIDGE_DECADES below the top (a Gram
+# singular or nearly: fewer rows than parameters, collinear columns, where least squares has no end).
+PATH_RIDGE_SHRINK = 100.0
+PATH_RIDGE_DECADES = 10
+# The lasso's (and elastic net's) grid ends at this fraction of λ_max unless eps is given (glmnet's
+# and scikit-learn's default for n > p).
+PATH_L1_EPS = 1e-3

@@ -60,19 +60,19 @@ def write_plot(found, plot: Path, batch_size: int | None) -> None:
                              "choose a writable folder") from None
 
 
-def plot_file(plot: str) -> Path:
-    """``--plot DIR``: ``DIR/lr_find.png``, as ``gradfit fit --plot DIR`` writes into DIR; a path
-    ending in ``.png`` is that file."""
+def plot_file(plot: str, name: str = PLOT_NAME) -> Path:
+    """``--plot DIR``: ``DIR/name`` (``lr_find.png``), as ``gradfit fit --plot DIR`` writes into
+    DIR; a path ending in ``.png`` is that file."""
     path = Path(plot)
     if path.suffix.lower() == ".png":
         if path.is_dir():
             raise BadOptionError("plot", plot, "is a folder whose name ends in .png",
-                                 f"give another folder, or a file such as {path / PLOT_NAME}")
+                                 f"give another folder, or a file such as {path / name}")
         return path
     if path.exists() and not path.is_dir():
         raise BadOptionError("plot", plot, "is a file, not a folder",
-                             f"give a folder to write {PLOT_NAME} into, or a file name ending in .png")
-    return path / PLOT_NAME
+                             f"give a folder to write {name} into, or a file name ending in .png")
+    return path / name
 
 
 def check_suggestion(data: Data, args: argparse.Namespace, standardize: bool, lr: float) -> dict:

@@ -19,7 +19,7 @@ from ..errors import BadDataError, BadOptionError, render
 
 # What only the command line has: the data file and its columns, what to print and write. The
 # options of the fit itself are gradfit.config.FitConfig's declarations.
-BOTH, DATA = ("fit", "solve"), ("fit", "solve", "lr-find")
+BOTH, DATA = ("fit", "solve"), ("fit", "solve", "lr-find", "path")
 CLI_ONLY: list[Option] = [
     Option("data", "book", "data", "a CSV or Parquet file, or an embedded dataset (see gradfit datasets)", "",
            commands=DATA, path=True, python=()),
@@ -30,7 +30,7 @@ CLI_ONLY: list[Option] = [
     Option("dropna", False, "data", "drop rows with missing values (and say how many)", "", kind="switch",
            commands=DATA, python=()),
     Option("weights", None, "data", "the column of row weights for weighted least squares (as statsmodels' WLS: "
-           "a weight is 1 / the row's error variance)", "", metavar="COL", commands=BOTH, python=()),
+           "a weight is 1 / the row's error variance)", "", metavar="COL", commands=BOTH + ("path",), python=()),
     Option("cluster", None, "data", "the column of cluster ids (numbers or text) for --cov cluster", "", metavar="COL",
            commands=BOTH, python=()),
     Option("chunk_rows", None, "data", "stream the file N rows at a time, never holding it whole (solve; fit: "
@@ -44,7 +44,7 @@ CLI_ONLY: list[Option] = [
     Option("influence", None, "output", "write each row's leverage, studentized residuals, Cook's distance and "
            "DFFITS to FILE (CSV)", "", metavar="FILE", path=True, commands=("solve",), python=()),
     Option("plot", None, "output", "write losses.png, fit.png, path.png, modes.png and lr.png into DIR", "",
-           metavar="DIR", path=True, commands=("fit", "lr-find"), python=()),
+           metavar="DIR", path=True, commands=("fit", "lr-find", "path"), python=()),
 ]
 # The value each of them takes in a config file (FitConfig's fields say it for the others).
 CLI_ONLY_TYPES = {"data": str, "target": str, "features": str, "cluster": str, "weights": str, "chunk_rows": int, "save_model": str, "plot": str, "influence": str}
@@ -58,6 +58,8 @@ COMMAND_HELP = {
                            "would run it (default 1000)",
     ("lr-find", "tol"): "the convergence test of that check, as for gradfit fit (default 1e-4)",
     ("lr-find", "optimizer"): "sgd (default: plain gradient descent, bounded by the curvature) or adam",
+    ("path", "plot"): "write the path's figure (coefficients against λ, and the CV curve with --cv) to "
+                      "DIR/path.png (DIR is created; a path ending in .png is written as that file)",
 }
 # The commands that read --config FILE.
 CONFIG_COMMANDS = ("fit", "lr-find")
@@ -91,19 +93,23 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
             parser.add_argument("data", nargs="?", metavar="DATA", help=option.help + " (default: book)")
             continue
         group = groups.setdefault(option.section, parser.add_argument_group(option.section))
-        text = COMMAND_HELP.get((command, option.name), option.help)
-        if option.kind == "switch":
-            group.add_argument(option.cli_flag, dest=option.name, action="store_const", const=True, help=text)
-        elif option.kind == "negated":
-            group.add_argument(option.cli_flag, dest=option.name, action="store_const", const=False, help=text)
-        elif option.kind == "boolean":
-            group.add_argument(option.cli_flag, dest=option.name, action=argparse.BooleanOptionalAction, help=text)
-        else:
-            group.add_argument(option.cli_flag, dest=option.name, metavar=option.metavar, help=text)
+        add_flag(group, option, COMMAND_HELP.get((command, option.name), option.help))
     if command in CONFIG_COMMANDS:
         own = "" if command == "fit" else f"; {command} takes the options it uses and leaves the others"
         parser.add_argument_group("config").add_argument(
             "--config", metavar="FILE", help=f"read options from a TOML file (flags on the command line win{own})")
+
+
+def add_flag(group, option: Option, text: str) -> None:
+    """The argparse argument of ``option`` (its flag, kind and metavar; default ``None``)."""
+    if option.kind == "switch":
+        group.add_argument(option.cli_flag, dest=option.name, action="store_const", const=True, help=text)
+    elif option.kind == "negated":
+        group.add_argument(option.cli_flag, dest=option.name, action="store_const", const=False, help=text)
+    elif option.kind == "boolean":
+        group.add_argument(option.cli_flag, dest=option.name, action=argparse.BooleanOptionalAction, help=text)
+    else:
+        group.add_argument(option.cli_flag, dest=option.name, metavar=option.metavar, help=text)
 
 
 def flag_owners(flag: str) -> list[str]:

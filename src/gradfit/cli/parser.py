@@ -11,6 +11,7 @@ from .fit import run_fit
 from .lr_find import run_lr_find
 from .predict import run_predict
 from .options import add_arguments
+from .path import DESCRIPTION as PATH_DESCRIPTION, EPILOG as PATH_EPILOG, add_path_arguments, run_path
 from .solve import run_solve
 
 EPILOG_FIT = """examples:
@@ -84,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fitting_commands(command) -> None:
-    """fit, config, solve, predict: the commands that take the fit's options or its model."""
+    """fit, config, solve, path, predict: the commands that take the fit's options or its model."""
     fit = command("fit", run_fit, "train a linear regression by gradient descent",
                   "Train y ≈ b + x·w by gradient descent and compare it with the exact least-squares answer.",
                   EPILOG_FIT)
@@ -109,6 +110,10 @@ def _fitting_commands(command) -> None:
                     "  gradfit solve panel.csv --target y --cov cluster --cluster firm\n"
                     "  gradfit solve houses.csv --target price --cov HC3 --influence influence.csv")
     add_arguments(solve, "solve")
+
+    path = command("path", run_path, "the lasso/elastic-net/ridge path over λ, and its choice by cross-validation",
+                   PATH_DESCRIPTION, PATH_EPILOG)
+    add_path_arguments(path)
 
     predict = command("predict", run_predict, "predictions from a model saved by gradfit fit --save-model",
                       "Predict with a saved model. DATA must have the model's feature columns (any order).\n"
