@@ -130,7 +130,7 @@ MIN_COLUMN_MAGNITUDE = 1e-144
 # Coordinate descent only has to find the lasso's zero pattern: the answer on that pattern is then
 # solved exactly (QR). A sweep that moves no coordinate by more than this fraction of the largest
 # ends it; the sweeps are capped (a few seconds of Python at p = 100) and the pattern checked.
-PENALTY_CD_TOL = 1e-10
+PENALTY_CD_TOL = 1e-7
 PENALTY_CD_SWEEPS = 20_000
 # Rounds of (coordinate descent, exact solve on the pattern) until the KKT conditions hold.
 PENALTY_POLISH_ROUNDS = 6
