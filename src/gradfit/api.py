@@ -287,9 +287,8 @@ def regularization_path(x=None, y=None, *, l1="auto", l2=0.0, n_lambdas: int = 5
     [-0.424, 1.501, 0.0, -0.151]
     """
     spec = path_spec(l1, l2, n_lambdas, eps, cv, seed)
-    # (l1: a path is penalized, so its rows may be fewer than its parameters, as for a penalized solve)
-    cfg = config_from("solve", dict(intercept=intercept, poly=poly, formula=formula, standardize=standardize, l1=1.0))
-    source = in_memory(x, y, cfg, names=names, dataset=dataset, weights=weights, target=target)
+    cfg = config_from("solve", dict(intercept=intercept, poly=poly, formula=formula, standardize=standardize))
+    source = in_memory(x, y, cfg, names=names, dataset=dataset, weights=weights, target=target, penalized=True)
     path = path_of(source.problem, spec, cfg.standardize)
     path.target, path.dataset = source.origin.target, source.origin.dataset
     return path

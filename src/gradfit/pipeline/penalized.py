@@ -155,13 +155,17 @@ def reference_of(source, cfg, reference=None, warn_unrefined: bool = True):
     source's least-squares one), wrapped in :class:`PenalizedReference` when ``cfg`` asks for a
     penalty. Small rows in this process go straight to the penalized answer: it exists where
     least squares has none (fewer rows than parameters, collinear columns)."""
-    penalized = bool(cfg.l1 or cfg.l2)
-    if reference is None and penalized and isinstance(source, InMemory) and not isinstance(source, Shared) \
-            and is_small(source.problem):
-        reference = PenalizedRows(source.problem, param_names(source.problem))
     if reference is None:
-        reference = source.reference(warn_unrefined=warn_unrefined)
+        reference = rows_reference(source, bool(cfg.l1 or cfg.l2), warn_unrefined)
     return with_penalty(reference, cfg, source.problem)
+
+
+def rows_reference(source, penalized: bool, warn_unrefined: bool = True):
+    """The reference of ``source``'s rows that a fit builds on: :class:`PenalizedRows` for a
+    penalized fit of small rows in this process, else the source's least-squares reference."""
+    if penalized and isinstance(source, InMemory) and not isinstance(source, Shared) and is_small(source.problem):
+        return PenalizedRows(source.problem, param_names(source.problem))
+    return source.reference(warn_unrefined=warn_unrefined)
 
 
 def run_space_triangle(base, run_scaling: Scaling | None, problem: Problem) -> np.ndarray:

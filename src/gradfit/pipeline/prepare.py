@@ -49,8 +49,10 @@ def problem_from(x, y, *, dataset: str | None, val, val_split: float | None, see
 
 
 def in_memory(x, y, cfg: FitConfig, *, val=None, names=None, dataset=None, distributed=None,
-              target: str | None = None, cluster=None, weights=None):
-    """The source of an in-memory fit: :class:`InMemory`, or :class:`Shared` under ``torchrun``."""
+              target: str | None = None, cluster=None, weights=None, penalized: bool | None = None):
+    """The source of an in-memory fit: :class:`InMemory`, or :class:`Shared` under ``torchrun``.
+    ``penalized`` (default: whether ``cfg`` has ``l1`` or ``l2``): fewer rows than parameters are
+    allowed, since a penalized problem has an answer then."""
     # Large arrays are checked by the reference's first pass over them (one read fewer), unless
     # polynomial terms or a share among processes read them first.
     design = None if cfg.formula is None else formula_rows(x, y, cfg, dataset, names)
@@ -60,7 +62,8 @@ def in_memory(x, y, cfg: FitConfig, *, val=None, names=None, dataset=None, distr
     problem, dataset_name = problem_from(x, y, dataset=dataset, val=val, val_split=cfg.val_split, seed=cfg.seed,
                                          intercept=cfg.intercept if design is None else design.intercept, names=names,
                                          defer_checks=defer, cluster=cluster, weights=weights,
-                                         fewer_rows_ok=bool((cfg.l1 or cfg.l2) and not distributed))
+                                         fewer_rows_ok=bool((cfg.l1 or cfg.l2 if penalized is None else penalized)
+                                                            and not distributed))
     if target is None:
         target = load_dataset(dataset_name).target_name if dataset_name else series_name(y)
     origin = Origin(dataset=dataset_name, target=target, inputs=list(problem.names) if design is None else design.inputs,

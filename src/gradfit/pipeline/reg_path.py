@@ -38,8 +38,8 @@ from ..errors import BadDataError, BadOptionError, option
 from ..least_squares.penalty import Penalty, mse_gradient, solve_penalized, stationarity
 from ..option_checks import non_negative_int, positive_int
 from ..results.path_result import PathCV, RegularizationPath, one_standard_error
-from .penalized import PenalizedRows, penalty_mask, run_space_triangle
-from .sources import InMemory, is_small, param_names
+from .penalized import penalty_mask, rows_reference, run_space_triangle
+from .sources import InMemory, param_names
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ class PenalizedSpace:
         """What :func:`gradfit.solve` builds for these rows with a penalty: their reference (as
         :func:`gradfit.pipeline.penalized.reference_of` picks it: small rows straight to the
         penalized answer, where least squares need not exist), its scaling, the triangle."""
-        base = PenalizedRows(problem, param_names(problem)) if is_small(problem) else InMemory(problem).reference()
+        base = rows_reference(InMemory(problem), penalized=True)
         run_scaling = base.scaling if standardize else None
         return cls(run_space_triangle(base, run_scaling, problem), base.n, penalty_mask(problem), problem.intercept,
                    base.scaling, run_scaling)
