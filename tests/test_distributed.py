@@ -297,3 +297,21 @@ def test_formula_with_categories_under_torchrun(tmp_path, capsys):
     assert both["names"] == single["names"] and "C(firm)[T.IBM]" in both["names"]
     # one process refines its closed form from the rows; the two gather TSQR statistics (float64)
     np.testing.assert_allclose(both["std_err"], single["std_err"], rtol=1e-9)
+
+
+def test_penalized_fits_match_one_process(data_csv, capsys):
+    """A lasso under torchrun: the exact answer from the gathered statistics equals the one from
+    one process's rows, and the penalty's step hooks run after DDP's all-reduce (each process
+    applies the same proximal step to the same averaged gradient), so mini-batch torch runs agree."""
+    base = ["fit", str(data_csv), "--target", "y", "--l1", "0.05", "--l2", "0.01", "--json", "--dtype", "float64"]
+    for extra in (["--epochs", "400"], ["--engine", "torch", "--batch-size", "64", "--epochs", "4"]):
+        single = one_process(base + extra, capsys)
+        done = torchrun(base + extra, data_csv.parent)
+        assert done.returncode == 0, done.stderr
+        both = json.loads(done.stdout)
+        assert both["world_size"] == 2 and both["penalty"]["kind"] == "elastic net"
+        # the exact answers: both at rounding (QR of the rows vs merged TSQR triangles)
+        np.testing.assert_allclose(both["closed_form"]["coef"], single["closed_form"]["coef"], rtol=1e-12, atol=0)
+        # float64 GD: the same iterates up to the order of the gradient's sums
+        np.testing.assert_allclose(both["params"]["coef"], single["params"]["coef"], rtol=0, atol=1e-10)
+        assert (np.array(both["params"]["coef"]) == 0).tolist() == (np.array(single["params"]["coef"]) == 0).tolist()
