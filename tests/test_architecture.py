@@ -27,7 +27,7 @@ LAYERS = [
     ("engines",),
     ("pipeline",),
     ("api",),
-    ("figures", "bench", "sklearn"),
+    ("figures", "bench", "sklearn", "walkthrough"),
     ("cli", "__init__", "__main__"),
 ]
 MAX_TOP_LEVEL_MODULES = 12

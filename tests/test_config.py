@@ -15,7 +15,7 @@ from gradfit import BadOptionError, FitConfig
     ({"batch_size": -1}, r"batch_size=-1: must be a positive integer"),
     ({"engine": "jax"}, r"engine='jax': unknown engine"),
     ({"optimizer": "adam", "engine": "exact"}, r"exact engine runs sgd or fista only"),
-    ({"model": "linear", "engine": "numpy"}, r"model chooses a torch module; the numpy engine has none; use engine=.torch., or leave model out"),
+    ({"model": "linear", "engine": "numpy"}, r"model chooses how torch trains; the numpy engine has none; use engine=.torch., or leave model out"),
     ({"device": "cuda", "engine": "numpy"}, r"numpy engine runs on the CPU"),
     ({"optimizer": "adam", "lr": "auto"}, r"not adam"),
     ({"val_split": -0.1}, r"val_split=-0.1: must be at least 0 and below 1"),
@@ -97,7 +97,7 @@ def test_the_checkpoint_fingerprint_holds_exactly_the_options_that_shape_a_run(t
     gradfit.fit(engine="numpy", epochs=3, checkpoint=str(path), tol=1e3)
     saved = load_checkpoint(path)["extra"]["fit"]
     assert set(RUN_SHAPING) == {"intercept", "standardize", "model", "dtype", "optimizer", "lr", "batch_size",
-                                "seed", "patience", "scheduler", "l1", "l2"}
+                                "seed", "patience", "scheduler", "l1", "l2", "update", "loss"}
     assert set(RUN_SHAPING) <= set(saved)
     assert (saved["lr"], saved["dtype"], saved["model"], saved["standardize"]) == (0.1, "float64", None, False)
 

@@ -10,7 +10,7 @@ the signatures and the option docs below derive from those declarations.
 from __future__ import annotations
 
 from .config import config_from, takes_options
-from .errors import BadDataError, require
+from .errors import BadDataError, BadOptionError, option, require
 from .pipeline.solving import solve_source
 from .pipeline.prepare import check_streamable, in_memory, problem_from, streamed
 from .pipeline.reg_path import path_of, path_spec
@@ -322,6 +322,9 @@ def find_lr(x=None, y=None, *, dataset: str | None = None, model: str | None = N
     from .training.lr_range import lr_find, with_curvature
     from .training.trainer import Trainer
 
+    if model == "tensors":
+        raise BadOptionError("model", "tensors", "the range test trains a module on the Trainer, and bare tensors "
+                             "are not one", f"use {option('model', 'manual')}: the same b and w, as nn.Parameter")
     cfg = config_from("fit", dict(engine="torch", model=model, optimizer=optimizer, batch_size=batch_size,
                                   seed=seed, device=device, dtype=dtype, val_split=val_split, intercept=intercept,
                                   poly=poly, standardize=standardize))

@@ -20,7 +20,9 @@ from .option_checks import (boolean, choice, cov_type, device_text, formula_text
                             significance)
 
 ENGINES = ("auto", "numpy", "torch", "exact")
-MODELS = ("linear", "manual")
+MODELS = ("linear", "manual", "tensors", "sequential")
+UPDATES = ("manual", "optimizer")
+LOSSES = ("manual", "mse")
 OPTIMIZERS = ("sgd", "adam", "fista")
 DTYPES = ("float32", "float64")
 SCHEDULERS = ("step", "cosine", "plateau")
@@ -169,9 +171,22 @@ class FitConfig:
         "``torch.optim``; ``exact``: full-batch GD\n    through XᵀX at O(p²) an epoch; ``auto``: ``exact`` for "
         "full-batch plain SGD on the CPU, else ``torch``.", parse=choice(*ENGINES))
     model: str | None = declare(
-        None, "model", "torch module: manual (nn.Parameter b and w; default) or linear (nn.Linear)",
-        "{'manual', 'linear'}, optional\n    Torch engine: the tutorial's module with ``nn.Parameter`` b and w "
-        "(default), or ``nn.Linear``.", parse=choice(*MODELS), shapes_run=True, commands=("fit", "lr-find"))
+        None, "model", "torch model: manual (a module with nn.Parameter b and w; default), tensors (bare leaf "
+        "tensors b, w with requires_grad), linear (nn.Linear) or sequential (nn.Sequential(nn.Linear))",
+        "{'manual', 'tensors', 'linear', 'sequential'}, optional\n    Torch engine: the tutorial's module with "
+        "``nn.Parameter`` b and w (default), two bare leaf\n    tensors made with ``requires_grad=True`` "
+        "(``tensors``), ``nn.Linear``, or ``nn.Sequential(nn.Linear)``.", parse=choice(*MODELS),
+        shapes_run=True, commands=("fit", "lr-find"))
+    update: str | None = declare(
+        None, "model", "torch engine: manual (inside torch.no_grad(), then grad.zero_()) or optimizer "
+        "(torch.optim; default)",
+        "{'manual', 'optimizer'}, optional\n    Torch engine: update the parameters by hand inside "
+        "``torch.no_grad()`` and zero each ``.grad``\n    (``manual``), or with ``torch.optim`` (default).",
+        parse=choice(*UPDATES), shapes_run=True)
+    loss: str | None = declare(
+        None, "model", "torch engine: manual (((yhat - y) ** 2).mean()) or mse (nn.MSELoss; default)",
+        "{'manual', 'mse'}, optional\n    Torch engine: the mean squared error written out (``manual``) or "
+        "``nn.MSELoss`` (default).", parse=choice(*LOSSES), shapes_run=True)
     device: str = declare(
         "auto", "model", "auto (default), cpu, cuda or cuda:N (torch engine)",
         "str\n    ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (torch engine).", parse=device_text,
@@ -250,6 +265,11 @@ class FitConfig:
         None, "output", "write TensorBoard logs (losses, lr, parameters, graph) into DIR",
         "str, optional\n    Log every epoch (losses, learning rate, parameters) to this folder for TensorBoard.",
         parse=path_text, metavar="DIR", path=True)
+    trace_steps: int = declare(
+        0, "output", "print the first N updates' steps: predictions, loss, gradients, update (every engine)",
+        "int\n    Keep the first ``trace_steps`` updates' steps 1–4 in ``res.steps`` (first predictions, the "
+        "batch loss,\n    the gradient, the parameters before and after), printed by the command line.",
+        parse=non_negative_int, metavar="N")
     record_path: bool = declare(
         False, "output", "", "bool\n    Keep the parameters after every update in ``res.path`` (``(updates + 1, p)``)"
         ", e.g. to draw\n    the path on the loss surface.", parse=boolean, python=("fit",), commands=())
@@ -264,7 +284,28 @@ class FitConfig:
         self._check_engine_combination()
         self._check_fista()
         self._check_penalty()
+        self._check_stages()
         return self
+
+    @property
+    def walkthrough_stage(self) -> bool:
+        """The run is one of the walk-through's bare loops (:mod:`gradfit.engines.stages`): bare
+        tensors, an update by hand or the loss written out."""
+        return self.model == "tensors" or self.update == "manual" or self.loss == "manual"
+
+    def _check_stages(self) -> None:
+        if not self.walkthrough_stage:
+            return
+        chosen = "model" if self.model == "tensors" else "update" if self.update == "manual" else "loss"
+        value = getattr(self, chosen)
+        if self.update == "manual" and self.optimizer != "sgd":
+            raise BadOptionError("update", "manual", f"an update by hand is plain gradient descent, not "
+                                 f"{self.optimizer}", f"leave {option('update')} out for {option('optimizer', self.optimizer)}")
+        for name, fix in (("scheduler", "a torch.optim scheduler"), ("l1", "a penalty"), ("l2", "a penalty")):
+            if getattr(self, name):
+                raise BadOptionError(chosen, value, f"the walk-through's bare loop trains the plain MSE with a "
+                                     f"constant rate, without {fix}", f"use {option('model', 'manual')} and leave "
+                                     f"{option('update')} and {option('loss')} out")
 
     def _check_penalty(self) -> None:
         if (self.l1 or self.l2) and self.cov_type != "nonrobust":
@@ -308,9 +349,10 @@ class FitConfig:
         if self.optimizer == "adam":
             raise BadOptionError("optimizer", self.optimizer, f"the {self.engine} engine runs sgd or fista only",
                                  f"use {torch_engine} for adam")
-        if self.model is not None:
-            raise BadOptionError("model", self.model, f"{option('model')} chooses a torch module; the {self.engine} "
-                                 "engine has none", f"use {torch_engine}, or leave {option('model')} out")
+        for name in ("model", "update", "loss"):
+            if getattr(self, name) is not None:
+                raise BadOptionError(name, getattr(self, name), f"{option(name)} chooses how torch trains; the "
+                                     f"{self.engine} engine has none", f"use {torch_engine}, or leave {option(name)} out")
         if self.device not in ("auto", "cpu"):
             raise BadOptionError("device", self.device, f"the {self.engine} engine runs on the CPU",
                                  f"use {torch_engine} for a GPU")

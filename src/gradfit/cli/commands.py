@@ -18,6 +18,16 @@ def run_config(cli_args: argparse.Namespace) -> int:
     return 0
 
 
+def run_walkthrough(args: argparse.Namespace) -> int:
+    from ..option_checks import device_text, positive_int
+    from ..walkthrough import walkthrough
+
+    epochs = positive_int(1000)("epochs", args.epochs)
+    result = walkthrough(epochs=epochs, lr=args.lr, device=device_text("device", args.device))
+    print(result.to_json() if args.json else result.summary(), end="" if not args.json else "\n")
+    return 0
+
+
 def run_datasets(args: argparse.Namespace) -> int:
     from ..data import DATASETS
 

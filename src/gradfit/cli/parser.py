@@ -142,7 +142,21 @@ def _fitting_commands(command) -> None:
 
 
 def _tool_commands(command) -> None:
-    """datasets, devices, lr-find, graph, bench."""
+    """datasets, devices, lr-find, graph, bench, traps."""
+    walk = command("walkthrough", commands.run_walkthrough, "the tutorial's stages, NumPy loop to nn.Sequential, "
+                   "each run on the book data: they agree",
+                   "Run the walk-through's stages in the book's order on the book data — a NumPy loop with "
+                   "hand-written gradients, leaf tensors with autograd and a manual update in torch.no_grad(), "
+                   "torch.optim.SGD, nn.MSELoss, an nn.Module with nn.Parameter, nn.Linear, nn.Sequential — and "
+                   "print each stage's start, first gradients, final b and w, final MSE and gap to the closed "
+                   "form, and whether they agree.",
+                   "examples:\n  gradfit walkthrough\n  gradfit walkthrough --json\n"
+                   "  gradfit fit --model tensors --update manual --loss manual --trace-steps 2   (one stage)")
+    walk.add_argument("--epochs", type=int, default=1000, help="epochs per stage (default 1000, the book's)")
+    walk.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1, the book's)")
+    walk.add_argument("--device", default="cpu", help="device of the torch stages (default cpu)")
+    walk.add_argument("--json", action="store_true", help="print JSON")
+
     datasets = command("datasets", commands.run_datasets, "list the embedded datasets",
                        "List the datasets that ship with gradfit.")
     datasets.add_argument("--json", action="store_true", help="print JSON")

@@ -45,3 +45,16 @@ def traced_updates(last: int) -> list[int]:
         updates += [m * magnitude for m in range(1, 10) if 15 < m * magnitude <= last]
         magnitude *= 10
     return updates
+
+
+def record_step(out, trace_steps: int, before: np.ndarray, gradient: np.ndarray, after: np.ndarray, loss: float,
+                predictions: np.ndarray) -> None:
+    """After update ``out.updates``: keep its gradient if it is the first, and, within the first
+    ``trace_steps`` updates, the tutorial's four steps — the first predictions ``ŷ`` (step 1),
+    the batch loss (step 2), the gradient (step 3) and the parameters before and after (step 4)."""
+    if out.first_gradient is None:
+        out.first_gradient = np.array(gradient, dtype=np.float64)
+    if out.updates <= trace_steps:
+        out.steps.append({"update": out.updates, "predictions": [float(v) for v in predictions],
+                          "loss": float(loss), "gradient": [float(v) for v in gradient],
+                          "before": [float(v) for v in before], "after": [float(v) for v in after]})

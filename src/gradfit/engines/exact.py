@@ -25,7 +25,7 @@ from ..data import Problem
 from ..results.engine_run import EngineRun
 from ..training.control import RunControl, ThetaLoop
 from ..training.divergence import DivergenceMonitor
-from .common import traced_updates
+from .common import record_step, traced_updates
 from .eigen import Eigen, components, quadratic_losses, train_losses
 from .proximal import ProximalIterates, penalized_quadratic
 
@@ -82,10 +82,11 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
             val = Quadratic(problem.design(problem.x_val), problem.y_val, closed_theta)
     theta0 = np.array(theta0, dtype=np.float64)  # (p,)
     smooth = train if penalty is None else penalized_quadratic(train, penalty)
-    if cfg.optimizer == "fista" or (penalty is not None and penalty.l1):
-        iterates = ProximalIterates(smooth, train, penalty, lr, theta0, accelerated=cfg.optimizer == "fista")
-    else:
-        iterates = _eigen_iterates(smooth, penalty, lr, theta0, closed_theta)
+    def fresh_iterates():
+        if cfg.optimizer == "fista" or (penalty is not None and penalty.l1):
+            return ProximalIterates(smooth, train, penalty, lr, theta0, accelerated=cfg.optimizer == "fista")
+        return _eigen_iterates(smooth, penalty, lr, theta0, closed_theta)
+    iterates = fresh_iterates()
 
     out = EngineRun(initial=theta0.copy(), theta=theta0.copy(), train_loss=[], val_loss=[])
     path = [] if cfg.record_path else None
@@ -102,7 +103,22 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
         out.theta = loop.theta.copy()
     out.final_train_loss = train.loss(out.theta)
     out.final_val_loss = None if val is None else val.loss(out.theta)
+    _record_steps(out, fresh_iterates(), smooth, problem, cfg.trace_steps, min(max(cfg.trace_steps, 1), cfg.epochs))
     return out
+
+
+def _record_steps(out: EngineRun, iterates, smooth, problem: Problem, trace_steps: int, count: int) -> None:
+    """The first ``count`` updates' steps 1–4, evaluated again from the start (full batch: the
+    gradient at θ_{k−1} and the MSE there; predictions of the first rows when they are at hand)."""
+    losses, rows = iterates(np.arange(count + 1))
+    thetas = rows()
+    saved, out.updates = out.updates, 0
+    for k in range(1, count + 1):
+        before = thetas[k - 1]
+        head = problem.design(problem.x_train[:3]) @ before if len(problem.x_train) else np.empty(0)
+        out.updates = k
+        record_step(out, trace_steps, before, smooth.gradient(before), thetas[k], float(losses[k - 1]), head)
+    out.updates = saved
 
 
 def _eigen_iterates(smooth, penalty, lr: float, theta0: np.ndarray, closed_theta: np.ndarray):

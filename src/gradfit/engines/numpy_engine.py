@@ -17,7 +17,7 @@ from ..data.batches import batch_bounds, epoch_order, shuffler
 from ..results.engine_run import EngineRun
 from ..training.control import RunControl, ThetaLoop
 from ..training.divergence import DivergenceMonitor
-from .common import is_traced
+from .common import is_traced, record_step
 
 
 def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, monitor: DivergenceMonitor,
@@ -56,7 +56,7 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
             batches = _batches(x, y, epoch_order(n, cfg.batch_size, rng), bounds)
             if momentum is not None:
                 b, w = momentum.point(b, w)
-            b, w, epoch_loss = _epoch(b, w, batches, lr, intercept, out, stack, on_w)
+            b, w, epoch_loss = _epoch(b, w, batches, lr, intercept, out, stack, on_w, cfg.trace_steps)
             out.train_loss.append(epoch_loss / n)
             monitor.check(epoch, out.train_loss[-1])
             if x_val is not None:
@@ -87,15 +87,19 @@ class _Momentum:
 
 
 def _epoch(b: np.ndarray, w: np.ndarray, batches, lr: float, intercept: bool, out: EngineRun,
-           stack, penalty: Penalty | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+           stack, penalty: Penalty | None = None, trace_steps: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
     """One pass over ``batches`` (an iterable of ``(xb, yb)``): ``(b, w)`` after it and the sum
     of the batch losses weighted by batch size. Counts each update in ``out``, with its trace
     and path (``stack(b, w)``: θ as one float64 vector)."""
     epoch_loss = 0.0
     for xb, yb in batches:
+        before = stack(b, w)
         b, w, loss = _step(b, w, xb, yb, lr, intercept, penalty)
         epoch_loss += float(loss) * len(yb)
         out.updates += 1
+        if out.first_gradient is None or out.updates <= trace_steps:
+            record_step(out, trace_steps, before, _gradient(before, xb, yb, intercept, penalty), stack(b, w),
+                        float(loss), _predictions(before, xb[:3], intercept))
         if is_traced(out.updates):
             out.trace.append((out.updates, stack(b, w)))
         if out.path is not None:
@@ -125,6 +129,22 @@ def _step(b: np.ndarray, w: np.ndarray, xb: np.ndarray, yb: np.ndarray, lr: floa
     if penalty is not None and penalty.l1:
         w = penalty.prox(w, lr)  # the absolute values' part: soft thresholding
     return b, w, loss
+
+
+def _gradient(theta: np.ndarray, xb: np.ndarray, yb: np.ndarray, intercept: bool, penalty: Penalty | None
+              ) -> np.ndarray:
+    """Step 3's gradient at ``θ`` on the batch (what :func:`_step` computed), for the record."""
+    b, w = _split(theta, intercept, xb.dtype)
+    error = b + xb @ w - yb
+    w_grad = 2 * (xb.T @ error) / len(yb)
+    if penalty is not None:
+        w_grad = w_grad + penalty.smooth_gradient(w)
+    return _stack(2 * np.mean(error), w_grad, intercept)
+
+
+def _predictions(theta: np.ndarray, xb: np.ndarray, intercept: bool) -> np.ndarray:
+    b, w = _split(theta, intercept, xb.dtype)
+    return b + xb @ w
 
 
 def _batches(x: np.ndarray, y: np.ndarray, order: np.ndarray | None, bounds):

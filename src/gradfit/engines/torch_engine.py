@@ -18,12 +18,14 @@ from torch import nn
 
 from ..config import FitConfig
 from ..data import Problem
+from ..errors import BadOptionError, option
 from ..results.engine_run import EngineRun
 from ..training.callbacks import Callback
 from ..training.control import RunControl
 from ..training.divergence import DivergenceMonitor
 from ..training.trainer import Trainer
-from .common import is_traced
+from .common import is_traced, record_step
+from .stages import ordered_parameters, theta_of_tensors
 
 
 class ManualLinearRegression(nn.Module):
@@ -53,15 +55,15 @@ def build_model(kind: str, n_features: int, intercept: bool, seed: int, device: 
     """A model with its initial values: from ``theta0`` if given, else drawn from ``seed``."""
     with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG untouched
         torch.manual_seed(seed)
-        if kind == "linear":
-            model = nn.Linear(n_features, 1, bias=intercept)  # drawn on the CPU, float32
-            model = model.to(device=device, dtype=dtype)  # Module.to keeps parameters as leaves
+        if kind in ("linear", "sequential"):
+            linear = nn.Linear(n_features, 1, bias=intercept)  # drawn on the CPU, float32
+            linear = linear.to(device=device, dtype=dtype)  # Module.to keeps parameters as leaves
             if theta0 is not None:
                 with torch.no_grad():
                     if intercept:
-                        model.bias.copy_(torch.as_tensor(theta0[:1], dtype=dtype))
-                    model.weight.copy_(torch.as_tensor(theta0[int(intercept):], dtype=dtype).view(1, -1))
-            return model
+                        linear.bias.copy_(torch.as_tensor(theta0[:1], dtype=dtype))
+                    linear.weight.copy_(torch.as_tensor(theta0[int(intercept):], dtype=dtype).view(1, -1))
+            return linear if kind == "linear" else nn.Sequential(linear)
         if theta0 is None:
             b = torch.randn(1) if intercept else None  # the tutorial: b first, then w
             w = torch.randn(n_features)
@@ -74,11 +76,7 @@ def build_model(kind: str, n_features: int, intercept: bool, seed: int, device: 
 
 def theta_of(model: nn.Module) -> np.ndarray:
     """The model's parameters as one float64 vector, intercept first."""
-    if isinstance(model, nn.Linear):
-        parts = ([model.bias] if model.bias is not None else []) + [model.weight.view(-1)]
-    else:
-        parts = ([model.b] if model.b is not None else []) + [model.w]
-    return torch.cat([p.detach().reshape(-1) for p in parts]).to("cpu", torch.float64).numpy()
+    return theta_of_tensors(ordered_parameters(model))
 
 
 def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
@@ -92,7 +90,7 @@ def add_penalty(optimizer: torch.optim.Optimizer, model: nn.Module, penalty, int
     the squares' gradient ``2·l2·m·w`` joins the (already all-reduced) gradient, after it the
     proximal step of ``l1`` moves each weight ``lr·l1`` towards zero, stopping there. The
     intercept is never touched (nor, with weights, the whitened design's intercept column)."""
-    weight = model.weight if isinstance(model, nn.Linear) else model.w
+    weight = ordered_parameters(model)[-1]  # w, or nn.Linear's weight
     mask = torch.as_tensor(penalty.mask[int(intercept):], dtype=weight.dtype, device=weight.device).view_as(weight)
 
     def squares(opt, args, kwargs) -> None:
@@ -141,6 +139,30 @@ class _Divergence(Callback):
         self.monitor.check(epoch, logs["train_loss"])
 
 
+class _Steps(Callback):
+    """The first update's gradient and the first ``trace_steps`` updates' steps 1–4, read after
+    each step (``.grad`` still holds the gradient the optimizer used: the next step clears it)."""
+
+    order = -50  # before any callback changes the parameters
+
+    def __init__(self, out: EngineRun, initial: np.ndarray, trace_steps: int) -> None:
+        self.out, self.before, self.trace_steps = out, initial.copy(), trace_steps
+
+    def on_batch_end(self, trainer, step: int, logs: dict) -> None:
+        if self.out.first_gradient is not None and step > self.trace_steps:
+            return
+        parameters = ordered_parameters(trainer.model)
+        if any(p.grad is None for p in parameters):
+            return
+        after = theta_of(trainer.model)
+        self.out.updates = step
+        output = logs.get("output")
+        head = np.empty(0) if output is None else output.detach()[:3].reshape(-1).cpu().numpy()
+        record_step(self.out, self.trace_steps, self.before, theta_of_tensors([p.grad for p in parameters]), after,
+                    float(logs["loss"].item()), head)
+        self.before = after
+
+
 class _Trace(Callback):
     """The parameters after the traced updates (and after every update when recording the path)."""
 
@@ -164,11 +186,23 @@ class _Trace(Callback):
             self.path = list(state["path"].numpy())
 
 
+def refuse_stage(cfg: FitConfig, shard, batches) -> None:
+    """The walk-through's bare loops run in one process, on rows in memory."""
+    if shard is None and batches is None:
+        return
+    chosen = "model" if cfg.model == "tensors" else "update" if cfg.update == "manual" else "loss"
+    where = "under torchrun" if shard is not None else "on batches streamed from a file"
+    raise BadOptionError(chosen, getattr(cfg, chosen), f"the walk-through's bare loop does not run {where}",
+                         f"use {option('model', 'manual')} and leave {option('update')} and {option('loss')} out")
+
+
 def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | None, monitor: DivergenceMonitor,
         dtype: str, device: str, control: RunControl | None = None, shard=None, batches=None, penalty=None,
         **_) -> EngineRun:
-    """Train with autograd on :class:`gradfit.Trainer`; returns float64 parameter vectors and
-    per-epoch losses. ``control`` adds callbacks, checkpoints, early stopping and resuming.
+    """Train with autograd on :class:`gradfit.Trainer` (the walk-through's bare loops — bare tensors,
+    an update by hand, the loss written out — on :mod:`gradfit.engines.stages`); returns float64
+    parameter vectors and per-epoch losses. ``control`` adds callbacks, checkpoints, early stopping
+    and resuming.
     ``shard`` (:class:`gradfit.scale.distributed.GlobalRows`): ``problem`` holds this process's rows of
     a ``torch.distributed`` run (DistributedDataParallel, the global batches of one process).
     ``batches`` (re-iterable of ``(x, y)`` tensors): mini-batches streamed from disk instead of
@@ -176,8 +210,14 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | Non
     lasso or elastic net on the weights (:func:`add_penalty`); the losses recorded are the MSE."""
     control = control or RunControl()
     torch_dtype = getattr(torch, dtype)
-    model = build_model(cfg.model or "manual", problem.n_features, problem.intercept, cfg.seed, device,
-                        torch_dtype, theta0)
+    model = None if cfg.model == "tensors" else build_model(cfg.model or "manual", problem.n_features,
+                                                             problem.intercept, cfg.seed, device, torch_dtype, theta0)
+    if cfg.walkthrough_stage:
+        from . import stages
+
+        refuse_stage(cfg, shard, batches)
+        return stages.run(problem, cfg, lr=lr, theta0=theta0, monitor=monitor, dtype=dtype, device=device,
+                          control=control, model=model)
 
     def tensor(a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=torch_dtype, device=device)
@@ -190,6 +230,8 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | Non
     initial = theta_of(model)
     control.extra["initial"] = initial.tolist()  # a resumed run reports the run's start
     trace = _Trace(initial, cfg.record_path)
+    steps = EngineRun(initial=initial, theta=initial, train_loss=[], val_loss=[])  # collects the steps
+
     def optimizer(params) -> torch.optim.Optimizer:
         made = make_optimizer(cfg.optimizer, params, lr)
         return made if penalty is None else add_penalty(made, model, penalty, problem.intercept)
@@ -197,7 +239,7 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | Non
     trainer = Trainer(model, nn.MSELoss(), optimizer,
                       train_data=train_data, val_data=val, batch_size=cfg.batch_size, seed=cfg.seed,
                       scheduler=make_scheduler(cfg.scheduler, cfg.epochs), shard=shard,
-                      callbacks=[_Divergence(monitor), trace,
+                      callbacks=[_Divergence(monitor), trace, _Steps(steps, initial, cfg.trace_steps),
                                  *control.run_callbacks(theta_of=lambda run: theta_of(run.model))])
     if control.resume is not None:
         trainer.load_state_dict(control.resume, restore_global_rng=False)  # fit leaves global RNGs alone
@@ -207,7 +249,8 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | Non
     history = trainer.history
     out = EngineRun(initial=initial, theta=theta_of(model), train_loss=list(history.train_loss),
                     val_loss=list(history.val_loss), trace=trace.trace, updates=trainer.global_step,
-                    path=trace.path, device=device, lr=list(history.lr) if cfg.scheduler else None)
+                    path=trace.path, device=device, lr=list(history.lr) if cfg.scheduler else None,
+                    first_gradient=steps.first_gradient, steps=steps.steps)
     out.final_train_loss = trainer.evaluate(train_data)  # streamed: one more pass
     out.final_val_loss = trainer.evaluate() if val is not None else None
     return out

@@ -224,7 +224,9 @@ def fit_result(run: Run, record: EngineRun) -> FitResult:
         scheduler=cfg.scheduler, patience=cfg.patience, checkpoint=cfg.checkpoint, resumed_from=cfg.resume,
         start_epoch=0 if run.control is None else run.control.start_epoch, world_size=run.source.world_size,
         poly_degree=origin.degree, inputs=origin.inputs, target=origin.target, n_dropped=origin.n_dropped,
-        formula=origin.formula, penalty=None if run.penalty is None else run.reference.report(theta))
+        formula=origin.formula, penalty=None if run.penalty is None else run.reference.report(theta),
+        first_gradient=None if record.first_gradient is None or (run.control and run.control.start_epoch) else
+        Params.from_theta(record.first_gradient, intercept), steps=record.steps)
     stopper = None if run.control is None else run.control.early_stopping
     if stopper is not None:
         result.stopped_epoch, result.best_epoch = stopper.stopped_epoch, stopper.best_epoch

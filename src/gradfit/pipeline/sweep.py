@@ -65,6 +65,7 @@ _PER_RUN = ("scheduler", "patience", "checkpoint", "resume", "tensorboard", "rec
 def _stackable(rates: list, cfg: FitConfig, init, callbacks) -> bool:
     return (len(set(rates)) > 1 and all(rate != "auto" for rate in rates)
             and cfg.engine in ("auto", "torch") and cfg.optimizer == "sgd" and not (cfg.l1 or cfg.l2)
+            and not cfg.walkthrough_stage
             and not any(getattr(cfg, key) for key in _PER_RUN) and not callbacks and init is None)
 
 

@@ -30,3 +30,7 @@ class EngineRun:
     device: str = "cpu"
     # The learning rate of each epoch, when it varies (a scheduler); None: the constant lr.
     lr: list[float] | None = None
+    # The gradient of the first update (the first batch, at θ₀), ``(p,)``, where GD runs.
+    first_gradient: np.ndarray | None = None
+    # ``trace_steps``: the first updates' steps 1–4, one dict each (see gradfit.engines.common.record_step).
+    steps: list[dict] = field(default_factory=list)

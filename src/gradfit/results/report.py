@@ -48,6 +48,22 @@ def trace_lines(result: FitResult) -> list[str]:
     return lines
 
 
+def step_lines(result: FitResult) -> list[str]:
+    """``trace_steps``: the tutorial's four steps of each recorded update (where GD runs)."""
+    names = (["b"] if result.params.intercept is not None else []) + \
+        (["w"] if len(result.names) == 1 else [f"w[{name}]" for name in result.names])
+    lines = []
+    for step in result.steps:
+        head = ", ".join(f"{v:.4f}" for v in step["predictions"])
+        lines += [f"update {step['update']}:",
+                  f"  step 1, forward pass: ŷ = {head}{', …' if head else '(no rows at hand)'}",
+                  f"  step 2, loss: MSE = {step['loss']:.6g}",
+                  "  step 3, gradients: " + ", ".join(f"{n} {g:.4f}" for n, g in zip(names, step["gradient"])),
+                  "  step 4, update: " + ", ".join(f"{n} {a:.4f} → {z:.4f}" for n, a, z in
+                                                   zip(names, step["before"], step["after"]))]
+    return lines
+
+
 def header_line(result: FitResult) -> str:
     """What ran: data, engine, device, dtype, optimizer, schedule."""
     from ..data import DATASETS
@@ -213,9 +229,13 @@ def print_report(result: FitResult, *, quiet: bool = False, file=None, cli: CliR
 
     console = Console(file=file, highlight=False, soft_wrap=True)
     console.print(header_line(result), markup=False)
+    for line in step_lines(result):
+        console.print(line, markup=False)
     if not quiet:
         for line in trace_lines(result):
             console.print(line, markup=False)
+        if result.first_gradient is not None:
+            console.print(f"first gradient: {params_text(result.first_gradient)}", markup=False)
     console.print(AtLeast(results_table(result)))
     for line in footer_lines(result, cli):
         console.print(line, markup=False)

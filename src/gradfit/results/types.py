@@ -191,6 +191,12 @@ class FitResult:
     # A penalized fit (l1, l2): the penalty, the objective and KKT residual at the gradient-descent
     # answer and at the exact one (gradfit.pipeline.penalized.PenalizedReference.report).
     penalty: dict | None = None
+    # The gradient of the first update (first batch, at the start), where GD runs (standardized
+    # parameters when standardizing); None for a resumed run, which did not take that update.
+    first_gradient: Params | None = None
+    # ``trace_steps``: the first updates' steps 1–4 (first predictions, batch loss, gradient,
+    # parameters before and after), where GD runs.
+    steps: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """The JSON object ``gradfit fit --json`` prints (keys per PRODUCT.md)."""
@@ -237,6 +243,8 @@ class FitResult:
             "stats": None if self.stats is None else {
                 **self.stats.to_dict(), "at": "gradient_descent", "converged": self.converged},
             "penalty": self.penalty,
+            "first_gradient": None if self.first_gradient is None else self.first_gradient.to_dict(),
+            "steps": self.steps,
             "world_size": self.world_size,
         }
 

@@ -263,7 +263,7 @@ class Trainer:
         self.global_step += 1
         loss = loss.detach()
         for callback in batch_callbacks:
-            callback.on_batch_end(self, self.global_step, {"loss": loss})
+            callback.on_batch_end(self, self.global_step, {"loss": loss, "output": yhat})
         return loss
 
     def _zero_grad(self) -> None:
