@@ -15,6 +15,7 @@ from gradfit import BadOptionError, FitConfig
     ({"batch_size": -1}, r"batch_size=-1: must be a positive integer"),
     ({"engine": "jax"}, r"engine='jax': unknown engine"),
     ({"optimizer": "adam", "engine": "exact"}, r"exact engine runs sgd or fista only"),
+    ({"dtype": "float32", "engine": "exact"}, r"exact engine computes in float64"),
     ({"model": "linear", "engine": "numpy"}, r"model chooses how torch trains; the numpy engine has none; use engine=.torch., or leave model out"),
     ({"device": "cuda", "engine": "numpy"}, r"numpy engine runs on the CPU"),
     ({"optimizer": "adam", "lr": "auto"}, r"not adam"),
@@ -125,3 +126,8 @@ def test_a_message_names_the_parameter_from_python_and_the_flag_from_the_command
     assert main(["fit", *flags]) == info.value.exit_code
     err = capsys.readouterr().err
     assert cli in err and len(err.strip().splitlines()) == 1
+
+
+def test_auto_sends_float32_to_an_engine_that_computes_in_float32():
+    res = gradfit.fit(dtype="float32")
+    assert (res.engine, res.dtype) == ("torch", "float32")

@@ -321,6 +321,11 @@ class FitConfig:
     def _check_engine_combination(self) -> None:
         if self.engine in ("numpy", "exact"):
             self._check_plain_engine()
+        if self.engine == "exact" and self.dtype == "float32":
+            raise BadOptionError("dtype", "float32", "the exact engine computes in float64 (its epochs come from "
+                                 "XᵀX in closed form; float32 would only lose digits)",
+                                 f"use {option('engine', 'numpy')} or {option('engine', 'torch')} for float32, or "
+                                 f"leave {option('dtype')} out")
         if self.engine == "exact" and self.batch_size is not None:
             raise BadOptionError(
                 "batch_size", self.batch_size, "the exact engine runs full-batch gradient descent only",

@@ -242,10 +242,11 @@ def require(module: str, purpose: str | None = None) -> None:
     from importlib.util import find_spec
 
     if find_spec(module) is None:
-        usual, extra = OPTIONAL[module]
+        # A dependency of gradfit itself (torch) has no extra to name.
+        usual, extra = OPTIONAL.get(module, (module, None))
         purpose = purpose or usual
-        raise MissingDependencyError(f"{purpose} needs {module}, which is not installed: "
-                                     f"pip install {module} (or pip install \"gradfit[{extra}]\")")
+        also = f" (or pip install \"gradfit[{extra}]\")" if extra else ""
+        raise MissingDependencyError(f"{purpose} needs {module}, which is not installed: pip install {module}{also}")
 
 
 class ConvergenceWarning(Rendered, UserWarning):

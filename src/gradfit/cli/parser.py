@@ -13,6 +13,7 @@ from .predict import run_predict
 from .options import add_arguments
 from .path import DESCRIPTION as PATH_DESCRIPTION, EPILOG as PATH_EPILOG, add_path_arguments, run_path
 from .solve import run_solve
+from .traps import DESCRIPTION as TRAPS_DESCRIPTION, EPILOG as TRAPS_EPILOG, TRAP_NAMES, run_traps_command
 
 EPILOG_FIT = """examples:
   gradfit fit                                   the tutorial's data, exact engine, update trace
@@ -188,3 +189,8 @@ def _tool_commands(command) -> None:
     bench.add_argument("--device", default="cpu", help="cpu (default) or cuda for the torch rows")
     bench.add_argument("--json", action="store_true", help="print JSON")
     bench.add_argument("--out", metavar="FILE", help="also write the table, with the machine, to FILE (Markdown)")
+
+    traps = command("traps", run_traps_command, "the walk-through's PyTorch traps, each run live: what PyTorch "
+                    "says, why, the fix", TRAPS_DESCRIPTION, TRAPS_EPILOG)
+    traps.add_argument("--json", action="store_true", help="print one JSON object: the traps and the torch version")
+    traps.add_argument("--only", metavar="NAME", help=f"run one trap alone: {', '.join(TRAP_NAMES)}")

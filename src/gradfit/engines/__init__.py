@@ -27,7 +27,8 @@ def choose_engine(cfg: FitConfig, n_train: int) -> str:
         return cfg.engine
     full_batch = cfg.batch_size is None or cfg.batch_size >= n_train
     on_cpu = cfg.device in ("auto", "cpu")
-    torch_only = cfg.model is not None or cfg.update is not None or cfg.loss is not None or cfg.scheduler is not None
+    torch_only = (cfg.model is not None or cfg.update is not None or cfg.loss is not None or cfg.scheduler is not None
+                  or cfg.dtype == "float32")  # the exact engine computes in float64 only
     if full_batch and cfg.optimizer in ("sgd", "fista") and on_cpu and not torch_only:
         return "exact"
     return "torch"

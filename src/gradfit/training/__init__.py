@@ -4,5 +4,6 @@
 model's device), ``epoch_loss.py``, ``data_parallel.py`` (DDP) and ``checks.py`` (the tutorial's
 traps); ``callbacks.py`` (early stopping, checkpoints, TensorBoard, progress); ``control.py``
 (callbacks and checkpoints for the numpy and exact engines); ``checkpoint.py`` (safe files,
-resume checks); ``divergence.py``; ``lr_range.py`` (the learning-rate range test).
+resume checks); ``divergence.py``; ``lr_range.py`` (the learning-rate range test); ``traps.py``
+(the walk-through's PyTorch traps, run live: ``gradfit traps``).
 """

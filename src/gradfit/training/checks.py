@@ -5,11 +5,14 @@
 - a tensor made with ``requires_grad=True`` and then moved (``.to(device)``): the result is not a
   leaf, its ``.grad`` stays ``None``, and no optimizer can update it;
 - parameters the loss does not depend on: they silently never change;
-- data on one device, the model on another.
+- data on one device, the model on another;
+- a 1-D ``x`` (or rows of the wrong width) fed to ``nn.Linear``: PyTorch's "mat1 and mat2 shapes
+  cannot be multiplied" becomes one line naming both shapes and the fix.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -17,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..errors import BadDataError, BadModelError, BadOptionError, NoGradientWarning
+from ..errors import BadDataError, BadModelError, BadOptionError, GradfitError, NoGradientWarning
 
 # Losses computed element by element: output and target must have the same shape, since any
 # difference broadcasts silently. (Classification losses take (n, C) outputs and (n,) labels.)
@@ -50,6 +53,48 @@ def output_shape_error(output: torch.Tensor, target: torch.Tensor, loss_fn) -> B
         fix = "make the model's output and the targets the same shape"
     return BadDataError(f"the model's output has shape {out_shape} but the targets have shape {target_shape}: "
                         f"{what}; {fix}")
+
+
+# PyTorch's words when a layer's input rows (mat1: rows x features) do not meet its weight
+# (mat2: in_features x out_features), e.g. nn.Linear(1, 1) fed x of shape (80,).
+MATMUL_SHAPES = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
+
+
+def forward(model: nn.Module, x: torch.Tensor, label: str = "x") -> torch.Tensor:
+    """``model(x)``; PyTorch's matrix-shape error becomes :func:`matmul_shape_error` (chained)."""
+    try:
+        return model(x)
+    except RuntimeError as error:
+        mine = matmul_shape_error(error, x, label)
+        if mine is None:
+            raise
+        raise mine from error
+
+
+def matmul_shape_error(error: RuntimeError, x: torch.Tensor, label: str = "x") -> GradfitError | None:
+    """gradfit's one line for PyTorch's "mat1 and mat2 shapes cannot be multiplied (…)" raised by
+    the model on ``x`` (named ``label``): both shapes and the fix; ``None`` for any other error.
+
+    A :class:`BadDataError` when ``x``'s rows are what did not fit, a :class:`BadModelError` when
+    the rows that did not fit were made inside the model (its layers do not fit together)."""
+    found = MATMUL_SHAPES.search(str(error))
+    if found is None or not isinstance(x, torch.Tensor) or x.dim() == 0:
+        return None
+    rows, width, features, outputs = (int(g) for g in found.groups())
+    shape, said = tuple(x.shape), f"PyTorch: {found.group(0)}"
+    takes = f"a layer of the model takes rows of {features} feature{'s' if features != 1 else ''}"
+    if x.dim() == 1 and (rows, width) == (1, shape[0]):
+        fix = (f"a 1-D x is read as one row of {shape[0]} features; for one feature per row pass x.reshape(-1, 1) "
+               f"(shape ({shape[0]}, 1))" if features == 1 else
+               f"a 1-D x is read as one row; pass (n, {features}) rows (x.reshape(-1, {features}))")
+    elif x.dim() >= 2 and width == shape[-1] and rows == int(np.prod(shape[:-1])):
+        fix = (f"pass (n, {features}) rows, or build the layer for rows of {width} "
+               f"(nn.Linear({width}, {outputs}))")
+    else:
+        return BadModelError(f"the model's layers do not fit together: {takes} but gets rows of {width} made inside "
+                             f"the model ({said}; {label} has shape {shape}); make each layer's in_features the "
+                             "previous layer's out_features")
+    return BadDataError(f"{label} has shape {shape}, but {takes} ({said}); {fix}")
 
 
 def model_device_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:

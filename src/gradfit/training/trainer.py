@@ -23,7 +23,7 @@ from .callbacks import Callback, keyed_callbacks
 from ..data.batches import batch_bounds, epoch_order, shuffler
 from ..errors import BadDataError, BadOptionError, Interrupted
 from ..results.types import History
-from .checks import (check_gradients, check_tensor_attributes, make_optimizer, model_device_dtype,
+from .checks import (check_gradients, check_tensor_attributes, forward, make_optimizer, model_device_dtype,
                      output_shape_error, shape_check_applies, to_model_tensor)
 from .data_parallel import any_process, sum_over_processes, wrap_model
 from .epoch_loss import EpochLossSum
@@ -248,7 +248,7 @@ class Trainer:
         differentiated (data-parallel runs; a process without rows in the batch contributes 0)."""
         if self.example_input is None and len(xb):
             self.example_input = xb
-        yhat = self.net(xb)
+        yhat = forward(self.net, xb, "a training batch of x")
         if self.check_shapes and yhat.shape != yb.shape:
             raise output_shape_error(yhat, yb, self.loss_fn)
         loss = self.loss_fn(yhat, yb) if len(yb) else yhat.sum() * 0.0  # still joins DDP's all-reduce
@@ -285,7 +285,7 @@ class Trainer:
         with torch.no_grad():
             if isinstance(data, tuple):
                 x, y = data
-                yhat = self.model(x)
+                yhat = forward(self.model, x)
                 if self.check_shapes and yhat.shape != y.shape:
                     raise output_shape_error(yhat, y, self.loss_fn)
                 if self.shard is None:
@@ -297,7 +297,7 @@ class Trainer:
             total, count = torch.zeros((), dtype=self.dtype, device=self.device), 0
             for batch in data:
                 xb, yb = loader_batch(batch, self.device, self.dtype)
-                yhat = self.model(xb)
+                yhat = forward(self.model, xb, "a batch of x")
                 if self.check_shapes and yhat.shape != yb.shape:
                     raise output_shape_error(yhat, yb, self.loss_fn)
                 total += self.loss_fn(yhat, yb) * len(yb)
@@ -321,12 +321,12 @@ class Trainer:
         self.model.eval()
         with torch.no_grad():
             if isinstance(x, (np.ndarray, torch.Tensor)) or np.isscalar(x) or isinstance(x, (list, tuple)):
-                out = self.model(to_model_tensor(x, "x", self.device, self.dtype))
+                out = forward(self.model, to_model_tensor(x, "x", self.device, self.dtype))
                 return out.cpu().numpy() if not isinstance(x, torch.Tensor) else out
             outputs = []
             for batch in x:
                 xb = batch[0] if isinstance(batch, (tuple, list)) else batch
-                outputs.append(self.model(to_model_device(xb, self.device, self.dtype)))
+                outputs.append(forward(self.model, to_model_device(xb, self.device, self.dtype), "a batch of x"))
             return torch.cat(outputs)
 
     def lr_find(self, **kwargs):
