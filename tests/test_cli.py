@@ -180,8 +180,8 @@ def run(capsys, *argv):
 def test_no_command_is_one_line_naming_the_commands(capsys):
     code, out, err = run(capsys)
     assert code == 2 and out == ""
-    assert err.strip().splitlines() == ["gradfit: error: a command is needed: fit, config, solve, path, predict, datasets, "
-                                        "devices, lr-find, graph, bench (see gradfit --help)"]
+    assert err.strip().splitlines() == ["gradfit: error: a command is needed: fit, config, solve, path, predict, walkthrough, "
+                                        "datasets, devices, lr-find, graph, bench, traps (see gradfit --help)"]
 
 
 @pytest.mark.parametrize("args, fragment", [
