@@ -112,3 +112,14 @@ def test_walkthrough_and_stage_options_from_the_command_line():
 def test_stage_options_refuse_what_they_cannot_do(options, fragment):
     with pytest.raises(gradfit.BadOptionError, match=fragment):
         gradfit.fit(**options)
+
+
+def test_bare_loop_mini_batches_are_the_trainers_and_the_numpy_engines():
+    """Same seeded shuffle, same batches: the bare tensors' loop, the Trainer and the NumPy loop
+    (float32, from the same start) make the same float32 operations and end bit-identical."""
+    with pytest.warns(gradfit.ConvergenceWarning):  # 20 mini-batch epochs hover near the answer
+        bare = gradfit.fit(model="tensors", update="manual", batch_size=16, epochs=20)
+    with pytest.warns(gradfit.ConvergenceWarning):
+        trainer = gradfit.fit(model="manual", batch_size=16, epochs=20)
+    np.testing.assert_array_equal(bare.params.theta, trainer.params.theta)
+    assert bare.updates == trainer.updates == 20 * 5
