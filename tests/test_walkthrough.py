@@ -114,9 +114,9 @@ def test_stage_options_refuse_what_they_cannot_do(options, fragment):
         gradfit.fit(**options)
 
 
-def test_bare_loop_mini_batches_are_the_trainers_and_the_numpy_engines():
-    """Same seeded shuffle, same batches: the bare tensors' loop, the Trainer and the NumPy loop
-    (float32, from the same start) make the same float32 operations and end bit-identical."""
+def test_bare_loop_mini_batches_are_the_trainers():
+    """Same seeded shuffle, same batches: the bare tensors' loop with a manual update and the
+    Trainer's module with torch.optim make the same float32 operations and end bit-identical."""
     with pytest.warns(gradfit.ConvergenceWarning):  # 20 mini-batch epochs hover near the answer
         bare = gradfit.fit(model="tensors", update="manual", batch_size=16, epochs=20)
     with pytest.warns(gradfit.ConvergenceWarning):
