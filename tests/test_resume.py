@@ -170,3 +170,20 @@ def test_bad_checkpoint_and_training_options_are_refused_up_front(kwargs, match)
 def test_checkpoint_options_from_the_command_line_are_converted():
     cfg = gradfit.FitConfig(checkpoint="run.pt", checkpoint_every="10", patience="5", scheduler=" Step ").validate()
     assert (cfg.checkpoint_every, cfg.patience, cfg.scheduler) == (10, 5, "step")
+
+
+def test_resume_if_exists_starts_then_continues_with_one_command_line(tmp_path):
+    """The same call, twice: the first starts (no checkpoint yet), the second finds the checkpoint and
+    continues; the result is the uninterrupted run's, and another run's checkpoint is still refused."""
+    path = str(tmp_path / "run.pt")
+    with pytest.warns(gradfit.ConvergenceWarning):
+        first = gradfit.fit(engine="numpy", epochs=300, checkpoint=path, resume_if_exists=True)
+    assert first.resumed_from is None and first.start_epoch == 0
+    again = gradfit.fit(engine="numpy", epochs=1000, checkpoint=path, resume_if_exists=True)
+    straight = gradfit.fit(engine="numpy", epochs=1000)
+    assert again.resumed_from == path and again.start_epoch == 300
+    np.testing.assert_array_equal(again.params.theta, straight.params.theta)
+    with pytest.raises(gradfit.BadOptionError):
+        gradfit.fit(engine="numpy", epochs=1000, lr=0.2, checkpoint=path, resume_if_exists=True)
+    with pytest.raises(gradfit.BadOptionError, match="needs the checkpoint"):
+        gradfit.fit(resume_if_exists=True)

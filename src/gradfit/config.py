@@ -251,6 +251,12 @@ class FitConfig:
         "str, optional\n    Continue the run in this checkpoint until ``epochs`` epochs in total (600 done and "
         "``epochs=1000``:\n    400 more), with the numbers of the uninterrupted run. Data and the options that "
         "shape training\n    must match the saved run.", parse=path_text, metavar="PATH", path=True)
+    resume_if_exists: bool = declare(
+        False, "training", "resume from --resume (or --checkpoint) if that file exists, else start: one command "
+        "line that starts a run and continues it after a pre-emption or a restart",
+        "bool\n    Resume from ``resume`` (or, without it, ``checkpoint``) when that file exists, and start a new "
+        "run\n    when it does not: the same call starts a run and continues it after a pre-emption.",
+        parse=boolean, kind="switch")
     # [output]
     checkpoint: str | None = declare(
         None, "output", "save a checkpoint here every epoch (or --checkpoint-every N), at the end and on Ctrl-C or SIGTERM",
@@ -314,6 +320,9 @@ class FitConfig:
                                  f"leave {option('cov_type')} out, or drop {option('l1')} and {option('l2')}")
 
     def _check_training_control(self) -> None:
+        if self.resume_if_exists and not (self.resume or self.checkpoint):
+            raise BadOptionError("resume_if_exists", True, "needs the checkpoint to look for",
+                                 f"add {option('checkpoint', 'PATH')} (written as the run goes, resumed if it exists)")
         if self.checkpoint_every is not None and self.checkpoint is None:
             raise BadOptionError("checkpoint_every", self.checkpoint_every, "needs a checkpoint file",
                                  f"add {option('checkpoint', 'PATH')}")

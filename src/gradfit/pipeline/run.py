@@ -10,6 +10,7 @@ reference, not a flag threaded through the stages.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -152,6 +153,9 @@ def starting_point(run: Run, init) -> np.ndarray | None:
 
 def build_control(run: Run, callbacks: list | None, init_given: bool) -> None:
     """Callbacks, checkpoints, early stopping and resuming, when the run asks for any."""
+    if run.cfg.resume_if_exists:  # resume when the checkpoint is there, else start
+        found = run.cfg.resume or run.cfg.checkpoint
+        run.cfg = replace(run.cfg, resume=found if os.path.isfile(found) else None)
     cfg = run.cfg
     wants = run.source.agree(bool(cfg.checkpoint or cfg.resume or cfg.patience or cfg.tensorboard or callbacks))
     if not wants:  # (every process decides together: the fingerprint is a collective)
