@@ -135,13 +135,14 @@ def test_comma_separated_rates_print_a_sweep_table(capsys):
     assert rows[0]["max_abs_diff"] < 1e-6
 
 
-def test_plot_writes_the_five_figures(capsys, tmp_path):
+def test_plot_writes_the_five_figures_and_two_animations(capsys, tmp_path):
     assert main(["fit", "--quiet", "--plot", str(tmp_path / "pics")]) == 0
     assert "plots:" in capsys.readouterr().out
     names = sorted(p.name for p in (tmp_path / "pics").iterdir())
-    assert names == ["fit.png", "losses.png", "lr.png", "modes.png", "path.png"]
+    assert names == ["fit.png", "losses.png", "lr.png", "modes.gif", "modes.png", "path.gif", "path.png"]
     for name in names:
-        assert (tmp_path / "pics" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        signature = b"GIF89a" if name.endswith(".gif") else b"\x89PNG\r\n\x1a\n"
+        assert (tmp_path / "pics" / name).read_bytes()[:len(signature)] == signature
 
 
 def test_graph_writes_dot(capsys, tmp_path):

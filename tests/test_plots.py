@@ -64,10 +64,14 @@ def assert_png(path, width, height):
 def test_write_plots_writes_every_figure_atomically(result, book, tmp_path):
     folder = tmp_path / "plots" / "book"  # created, parents too
     paths = plots.write_plots(result, *book, folder)
-    assert [p.name for p in paths] == ["losses.png", "fit.png", "path.png", "modes.png", "lr.png"]
+    assert [p.name for p in paths] == ["losses.png", "fit.png", "path.png", "path.gif", "modes.png", "modes.gif",
+                                       "lr.png"]
     for path in paths:
-        width = 1800 if path.name == "modes.png" else 840  # 15 or 7 inches at 120 dpi
-        assert_png(path, width, 600)
+        if path.suffix == ".png":
+            width = 1800 if path.name == "modes.png" else 840  # 15 or 7 inches at 120 dpi
+            assert_png(path, width, 600)
+        else:  # the animations: tests/test_animation.py
+            assert path.read_bytes()[:6] == b"GIF89a"
         assert os.stat(path).st_mode & 0o777 == 0o666 & ~_umask()  # not mkstemp's 0o600
     assert sorted(os.listdir(folder)) == sorted(p.name for p in paths)  # no temporary files left
 

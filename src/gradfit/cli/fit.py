@@ -112,8 +112,9 @@ def _run_fit_streaming(args: argparse.Namespace, group) -> int:
 
 
 def _write_plots(args: argparse.Namespace, data: Data, result, standardize: bool) -> None:
-    """``--plot DIR``: the figures, from the same rows the fit used (on stderr: what was written)."""
-    from ..figures.plots import skipped_plots, write_plots
+    """``--plot DIR``: the figures and animations, from the same rows the fit used (on stderr with
+    ``--json``: what was written, and what was skipped and why)."""
+    from ..figures.plots import plot_files, skipped_plots, write_plots
     from ..pipeline.prepare import problem_from
 
     # The rows the fit used, chosen by the same code (the dataset's split, or the seeded one).
@@ -124,7 +125,7 @@ def _write_plots(args: argparse.Namespace, data: Data, result, standardize: bool
     where = sys.stderr if args.json else sys.stdout
     print(f"plots: {', '.join(str(p) for p in written)}", file=where)
     for name, reason in skipped_plots(result).items():
-        print(f"plots: {name} skipped: {reason}", file=where)
+        print(f"plots: {', '.join(plot_files(name))} skipped: {reason}", file=where)
 
 
 def _refit_options(args: argparse.Namespace, standardize: bool) -> dict:

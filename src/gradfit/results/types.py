@@ -301,6 +301,26 @@ class FitResult:
     def _repr_html_(self) -> str:
         return fit_html(self)
 
+    def plot_losses(self):
+        """MSE per epoch (log y) as a matplotlib Figure, not shown or saved: a notebook shows it inline."""
+        from .fit_figures import losses_figure
+
+        return losses_figure(self)
+
+    def plot_fit(self, x=None, y=None, x_val=None, y_val=None):
+        """One feature: the rows and both lines, as a Figure. ``x``, ``y``: the rows fitted (none
+        for an embedded dataset; see :func:`gradfit.results.figure_inputs.fitted_rows`)."""
+        from .fit_figures import fit_figure_of
+
+        return fit_figure_of(self, x, y, x_val, y_val)
+
+    def plot_path(self, x=None, y=None):
+        """The path on the loss contours over (b, w), as a Figure; needs ``record_path=True``
+        (else :class:`gradfit.BadOptionError`). ``x``, ``y`` as for :meth:`plot_fit`."""
+        from .fit_figures import path_figure_of
+
+        return path_figure_of(self, x, y)
+
 
 def statistics_of(result):
     """``result.stats``, or the reason a penalized result has none."""
