@@ -1,7 +1,7 @@
 """The regularization path's figure: coefficients against λ, and the CV curve beside them.
 
-Drawn on the Agg canvas directly, never through ``pyplot`` (as :mod:`gradfit.figures.canvas`
-does: headless, a notebook's backend left alone). It lives with the result, not in ``figures/``,
+Drawn on the Agg canvas directly, never through ``pyplot`` (:func:`gradfit.results.canvas.new_figure`:
+headless, a notebook's backend left alone, shown inline). It lives with the result, not in ``figures/``,
 because :meth:`RegularizationPath.plot` returns it and ``results/`` may not import the layer
 above it; ``gradfit path --plot`` saves it with :func:`gradfit.figures.canvas.save_figure`.
 """
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import require
+from .canvas import new_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -28,12 +28,7 @@ def path_figure(path: "RegularizationPath") -> "Figure":
     """Left: each coefficient against λ (log axis, largest λ on the left as the path runs);
     right, with CV: the mean held-out MSE with ± one standard error. Dashed: the best λ; dotted:
     the 1-SE λ."""
-    require("matplotlib")
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=ONE_PANEL if path.cv is None else TWO_PANELS, dpi=DPI, layout="constrained")
-    FigureCanvasAgg(figure)
+    figure = new_figure(ONE_PANEL if path.cv is None else TWO_PANELS, DPI)  # (a notebook shows it inline)
     axes = figure.subplots(1, 1 if path.cv is None else 2, squeeze=False)[0]
     _coefficients_panel(axes[0], path)
     if path.cv is not None:
