@@ -278,3 +278,22 @@ def test_the_trainer_names_too_wide_rows_and_layers_that_do_not_fit(book_arrays)
     with pytest.raises(BadModelError, match="the model's layers do not fit together: .* rows of 2 features but "
                                             "gets rows of 3"):
         Trainer(model, nn.MSELoss(), "sgd", lr=0.1, train_data=(book_arrays[0], y)).train(1)
+
+
+def test_a_summed_loss_is_n_times_the_mean(traps):
+    """nn.MSELoss on one example: the published 1.17 = ((0.5 − 2)² + (1 − 1.3)²) / 2, in float32."""
+    trap = traps["summed-loss"]
+    errors = np.array([0.5, 1.0], dtype=np.float32) - np.array([2.0, 1.3], dtype=np.float32)
+    right = float(np.mean(errors.astype(np.float64) ** 2))
+    assert value(trap, "loss.item()", "right") == pytest.approx(1.17, abs=1e-6)
+    assert value(trap, "loss.item()", "right") == pytest.approx(right, rel=4 * U32)
+    assert value(trap, "loss.item()") == pytest.approx(2 * right, rel=4 * U32)
+    assert trap.raised is None  # nothing warns: the trap is silent
+
+
+def test_a_state_dict_taken_before_a_step_moves_with_it(traps):
+    trap = traps["state-dict-is-live"]
+    after = value(trap, 'model.state_dict()["0.weight"].item()')
+    assert value(trap, 'before["0.weight"].item()') == after  # the same tensor
+    assert value(trap, 'before["0.weight"].item()', "right") == pytest.approx(LINEAR_START[1], abs=5e-5)
+    assert after != pytest.approx(LINEAR_START[1], abs=1e-3)  # the step did move w

@@ -265,10 +265,38 @@ def numpy_needs_detach(book: Dataset) -> TrapResult:
                          ("repr(array)", "the array")))
 
 
+def summed_loss(book: Dataset) -> TrapResult:
+    """``nn.MSELoss(reduction="sum")``: the loss (and every gradient) grows with the batch."""
+    example = lines("yhat = torch.tensor([0.5, 1.0])  # one example's two predictions",
+                    "y = torch.tensor([2.0, 1.3])")
+    return play(book, "summed-loss", "nn.MSELoss on one example, [0.5, 1.0] against [2.0, 1.3]: a mean, not a sum",
+                code=example + lines('loss = nn.MSELoss(reduction="sum")(yhat, y)'),
+                fix=example + lines("loss = nn.MSELoss()(yhat, y)  # reduction='mean': ((0.5 - 2)² + (1 - 1.3)²) / 2"),
+                why="nn.MSELoss averages the squared errors over every element: (1.5² + 0.3²) / 2 = 1.17. A sum "
+                    "(reduction='sum') is n times larger, and so are its gradients: the learning rate that works "
+                    "for a batch of 16 then diverges for a batch of 80. Keep the mean.",
+                numbers=(("loss.item()", "the loss of the two predictions"),))
+
+
+def state_dict_is_live(book: Dataset) -> TrapResult:
+    """``state_dict()`` before a step holds the live parameters, not a copy."""
+    step = lines("loss = nn.MSELoss()(model(x), y)", "loss.backward()",
+                 "torch.optim.SGD(model.parameters(), lr=0.1).step()")
+    return play(book, "state-dict-is-live", "state_dict() taken before a step is not a snapshot: it changes with it",
+                code=TENSORS + MODEL + lines("before = model.state_dict()") + step,
+                fix=TENSORS + MODEL + lines("before = {k: v.clone() for k, v in model.state_dict().items()}") + step,
+                why="state_dict() hands back the parameter tensors themselves (detached, sharing their memory), so "
+                    "an optimizer step changes 'before' too. Clone the tensors (or copy.deepcopy the dict) to keep "
+                    "the values of a moment; torch.save of the dict writes the values of when it is called.",
+                numbers=(('before["0.weight"].item()', "w in 'before', read after the step (the start: 0.7645)"),
+                         ('model.state_dict()["0.weight"].item()', "w after the step")))
+
+
 TRAPS: dict[str, Callable[[Dataset], TrapResult]] = {
     "not-a-leaf": not_a_leaf, "in-place-leaf": in_place_leaf, "grad-accumulates": grad_accumulates,
     "no-zero-grad": no_zero_grad, "matmul-shapes": matmul_shapes, "broadcast-mse": broadcast_mse,
-    "device": device_mismatch, "numpy-needs-detach": numpy_needs_detach,
+    "device": device_mismatch, "numpy-needs-detach": numpy_needs_detach, "summed-loss": summed_loss,
+    "state-dict-is-live": state_dict_is_live,
 }
 
 
