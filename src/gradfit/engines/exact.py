@@ -103,7 +103,9 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray, moni
         out.theta = loop.theta.copy()
     out.final_train_loss = train.loss(out.theta)
     out.final_val_loss = None if val is None else val.loss(out.theta)
-    _record_steps(out, fresh_iterates(), smooth, problem, cfg.trace_steps, min(max(cfg.trace_steps, 1), cfg.epochs))
+    # The eigenbasis iterates are a function of k alone: evaluate them again; proximal ones start over.
+    again = fresh_iterates() if isinstance(iterates, ProximalIterates) else iterates
+    _record_steps(out, again, smooth, problem, cfg.trace_steps, min(max(cfg.trace_steps, 1), cfg.epochs))
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .penalized import reference_of
+from .penalized import PenalizedReference, reference_of
 from .references import covariance_for
 from ..results.types import Params, SolveResult, StreamingSolveResult
 
@@ -19,7 +19,7 @@ def solve_source(source, cfg) -> SolveResult:
     # A streamed solve reports float64's accuracy in the result (needs_refinement), not as a warning.
     covariance = covariance_for(source, cfg.cov_type, cfg.maxlags, None)
     reference = reference_of(source, cfg, warn_unrefined=source.holds_rows)
-    penalized = reference is not None and hasattr(reference, "penalty")
+    penalized = isinstance(reference, PenalizedReference)
     closed, origin, intercept = reference.closed, source.origin, source.problem.model_intercept
     common = dict(names=source.problem.feature_names, closed_form=Params.from_theta(closed.theta, intercept),
                   std_err=closed.std_err, stats=reference.statistics(closed.theta, cfg.alpha, covariance), refined=closed.refined,
