@@ -56,10 +56,8 @@ def test_cli_chunk_rows_equals_reading_the_file_whole(frame, tmp_path, kind, cap
 
 
 @pytest.mark.parametrize("flags, option", [
-    (["--val-split", "0.2"], "--val-split 0.2"),
     (["--engine", "numpy"], "--engine numpy"),
     (["--optimizer", "adam"], "--engine torch"),  # full batch on torch: the rows are not held
-    (["--batch-size", "10", "--checkpoint", "c.pt"], "--checkpoint c.pt"),
     (["--plot", "pics"], "--plot pics"),
 ])
 def test_what_a_streamed_fit_cannot_do_is_one_line(frame, tmp_path, flags, option, capsys):
@@ -69,11 +67,6 @@ def test_what_a_streamed_fit_cannot_do_is_one_line(frame, tmp_path, flags, optio
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"gradfit fit: error: {option}: ")
     assert not (tmp_path / "pics").exists()
-
-
-def test_api_refuses_a_validation_split():
-    with pytest.raises(BadOptionError, match="val_split"):
-        fit_streaming((np.arange(10.0), np.arange(10.0)), val_split=0.2)
 
 
 MEMORY_SCRIPT = textwrap.dedent("""
@@ -164,11 +157,3 @@ def test_a_small_buffer_still_shows_every_row_once_an_epoch():
         assert not np.array_equal(rows, np.arange(1000.0))  # shuffled …
         # … within reach of the buffer: a row leaves at most a buffer (plus the carried remainder) early
         assert np.max(np.arange(1000) - np.argsort(rows)) < 200 + 32 + 70
-
-
-def test_streamed_mini_batches_refuse_checkpoints(frame, tmp_path):
-    path = tmp_path / "data.csv"
-    frame.to_csv(path, index=False)
-    with pytest.raises(BadOptionError, match="checkpoint"):
-        fit_streaming(str(path), target="y", batch_size=16, checkpoint=str(tmp_path / "c.pt"))
-    assert not (tmp_path / "c.pt").exists()

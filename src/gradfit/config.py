@@ -222,7 +222,7 @@ class FitConfig:
         "(default about 64 MiB of rows)",
         "int, optional\n    Mini-batches streamed from disk: rows shuffled together (default about 64 MiB of "
         "rows;\n    at least the number of rows gives exactly the batches of the in-memory run).",
-        parse=positive_int(1_000_000), metavar="N", python=("fit_streaming",))
+        parse=positive_int(1_000_000), metavar="N", python=("fit_streaming",), shapes_run=True)
     seed: int = declare(
         42, "training", "seeds initial values and shuffling (default 42)",
         "int\n    Seeds the initial values and the mini-batch shuffle.", parse=non_negative_int, metavar="N",

@@ -81,9 +81,11 @@ class ArrayChunks:
         self.target_name = None
         self.n_rows = len(y)
         self.n_dropped = 0
+        self.chunk_positions = None  # the rows (from 0) of the last chunk handed on
 
     def __iter__(self):
         for start in range(0, self.n_rows, self.rows):
+            self.chunk_positions = np.arange(start, min(start + self.rows, self.n_rows))
             yield self.x[start:start + self.rows], self.y[start:start + self.rows]
 
 
@@ -102,6 +104,7 @@ class _Labelled:
 
     labels: str | None = None
     chunk_labels: np.ndarray | None = None
+    chunk_positions: np.ndarray | None = None  # the file rows (from 0) of the last chunk's kept rows
 
     def _kept(self, values: np.ndarray, labels, rows: _Rows, positions) -> np.ndarray:
         names, where = self.columns, positions
@@ -110,6 +113,7 @@ class _Labelled:
             names = names + [self.labels]
             where = None if positions is None else positions + [self.source.columns.index(self.labels)]
         values, kept = _checked_values(values, rows, names, where, self.dropna, self, labelled=labels is not None)
+        self.chunk_positions = rows.offset + kept
         if labels is not None:
             values, self.chunk_labels = values[:, :-1], labels[kept]
         return values
@@ -296,6 +300,10 @@ class Wrapped:
     @property
     def labels(self):
         return getattr(self.source, "labels", None)
+
+    @property
+    def chunk_positions(self):
+        return getattr(self.source, "chunk_positions", None)
 
     @property
     def contiguous_parts(self) -> bool:

@@ -79,6 +79,17 @@ def theta_of(model: nn.Module) -> np.ndarray:
     return theta_of_tensors(ordered_parameters(model))
 
 
+class StatsLoss:
+    """The validation MSE of a model from the held-out rows' sufficient statistics
+    (:class:`gradfit.least_squares.sufficient.SufficientStats`): streamed rows are not read again."""
+
+    def __init__(self, stats) -> None:
+        self.stats = stats
+
+    def loss_sum(self, model: nn.Module) -> tuple[torch.Tensor, int]:
+        return torch.tensor(self.stats.loss(theta_of(model)), dtype=torch.float64), 1
+
+
 def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
     if name == "adam":
         return torch.optim.Adam(params, lr=lr)
@@ -198,16 +209,16 @@ def refuse_stage(cfg: FitConfig, shard, batches) -> None:
 
 def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | None, monitor: DivergenceMonitor,
         dtype: str, device: str, control: RunControl | None = None, shard=None, batches=None, penalty=None,
-        **_) -> EngineRun:
+        val_sufficient=None, **_) -> EngineRun:
     """Train with autograd on :class:`gradfit.Trainer` (the walk-through's bare loops — bare tensors,
     an update by hand, the loss written out — on :mod:`gradfit.engines.stages`); returns float64
     parameter vectors and per-epoch losses. ``control`` adds callbacks, checkpoints, early stopping
-    and resuming.
-    ``shard`` (:class:`gradfit.scale.distributed.GlobalRows`): ``problem`` holds this process's rows of
-    a ``torch.distributed`` run (DistributedDataParallel, the global batches of one process).
-    ``batches`` (re-iterable of ``(x, y)`` tensors): mini-batches streamed from disk instead of
-    ``problem``'s rows (:class:`gradfit.scale.shuffle_buffer.ShuffledBatches`). ``penalty``: ridge,
-    lasso or elastic net on the weights (:func:`add_penalty`); the losses recorded are the MSE."""
+    and resuming. ``shard`` (:class:`gradfit.scale.distributed.GlobalRows`): ``problem`` holds this
+    process's rows of a ``torch.distributed`` run (DistributedDataParallel, the global batches of one
+    process). ``batches`` (:class:`gradfit.scale.shuffle_buffer.ShuffledBatches`): mini-batches
+    streamed from disk instead of ``problem``'s rows (``shard`` is then the process group sharing
+    the file), ``val_sufficient`` the held-out rows' statistics, for the validation loss.
+    ``penalty``: ridge, lasso or elastic net on the weights (:func:`add_penalty`); losses are the MSE."""
     control = control or RunControl()
     torch_dtype = getattr(torch, dtype)
     model = None if cfg.model == "tensors" else build_model(cfg.model or "manual", problem.n_features,
@@ -224,9 +235,8 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | Non
 
     x, y = tensor(problem.x_train), tensor(problem.y_train).view(-1, 1)  # (n, d), (n, 1): as the model's output
     train_data = (x, y) if batches is None else batches
-    val = None
-    if problem.x_val is not None:
-        val = tensor(problem.x_val), tensor(problem.y_val).view(-1, 1)
+    val = StatsLoss(val_sufficient) if val_sufficient is not None else None if problem.x_val is None else \
+        (tensor(problem.x_val), tensor(problem.y_val).view(-1, 1))
     initial = theta_of(model)
     control.extra["initial"] = initial.tolist()  # a resumed run reports the run's start
     trace = _Trace(initial, cfg.record_path)
@@ -241,6 +251,8 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | Non
                       scheduler=make_scheduler(cfg.scheduler, cfg.epochs), shard=shard,
                       callbacks=[_Divergence(monitor), trace, _Steps(steps, initial, cfg.trace_steps),
                                  *control.run_callbacks(theta_of=lambda run: theta_of(run.model))])
+    if batches is not None:
+        batches.rng = trainer.shuffle_rng  # the streamed shuffle's state: checkpointed with the Trainer's
     if control.resume is not None:
         trainer.load_state_dict(control.resume, restore_global_rng=False)  # fit leaves global RNGs alone
         control.resume_monitor(monitor)

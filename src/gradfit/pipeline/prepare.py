@@ -109,7 +109,8 @@ def streamed(source, cfg: FitConfig, *, target=None, features=None, chunk_rows=N
     """The source of a fit from one streaming pass over ``source`` (a file, arrays, chunks)."""
     pass_ = stream_statistics(source, target=target, features=features, intercept=cfg.intercept, names=names,
                               poly=cfg.poly, chunk_rows=chunk_rows, dropna=dropna, distributed=distributed,
-                              weights=weights, cluster=cluster)
+                              weights=weights, cluster=cluster, val_split=cfg.val_split, seed=cfg.seed,
+                              digest=bool(cfg.checkpoint or cfg.resume))
     inputs = [pass_.feature_names[0]] if pass_.degree else list(pass_.feature_names)
     if pass_.weighting is not None and cfg.intercept:
         inputs = inputs[1:]  # (the whitened intercept's column is no input)
@@ -120,17 +121,7 @@ def streamed(source, cfg: FitConfig, *, target=None, features=None, chunk_rows=N
 
 def check_streamable(cfg: FitConfig, distributed, chunk_rows: int | None) -> None:
     """What a fit from one streaming pass cannot do, refused before the pass."""
-    if cfg.val_split:
-        raise BadOptionError("val_split", cfg.val_split, "a streamed fit holds no rows to set aside for validation",
-                             f"split the file beforehand, or leave {option('chunk_rows', python='fit_streaming')} "
-                             "out to read it whole")
     if cfg.engine == "numpy" or (cfg.batch_size is None and cfg.engine == "torch"):
         raise BadOptionError("engine", cfg.engine, "a streamed fit runs full batch on the exact engine and "
                              "mini-batches on the torch engine", f"leave {option('engine')} out, or read the file "
                              f"whole (without {option('chunk_rows', python='fit_streaming')})")
-    if cfg.batch_size is not None and (distributed or cfg.checkpoint or cfg.resume):
-        name = "checkpoint" if cfg.checkpoint else "resume" if cfg.resume else "chunk_rows"
-        raise BadOptionError(name, getattr(cfg, name, chunk_rows), "mini-batches streamed from disk cannot be "
-                             "checkpointed, resumed or shared among processes (the shuffle buffer is not saved)",
-                             f"read the file whole (without {option('chunk_rows', python='fit_streaming')}), "
-                             "or fit full batch")

@@ -166,7 +166,7 @@ def build_control(run: Run, callbacks: list | None, init_given: bool) -> None:
     rescale = None if run.scaling is None else Rescale(run.loss_factor, run.to_original, run.param_names)
     run.control, run.theta0 = fit_control(cfg, callbacks=callbacks, fingerprint=fingerprint(run),
                                           theta0=run.theta0, init_given=init_given,
-                                          has_val=run.problem.y_val is not None, rescale=rescale)
+                                          has_val=run.source.n_val > 0, rescale=rescale)
 
 
 def fingerprint(run: Run) -> dict:

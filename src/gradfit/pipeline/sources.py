@@ -9,7 +9,6 @@ A new kind of data source is a new class with these methods; no stage changes.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +19,7 @@ from ..data.validate import Problem, check_values
 from ..least_squares.curvature import max_row_norm2
 from ..scale.distributed import gather_sufficient
 from ..scale.streams import sufficient_of
+from ..data.batches import row_digest
 from ..training.checkpoint import data_digest
 from ..data.chunks import iter_array_chunks
 from ..least_squares.gram import gram_statistics
@@ -138,10 +138,20 @@ class InMemory:
         return flag
 
     def data_identity(self, run_problem: Problem) -> dict:
-        """The rows gradient descent runs on, summarised for a checkpoint's fingerprint."""
-        return {"n_train": int(len(run_problem.y_train)), "n_val": 0 if run_problem.y_val is None else
-                int(len(run_problem.y_val)), "data": data_digest(run_problem.x_train, run_problem.y_train,
-                                                                 run_problem.x_val, run_problem.y_val)}
+        """The rows, summarised for a checkpoint's fingerprint: the same for every number of
+        processes sharing them (:func:`gradfit.data.batches.row_digest`). The rows as given, not
+        as standardized: the scaling comes from statistics merged in rank order, which round
+        differently on different numbers of processes."""
+        return {"n_train": self.n_train, "n_val": self.n_val, "data": f"{self._digest(self.problem):016x}"}
+
+    def _digest(self, run_problem: Problem, train_start: int = 0, val_start: int = 0) -> int:
+        """This process's rows' digest, each row named by its position among all processes' rows."""
+        rows = np.arange(len(run_problem.y_train)) + train_start
+        digest = row_digest(rows, run_problem.x_train, run_problem.y_train)
+        if run_problem.y_val is not None:
+            rows = self.n_train + val_start + np.arange(len(run_problem.y_val))
+            digest += row_digest(rows, run_problem.x_val, run_problem.y_val)
+        return digest % 2**64
 
 
 @dataclass
@@ -201,10 +211,11 @@ class Shared(InMemory):
         return bool(self.group.all_max(flag))
 
     def data_identity(self, run_problem: Problem) -> dict:
-        # A collective: the digest of every process's digest, in rank order (the same on all).
-        local = super().data_identity(run_problem)["data"]
-        digest = hashlib.sha256("".join(self.group.all_gather(local)).encode()).hexdigest()
-        return {"n_train": self.n_train, "n_val": self.n_val, "data": digest}
+        # A collective: every process's digest summed (the digest of all rows, on any number of them).
+        val_start = 0 if self.shares.val is None else self.shares.val.start
+        local = self._digest(self.problem, self.shares.train.start, val_start)  # (scaled rows differ by ulps)
+        return {"n_train": self.n_train, "n_val": self.n_val,
+                "data": f"{sum(self.group.all_gather(local)) % 2**64:016x}"}
 
 
 @dataclass
@@ -227,7 +238,7 @@ class Streamed:
     world_size = property(lambda self: self.streamed.world_size)
     is_main = property(lambda self: self.streamed.group is None or self.streamed.group.is_main)
     n_train = property(lambda self: int(self.streamed.sufficient.n))
-    n_val = 0
+    n_val = property(lambda self: 0 if self.streamed.val_sufficient is None else int(self.streamed.val_sufficient.n))
     holds_rows = False
 
     def reference(self, warn_unrefined: bool = True):
@@ -243,7 +254,7 @@ class Streamed:
         return self.streamed.group is None or bool(getattr(self.streamed.chunks, "contiguous_parts", False))
 
     def val_sufficient(self):
-        return None  # a streamed fit has no rows to set aside
+        return self.streamed.val_sufficient  # the rows val_split held out, by their position
 
     def row_curvature(self, run_problem: Problem, scaling: Scaling | None, batches=None) -> float:
         return batches.max_row_norm2() + float(self.problem.intercept)
@@ -253,11 +264,15 @@ class Streamed:
             return {"device": "cpu"}
         from ..scale.streams import streamed_batches
 
-        return {"device": "cpu", "batches": streamed_batches(self.streamed.chunks, cfg, engine, scaling)}
+        val = self.streamed.val_sufficient
+        return {"device": "cpu", "batches": streamed_batches(self.streamed.chunks, cfg, engine, scaling, self.group),
+                "shard": self.group if self.world_size > 1 else None,
+                "val_sufficient": None if val is None else val if scaling is None else val.standardized(scaling)}
 
     def agree(self, flag: bool) -> bool:
         return flag if self.group is None else bool(self.group.all_max(flag))
 
     def data_identity(self, run_problem: Problem) -> dict:
-        sufficient = self.streamed.sufficient
-        return {"n_train": int(sufficient.n), "n_val": 0, "data": data_digest(sufficient.to_vector())}
+        digest = self.streamed.digest  # of every row read, by its position in the file (any process count)
+        return {"n_train": self.n_train, "n_val": self.n_val,
+                "data": data_digest(self.streamed.sufficient.to_vector()) if digest is None else f"{digest:016x}"}

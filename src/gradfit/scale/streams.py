@@ -20,7 +20,9 @@ from ..data.chunks import iter_array_chunks, iter_file_chunks, with_poly
 from ..data.weights import Weighting, weighted_file_chunks
 from ..errors import BadDataError, BadOptionError, option
 from ..least_squares.gram import gram_statistics
-from ..least_squares.sufficient import accumulate
+from ..data.batches import row_digest
+from ..data.row_split import SplitChunks
+from ..least_squares.sufficient import Accumulator, SufficientStats, accumulate
 from .distributed import Distributed, gather_sufficient, start
 from .shuffle_buffer import ShuffledBatches, default_buffer_rows
 
@@ -39,6 +41,8 @@ class Streamed:
     group: Distributed | None = None
     chunks: object = None  # the chunk source (re-iterable: each iteration a fresh pass)
     weighting: object = None  # weighted rows (gradfit.data.weights.Weighting of every process's rows)
+    val_sufficient: object = None  # SufficientStats of the rows held out by val_split (every process's)
+    digest: int | None = None  # gradfit.data.batches.row_digest of every row read, when asked for
 
     @property
     def world_size(self) -> int:
@@ -58,11 +62,15 @@ def sufficient_of(x: np.ndarray, y: np.ndarray, intercept: bool, names: list[str
 def stream_statistics(source, *, target: str | None = None, features: list[str] | None = None,
                       intercept: bool = True, names: list[str] | None = None, poly: int | None = None,
                       chunk_rows: int | None = None, dropna: bool = False, distributed=None,
-                      weights: str | None = None, cluster: str | None = None) -> Streamed:
+                      weights: str | None = None, cluster: str | None = None, val_split: float | None = None,
+                      seed: int = 0, digest: bool = False) -> Streamed:
     """One pass over ``source`` (see :func:`gradfit.solve_streaming`) to sufficient statistics,
     shared among the processes of a ``torchrun`` launch when ``distributed``; ``weights`` names a
     column of the file whose rows are whitened by it (:mod:`gradfit.data.weights`); ``cluster``
-    names a column of cluster labels read beside each chunk (``chunks.chunk_labels``)."""
+    names a column of cluster labels read beside each chunk (``chunks.chunk_labels``).
+    ``val_split``: the rows a seeded rule on their position holds out
+    (:mod:`gradfit.data.row_split`) go to :attr:`Streamed.val_sufficient` instead. ``digest``:
+    also the rows' :func:`gradfit.data.batches.row_digest` (for a checkpoint's "same data" check)."""
     if cluster is not None and not isinstance(source, (str, os.PathLike)):
         raise BadDataError("streamed cluster labels come from a column of a CSV or Parquet file (cluster='g')")
     group = None
@@ -83,20 +91,74 @@ def stream_statistics(source, *, target: str | None = None, features: list[str] 
         chunks = with_poly(chunks, poly)
         degree = chunks.degree
     feature_names = _feature_names(chunks, source, names, degree)
+    if val_split:
+        if weights is not None:
+            raise BadOptionError("val_split", val_split, "does not go with streamed weights yet",
+                                 f"split the file beforehand, or leave {option('chunk_rows', python='fit_streaming')} "
+                                 "out to read it whole")
+        chunks = SplitChunks(chunks, val_split, seed)
     param_names = None if not feature_names else (["intercept"] if intercept else []) + feature_names
+    read = _Pass(chunks, intercept, param_names, digest)
     if group is None:
-        sufficient = accumulate(chunks, intercept=intercept, names=param_names)
-        n_dropped = int(getattr(chunks, "n_dropped", 0))
+        sufficient = accumulate(read, intercept=intercept, names=param_names)
+        n_dropped, val, row_sum = int(getattr(chunks, "n_dropped", 0)), read.val(), read.digest
     else:
-        sufficient = gather_sufficient(group, lambda: accumulate(chunks, intercept=intercept, names=param_names,
-                                                       allow_empty=True), param_names)
+        sufficient = gather_sufficient(group, lambda: accumulate(read, intercept=intercept, names=param_names,
+                                                                 allow_empty=True), param_names)
         n_dropped = sum(group.all_gather(int(getattr(chunks, "n_dropped", 0))))
+        val = _gathered_val(group, read, param_names) if val_split else None
+        row_sum = sum(group.all_gather(read.digest)) % 2**64 if digest else None
+    if val_split and val is None:
+        raise BadOptionError("val_split", val_split, f"held out no row of the {sufficient.n} read",
+                             "give a larger fraction, or validate on a file of its own")
     if param_names is None:
         feature_names = [f"x{j + 1}" for j in range(sufficient.d)] if sufficient.d > 1 else ["x"]
         param_names = (["intercept"] if intercept else []) + feature_names
     return Streamed(sufficient=sufficient, feature_names=feature_names, param_names=param_names,
                     target=target or getattr(chunks, "target_name", None), path=path, degree=degree,
-                    n_dropped=n_dropped, group=group, chunks=chunks, weighting=_weighting(chunks, group))
+                    n_dropped=n_dropped, group=group, chunks=chunks, weighting=_weighting(chunks, group),
+                    val_sufficient=val, digest=row_sum)
+
+
+class _Pass:
+    """The chunks of one pass, as :func:`accumulate` reads them; on the way, the held-out rows
+    (``chunks.chunk_val``, :class:`gradfit.data.row_split.SplitChunks`) are accumulated beside
+    them and every row (training and held out) is added to the digest when asked for."""
+
+    def __init__(self, chunks, intercept: bool, names, digest: bool) -> None:
+        self.chunks, self.intercept, self.names, self.with_digest = chunks, intercept, names, digest
+        self.held, self.digest, self.rows_seen = None, 0 if digest else None, 0
+
+    def __iter__(self):
+        for x, y in self.chunks:
+            held = getattr(self.chunks, "chunk_val", None)
+            if held is not None and len(held[1]):
+                if self.held is None:
+                    self.held = Accumulator(int(np.shape(held[0])[1]), self.intercept, self.names)
+                self.held.add(*held)
+            if self.with_digest:
+                self._add_digest(x, y, held)
+            yield x, y
+
+    def _add_digest(self, x, y, held) -> None:
+        positions = getattr(self.chunks, "chunk_positions", None)
+        if positions is None:  # bare chunks: rows named by the order they come in
+            positions = np.arange(self.rows_seen, self.rows_seen + len(y))
+        self.rows_seen += len(y)
+        self.digest = (self.digest + row_digest(positions, x, y)) % 2**64
+        if held is not None and len(held[1]):
+            self.digest = (self.digest + row_digest(self.chunks.chunk_val_positions, *held)) % 2**64
+
+    def val(self):
+        return None if self.held is None or self.held.n == 0 else SufficientStats.from_accumulator(self.held)
+
+
+def _gathered_val(group: Distributed, read: _Pass, names):
+    """The held-out rows' statistics of every process, merged in rank order (``None``: none anywhere)."""
+    counts = group.all_gather(0 if read.held is None else int(read.held.n))
+    if not any(counts):
+        return None
+    return gather_sufficient(group, read.val, names)
 
 
 def _weighting(chunks, group: Distributed | None):
@@ -136,7 +198,7 @@ def _feature_names(chunks, source, names: list[str] | None, degree: int | None) 
     return feature_names
 
 
-def streamed_batches(stream, cfg, engine: str, scaling) -> ShuffledBatches:
+def streamed_batches(stream, cfg, engine: str, scaling, group=None) -> ShuffledBatches:
     """The torch engine's mini-batches of a streamed fit (in the space gradient descent runs in)."""
     if cfg.batch_size is None:
         raise BadOptionError("engine", engine, "streams mini-batches only", f"give {option('batch_size')}, "
@@ -144,4 +206,4 @@ def streamed_batches(stream, cfg, engine: str, scaling) -> ShuffledBatches:
     transform = None if scaling is None else (lambda x, y: (scaling.x(x), scaling.y(y)))
     width = len(getattr(stream, "feature_names", None) or [0]) + 1
     rows = cfg.shuffle_buffer or default_buffer_rows(width, cfg.batch_size)
-    return ShuffledBatches(stream, cfg.batch_size, rows, cfg.seed, transform)
+    return ShuffledBatches(stream, cfg.batch_size, rows, cfg.seed, transform, group=group)

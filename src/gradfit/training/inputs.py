@@ -38,6 +38,8 @@ def hold_data(data, label: str, device: torch.device, dtype: torch.dtype, *, sha
         if len(x) == 0 and not sharded:  # a process of a data-parallel run may hold none
             raise BadDataError(f"{label} data has no rows")
         return x, y
+    if hasattr(data, "loss_sum"):
+        return data  # a loss known without rows: ``loss_sum(model) -> (sum, divisor)``
     if hasattr(data, "__iter__") and not isinstance(data, (str, bytes, dict, np.ndarray, torch.Tensor)):
         return data  # a DataLoader or another re-iterable of (x, y) batches
     raise BadDataError(f"{label}_data must be a pair (x, y) of arrays or tensors, or a DataLoader of (x, y) "

@@ -23,6 +23,7 @@ from .callbacks import Callback, keyed_callbacks
 from ..data.batches import batch_bounds, epoch_order, shuffler
 from ..errors import BadDataError, BadOptionError, Interrupted
 from ..results.types import History
+from ..scale.shuffle_buffer import ShardBatch, ShuffledBatches
 from .checks import (check_gradients, check_tensor_attributes, forward, make_optimizer, model_device_dtype,
                      output_shape_error, shape_check_applies, to_model_tensor)
 from .data_parallel import any_process, sum_over_processes, wrap_model
@@ -118,7 +119,7 @@ class Trainer:
         self._train = hold_data(train_data, "train", self.device, self.dtype, sharded=shard is not None)
         self._val = None if val_data is None else hold_data(val_data, "val", self.device, self.dtype,
                                                              sharded=shard is not None)
-        if shard is not None and not isinstance(self._train, tuple):
+        if shard is not None and not isinstance(self._train, tuple) and not isinstance(self._train, ShuffledBatches):
             raise BadOptionError("shard", shard, "needs in-memory train_data (x, y), not a DataLoader",
                                  "pass this process's rows as arrays or tensors")
         self.net = wrap_model(model, shard, self.device) if shard is not None else model  # what forward() runs
@@ -179,7 +180,7 @@ class Trainer:
     def _epoch(self, batch_callbacks: list) -> dict:
         lr = float(self.optimizer.param_groups[0]["lr"])  # the rate this epoch starts with
         self.model.train()
-        if self.shard is not None:
+        if self.shard is not None and isinstance(self._train, tuple):
             train_sum, count = self._sharded_epoch(batch_callbacks)
         elif isinstance(self._train, tuple):
             train_sum, count = self._tensor_epoch(batch_callbacks)
@@ -233,14 +234,17 @@ class Trainer:
         return sum_over_processes(total.value(), self.shard), n
 
     def _loader_epoch(self, batch_callbacks: list) -> tuple[torch.Tensor, int]:
+        """One epoch over a DataLoader's batches, or over this process's rows of global batches
+        streamed from disk (:class:`gradfit.scale.shuffle_buffer.ShardBatch`)."""
         total, count = torch.zeros((), dtype=self.dtype, device=self.device), 0
         for batch in self._train:
-            xb, yb = loader_batch(batch, self.device, self.dtype)
-            total += self._step(xb, yb, batch_callbacks) * len(yb)
-            count += len(yb)
+            weight, rows = (batch.weight, batch.rows) if isinstance(batch, ShardBatch) else (None, None)
+            xb, yb = loader_batch((batch.x, batch.y) if rows is not None else batch, self.device, self.dtype)
+            total += self._step(xb, yb, batch_callbacks, weight=weight) * len(yb)
+            count += len(yb) if rows is None else rows
         if count == 0:
             raise BadDataError("the training DataLoader yielded no batches; check its dataset and drop_last")
-        return total, count
+        return sum_over_processes(total, self.shard), count
 
     def _step(self, xb: torch.Tensor, yb: torch.Tensor, batch_callbacks: list, weight: float | None = None
               ) -> torch.Tensor:
@@ -294,14 +298,20 @@ class Trainer:
                 local = self.loss_fn(yhat, y) * len(y) if len(y) else yhat.sum() * 0.0
                 both = sum_over_processes(torch.stack([local, local.new_tensor(float(len(y)))]), self.shard)
                 return both[0], float(both[1].item())
+            if hasattr(data, "loss_sum"):  # a loss known without rows (streamed: from sufficient statistics)
+                return data.loss_sum(self.model)
             total, count = torch.zeros((), dtype=self.dtype, device=self.device), 0
-            for batch in data:
+            for batch in data.file_order() if isinstance(data, ShuffledBatches) else data:
                 xb, yb = loader_batch(batch, self.device, self.dtype)
                 yhat = forward(self.model, xb, "a batch of x")
                 if self.check_shapes and yhat.shape != yb.shape:
                     raise output_shape_error(yhat, yb, self.loss_fn)
-                total += self.loss_fn(yhat, yb) * len(yb)
+                if len(yb):
+                    total += self.loss_fn(yhat, yb) * len(yb)
                 count += len(yb)
+            if self.shard is not None:  # this process's rows: sum over every process's rows
+                both = sum_over_processes(torch.stack([total, total.new_tensor(float(count))]), self.shard)
+                return both[0], max(float(both[1].item()), 1.0)
             return total, max(count, 1)
 
     def evaluate(self, data=None) -> float:
