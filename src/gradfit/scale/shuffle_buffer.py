@@ -154,7 +154,8 @@ class ShuffledBatches:
         if self.transform is not None:
             x, y = self.transform(x, y)
         y = np.asarray(y, dtype=np.float64).reshape(-1)
-        return np.asarray(x, dtype=np.float64).reshape(len(y), -1), y
+        x = np.asarray(x, dtype=np.float64)
+        return x.reshape(len(y), x.shape[1] if x.ndim == 2 else -1), y
 
     def _local_windows(self):
         """This process's rows, window by window (:class:`_Window`), in file order."""
