@@ -20,9 +20,14 @@ processes resumes on M, and a resumed run draws the batches the uninterrupted on
 
 Rows more than a window apart never meet in a batch, so a file sorted by some column wants a
 buffer as large as memory allows. A buffer of at least the file's rows makes each epoch one
-permutation of all rows: the batches of the in-memory run, exactly. Memory: a process holds its
-rows of one window twice (as read, and in batch order) plus one chunk: about
-``2 · buffer_rows · (columns + 1) · 8`` bytes in one process, ``1/N`` of that in each of N.
+permutation of all rows: the batches of the in-memory run, exactly.
+
+Memory: one window at a time, read into one buffer (each batch is one gather from it), beside
+five int64 arrays of its positions (the pool, its permutation, the order, where each row is) and
+the chunks being read: about ``buffer_rows · (8·(columns + 1) + 40)`` bytes plus a few chunks in
+one process (measured: 183 MB above the interpreter's for a 64 MiB buffer of 11 columns, 2M rows);
+under ``torchrun`` each process's buffer holds only its rows of the window (pages it never writes
+are never resident), while the int64 arrays are of the whole window.
 """
 
 from __future__ import annotations
@@ -54,13 +59,34 @@ class ShardBatch:
     rows: int
 
 
-@dataclass
 class _Window:
-    index: int
-    positions: np.ndarray  # (m,) file positions, increasing
-    x: np.ndarray  # (m, d)
-    y: np.ndarray  # (m,)
-    next_index: int | None  # the window this process reads next (None: its part is read)
+    """A process's rows of one window, read into one buffer with room in front for the rows
+    carried over from earlier windows (fewer than a batch), so the pool is one array: each
+    batch is then one gather from it."""
+
+    def __init__(self, index: int, room: int, capacity: int, width: int) -> None:
+        self.index, self.room, self.count, self.next_index = index, room, 0, None
+        # np.empty: pages never written (a process's part of a window) are never resident
+        self._positions = np.empty(room + capacity, dtype=np.int64)
+        self._x, self._y = np.empty((room + capacity, width)), np.empty(room + capacity)
+
+    def add(self, positions: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+        at = slice(self.room + self.count, self.room + self.count + len(y))
+        self._positions[at], self._x[at], self._y[at] = positions, x, y
+        self.count += len(y)
+
+    @property
+    def positions(self) -> np.ndarray:
+        return self._positions[self.room:self.room + self.count]
+
+    def with_carried(self, carried: "_Held") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The pool's rows this process holds, sorted by position: the carried ones (all earlier
+        in the file) written into the room in front, then the window's."""
+        k = len(carried.positions)
+        start, stop = self.room - k, self.room + self.count
+        self._positions[start:self.room], self._x[start:self.room], self._y[start:self.room] = \
+            carried.positions, carried.x, carried.y
+        return self._positions[start:stop], self._x[start:stop], self._y[start:stop]
 
 
 class ShuffledBatches:
@@ -104,26 +130,29 @@ class ShuffledBatches:
         return 1 if self.group is None else self.group.world_size
 
     def __iter__(self):
-        carry = np.empty(0, dtype=np.int64)  # positions carried over, in their shuffled order
-        held = _Held.empty(self._width())  # this process's rows of them
+        carried = _Held.empty(self._width())  # this process's rows carried over (fewer than a batch in all)
         windows = self._local_windows()
-        mine = next(windows, None)
+        mine = next(windows, None)  # the next window this process holds rows of
         index = self._first_window(mine)
         while True:
-            local = mine if mine is not None and mine.index == index else None
-            if local is not None:
-                mine = next(windows, None)
-            reads_next = None if mine is None else mine.index
+            local = None
+            if mine is not None and mine.index == index:
+                local, mine = mine, None
+            reads_next = local.next_index if local is not None else None if mine is None else mine.index
             window_positions, index, last = self._agree(local, reads_next)
-            pool = np.concatenate([carry, window_positions])
+            pool = np.concatenate([carried.order, window_positions])
             order = pool[self.rng.permutation(len(pool))]
             whole = len(order) if last else len(order) - len(order) % self.batch_size
-            rows = held.plus(local)
-            yield from self._batches(rows, order[:whole])
-            carry = order[whole:]
-            held = rows.keep(carry)
+            rows = (carried.positions, carried.x, carried.y) if local is None else local.with_carried(carried)
+            at, ours = _locate(rows[0], order)
+            yield from self._batches(at[:whole], ours[:whole], rows[1], rows[2])
+            kept = np.sort(at[whole:][ours[whole:]])  # the rest, carried: sorted by position
+            carried = _Held(order[whole:], rows[0][kept], rows[1][kept], rows[2][kept])
+            local = rows = None  # the window is freed before the next is read: one at a time
             if last:
                 return
+            if mine is None:
+                mine = next(windows, None)
 
     def file_order(self):
         """The rows in file order as ``(x, y)`` tensor batches (this process's rows): for
@@ -159,23 +188,25 @@ class ShuffledBatches:
 
     def _local_windows(self):
         """This process's rows, window by window (:class:`_Window`), in file order."""
-        size, current, parts = self.buffer_rows, None, []
+        size, current = self.buffer_rows, None
         for x, y in self.chunks:
             positions = np.asarray(self.chunks.chunk_positions, dtype=np.int64)
             x, y = self._floats(x, y)
             index = positions // size
-            cuts = np.flatnonzero(np.diff(index)) + 1
-            for rows in np.split(np.arange(len(y)), cuts):
-                if not len(rows):
+            bounds = [0, *(np.flatnonzero(np.diff(index)) + 1).tolist(), len(y)]
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                if a == b:
                     continue
-                w = int(index[rows[0]])
-                if current is not None and w != current:
-                    yield _joined(current, parts, w)
-                    parts = []
-                current = w
-                parts.append((positions[rows], x[rows], y[rows]))
+                w = int(index[a])
+                if current is not None and current.index != w:
+                    current.next_index = w
+                    yield current
+                    current = None  # (the consumer owns it now)
+                if current is None:
+                    current = _Window(w, self.batch_size, size, x.shape[1])
+                current.add(positions[a:b], x[a:b], y[a:b])
         if current is not None:
-            yield _joined(current, parts, None)
+            yield current
 
     def _first_window(self, mine: _Window | None) -> int:
         """The first window any process holds rows of (every process starts there)."""
@@ -196,71 +227,41 @@ class ShuffledBatches:
         window = np.sort(np.concatenate([part for part, _ in gathered]))
         return window, min(following) if following else -1, not following
 
-    def _batches(self, rows: "_Rows", order: np.ndarray):
+    def _batches(self, at: np.ndarray, ours: np.ndarray, x: np.ndarray, y: np.ndarray):
+        """The batches of the shuffled pool's positions whose rows are ``x[at]`` (``ours``:
+        which of them this process holds), one gather each."""
         import torch
 
-        ours, x, y = rows.take(order)  # one gather a window; batches are views of it
-        if self.group is None:
-            for start in range(0, len(order), self.batch_size):
-                yield (torch.from_numpy(x[start:start + self.batch_size]),
-                       torch.from_numpy(y[start:start + self.batch_size, None]))
-            return
-        before = np.concatenate([[0], np.cumsum(ours)])
-        for start in range(0, len(order), self.batch_size):
-            stop = min(start + self.batch_size, len(order))
-            first, last = int(before[start]), int(before[stop])
-            yield ShardBatch(torch.from_numpy(x[first:last]), torch.from_numpy(y[first:last, None]),
-                             self.world_size * (last - first) / (stop - start), stop - start)
+        n = len(at)
+        for start in range(0, n, self.batch_size):
+            stop = min(start + self.batch_size, n)
+            rows = at[start:stop] if self.group is None else at[start:stop][ours[start:stop]]
+            xb, yb = torch.from_numpy(x[rows]), torch.from_numpy(y[rows, None])
+            if self.group is None:
+                yield xb, yb
+            else:
+                yield ShardBatch(xb, yb, self.world_size * len(rows) / (stop - start), stop - start)
 
 
-def _joined(index: int, parts: list, next_index: int | None) -> _Window:
-    return _Window(index, np.concatenate([p for p, _, _ in parts]), np.concatenate([x for _, x, _ in parts]),
-                   np.concatenate([y for _, _, y in parts]), next_index)
+def _locate(positions: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each position of ``order``: its index in the sorted ``positions`` and whether it is there."""
+    if not len(positions):
+        return np.zeros(len(order), dtype=np.int64), np.zeros(len(order), dtype=bool)
+    at = np.minimum(np.searchsorted(positions, order), len(positions) - 1)
+    return at, positions[at] == order
 
 
 @dataclass
 class _Held:
-    """The rows a process holds of those carried over, sorted by position."""
+    """The rows carried over to the next window: every process's positions in their shuffled
+    order (``order``), and this process's rows of them sorted by position."""
 
+    order: np.ndarray
     positions: np.ndarray
     x: np.ndarray
     y: np.ndarray
 
     @classmethod
     def empty(cls, width: int) -> "_Held":
-        return cls(np.empty(0, dtype=np.int64), np.empty((0, width)), np.empty(0))
-
-    def plus(self, window: _Window | None) -> "_Rows":
-        return _Rows(self, window)
-
-
-@dataclass
-class _Rows:
-    """A process's rows of the pool: the carried ones (all earlier in the file) and its window's,
-    never copied into one array."""
-
-    carried: _Held
-    window: _Window | None
-
-    def take(self, order: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Which positions of ``order`` this process holds, and those rows, in that order."""
-        parts = [self.carried] + ([self.window] if self.window is not None else [])
-        positions = np.concatenate([part.positions for part in parts])  # sorted: carried rows come first
-        n_carried, width = len(self.carried.positions), self.carried.x.shape[1] if self.window is None \
-            else self.window.x.shape[1]
-        if not len(positions):
-            return np.zeros(len(order), dtype=bool), np.empty((0, width)), np.empty(0)
-        at = np.minimum(np.searchsorted(positions, order), len(positions) - 1)
-        ours = positions[at] == order
-        at = at[ours]
-        x, y = np.empty((len(at), width)), np.empty(len(at))
-        early = at < n_carried
-        x[early], y[early] = self.carried.x[at[early]], self.carried.y[at[early]]
-        if self.window is not None:
-            x[~early], y[~early] = self.window.x[at[~early] - n_carried], self.window.y[at[~early] - n_carried]
-        return ours, x, y
-
-    def keep(self, positions: np.ndarray) -> _Held:
-        """This process's rows among ``positions`` (those carried to the next window), sorted."""
-        ours, x, y = self.take(np.sort(positions))
-        return _Held(np.sort(positions)[ours], x, y)
+        none = np.empty(0, dtype=np.int64)
+        return cls(none, none, np.empty((0, width)), np.empty(0))
