@@ -164,8 +164,10 @@ def fit_streaming(source, *, target: str | None = None, features: list[str] | No
     One streaming pass reduces the rows to sufficient statistics: the closed form, statistics,
     curvature and the convergence verdict come from them. Full batch, the exact engine then runs
     every epoch in O(p²); mini-batches (torch engine) are read from the file again every epoch
-    through a seeded shuffle buffer. Not available: a validation split; for mini-batches,
-    checkpoints, resuming and ``torchrun`` (the buffer's state is not saved).
+    through a seeded shuffle buffer whose order depends on the rows' positions alone (not on
+    ``chunk_rows`` or the number of processes): checkpoints resume bit for bit, on any number of
+    ``torchrun`` processes. ``val_split`` holds out rows by a seeded hash of their position
+    (:func:`gradfit.data.batches.held_out`), the same rows on every pass.
 
     Parameters
     ----------

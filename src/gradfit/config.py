@@ -140,8 +140,9 @@ class FitConfig:
     val_split: float | None = declare(
         None, "data", "hold out this fraction for validation (default: the embedded dataset's own split, none "
         "for files; 0 for none)",
-        "float, optional\n    Fraction of rows held out for validation (seeded shuffle); default: an embedded "
-        "dataset's own split, else none.", parse=fraction, metavar="F", commands=("fit", "lr-find"))
+        "float, optional\n    Fraction of rows held out for validation (in memory: a seeded shuffle; streamed: "
+        "a seeded\n    hash of each row's position in the file); default: an embedded dataset's own split, else "
+        "none.", parse=fraction, metavar="F", commands=("fit", "lr-find"))
     standardize: bool = declare(
         False, "data", "run GD on centred and scaled data, report on the original scale (default: on for data "
         "files, off for embedded datasets)",
