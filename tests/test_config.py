@@ -98,7 +98,7 @@ def test_the_checkpoint_fingerprint_holds_exactly_the_options_that_shape_a_run(t
     gradfit.fit(engine="numpy", epochs=3, checkpoint=str(path), tol=1e3)
     saved = load_checkpoint(path)["extra"]["fit"]
     assert set(RUN_SHAPING) == {"intercept", "standardize", "model", "dtype", "optimizer", "lr", "batch_size",
-                                "seed", "patience", "scheduler", "l1", "l2", "update", "loss"}
+                                "seed", "patience", "scheduler", "l1", "l2", "update", "loss", "shuffle_buffer"}
     assert set(RUN_SHAPING) <= set(saved)
     assert (saved["lr"], saved["dtype"], saved["model"], saved["standardize"]) == (0.1, "float64", None, False)
 
