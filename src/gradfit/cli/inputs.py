@@ -79,6 +79,9 @@ def load_data(args: argparse.Namespace) -> Data:
         return Data(dataset=data.name, target=data.target_name)
     if not os.path.exists(args.data):
         raise BadDataError(unknown_data_message(args.data))
+    share = file_share(args)
+    if share is not None:
+        return Data(share, None, share.names, share.target, source=args.data)
     from ..data.files import read_table
 
     table = read_table(args.data, target=args.target, features=features, dropna=args.dropna,
@@ -88,6 +91,20 @@ def load_data(args: argparse.Namespace) -> Data:
               f"{len(table.y)} remain", file=sys.stderr)
     return Data(table.x, table.y, table.feature_names, table.target_name, source=args.data, cluster=table.labels,
                 weights=table.weights)
+
+
+def file_share(args: argparse.Namespace):
+    """Under ``torchrun``, this process's share of the file (:mod:`gradfit.scale.shares`), when the
+    run needs no more of it; else None (every process reads the whole file and keeps its share)."""
+    from ..scale.shares import read_share, reads_shares
+
+    group = getattr(args, "process_group", None)
+    wanted = {name: getattr(args, name, None) for name in ("val_split", "dropna", "weights", "cluster", "poly",
+                                                          "formula")}
+    if (args.command not in ("fit", "solve") or getattr(args, "plot", None) or getattr(args, "influence", None)
+            or args.target is None or not reads_shares(group, **wanted)):
+        return None
+    return read_share(args.data, group, target=args.target, features=feature_list(args.features))
 
 
 def _categorical(args: argparse.Namespace, features: list[str] | None) -> bool:
@@ -220,6 +237,7 @@ def process_group(args: argparse.Namespace):
 
     group = start(getattr(args, "device", "auto"))
     finished = False
+    args.process_group = group  # for the data: each process reads its share of a file (file_share)
     try:
         yield group
         finished = True

@@ -39,7 +39,8 @@ from .per_row import missing_labels
 from .csv_source import CsvSource
 from .file_checks import PARQUET_SUFFIXES, check_path, file_format
 from .parquet_source import ParquetSource
-from .validate import check_magnitudes
+from .read_rows import block_of, compact, read_rows, row_chunks
+from .validate import Magnitudes
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: == on arrays is elementwise, not a bool
@@ -127,25 +128,28 @@ def read_table(path, *, target: str | None, features: list[str] | None = None, r
     check_path(path)  # before the format: a missing "data.cvs" is missing, not unsupported
     source = open_source(path, *file_format(path))
     try:
-        return _read_columns(source, path, target, features, require_target, dropna, labels, weights)
+        return read_columns(source, path, target, features, require_target, dropna, labels, weights)
     finally:
         source.close()
 
 
-def _read_columns(source, path, target, features, require_target, dropna, labels, weights) -> TableData:
-    """:func:`read_table`'s columns of an open ``source``."""
+def read_columns(source, path, target, features, require_target, dropna, labels, weights,
+                 start: int = 0, stop: int | None = None, magnitudes: list | None = None) -> TableData:
+    """:func:`read_table`'s columns of an open ``source``: its data rows ``[start, stop)`` (a
+    process's share; messages name lines and rows of the whole file). ``magnitudes``: a list that
+    receives the columns' :class:`~gradfit.data.validate.Magnitudes`, left unfinished (a share's
+    columns are judged on every process's rows together), instead of finishing them here."""
     feature_names, target_name = choose_columns(source, target, features, require_target,
                                                 exclude=tuple(c for c in (labels, weights) if c is not None))
     label_values = None if require_column(source, labels, "cluster") is None else \
         (labels, source.read_labels(labels))
     extra = [] if require_column(source, weights, "weights") is None else [weights]
-    values, n_dropped, label_values, kept = _read_values(source, feature_names + extra, target_name, dropna,
-                                                         label_values)
-    d = len(feature_names)
-    weight_values = None if weights is None else _check_weights(source, values[:, d], kept, weights)
-    y = np.ascontiguousarray(values[:, d + len(extra)]) if target_name is not None else None
-    return TableData(np.ascontiguousarray(values[:, :d]), y, feature_names, target_name, n_dropped, path,
-                     label_values, weight_values, kept if n_dropped else None)
+    x, others, n_dropped, label_values, kept = _read_values(source, feature_names, extra, target_name, dropna,
+                                                            label_values, start, stop, magnitudes)
+    weight_values = None if weights is None else _check_weights(source, others[0], kept, weights)
+    y = others[-1] if target_name is not None else None
+    return TableData(x, y, feature_names, target_name, n_dropped, path, label_values, weight_values,
+                     kept if n_dropped else None)
 
 
 def _check_weights(source, weights: np.ndarray, kept: np.ndarray, name: str) -> np.ndarray:
@@ -242,24 +246,51 @@ def open_source(path: str, suffix: str, compression: str | None) -> CsvSource | 
     return CsvSource(path, suffix, compression)
 
 
-def _read_values(source, feature_names: list[str], target_name: str | None, dropna: bool, labels=None):
-    """The used columns, features then the target, as float64 ``(n_kept, k)``, the rows dropped,
-    and the kept rows' ``labels`` (``(name, values)`` or None)."""
-    names = feature_names + ([target_name] if target_name is not None else [])
+def _read_values(source, feature_names: list[str], extra: list[str], target_name: str | None, dropna: bool,
+                 labels=None, start: int = 0, stop: int | None = None, unfinished: list | None = None):
+    """The used columns as float64, each once (:func:`gradfit.data.read_rows.read_rows`): the
+    features ``(n_kept, d)`` and the ``extra`` columns then the target, each ``(n_kept,)``; the rows
+    dropped, the kept rows' ``labels`` (``(name, values)`` or None) and the kept file rows. Rows are
+    checked a block at a time, in the order of the messages: missing values, infinite values,
+    magnitudes."""
+    names = feature_names + extra + ([target_name] if target_name is not None else [])
     positions = [source.columns.index(name) for name in names]
-    values = source.read(positions, names, target_name)  # (n, k)
+    x, others = read_rows(source, names, positions, target_name, len(feature_names), start, stop)
     if labels is not None:  # a missing label counts as a missing value of one more column
-        values = np.column_stack([values, np.where(missing_labels(labels[1]), np.nan, 0.0)])
-        names, positions = names + [labels[0]], positions + [source.columns.index(labels[0])]
-    kept = _kept_rows(source, values, positions, names, dropna)  # (n_kept,) file row indices
-    n_dropped = len(values) - len(kept)
+        labels = (labels[0], labels[1][start:stop])
+    missing, first_infinite = _scan(x, others, None if labels is None else missing_labels(labels[1]))
+    kept = _kept_rows(source, x, others, missing, positions, names, dropna, labels, start)  # (n_kept,) file rows
+    n_dropped = len(x) - len(kept)
     if n_dropped:
-        values = values[kept]
-    if labels is not None:
-        values, names, positions, labels = values[:, :-1], names[:-1], positions[:-1], labels[1][kept]
-    check_finite(source, values, kept, positions, names)
-    check_magnitudes(values, [f"{source.path}: column {name!r}" for name in names])
-    return values, n_dropped, labels, kept
+        compact(x, others, kept)
+        labels = None if labels is None else (labels[0], labels[1][kept])
+        first_infinite = int(np.searchsorted(kept, first_infinite)) if first_infinite is not None else None
+    if first_infinite is not None:
+        row = slice(first_infinite, first_infinite + 1)
+        check_finite(source, block_of(x, others, row), kept[row] + start, positions, names)
+    magnitudes = Magnitudes([f"{source.path}: column {name!r}" for name in names])
+    for rows in row_chunks(len(x), len(names)):
+        magnitudes.add(block_of(x, others, rows))
+    if unfinished is None:
+        magnitudes.finish()
+    else:
+        unfinished.append(magnitudes)
+    return x, others, n_dropped, None if labels is None else labels[1], kept + start
+
+
+def _scan(x: np.ndarray, others: list[np.ndarray], missing_label) -> tuple[np.ndarray, int | None]:
+    """Which rows miss a value ``(n,)``, and the first row without one that holds an infinity."""
+    missing, first_infinite = np.zeros(len(x), dtype=bool), None
+    for rows in row_chunks(len(x), x.shape[1] + len(others)):
+        block = block_of(x, others, rows)
+        missing[rows] = np.isnan(block).any(axis=1)
+        if missing_label is not None:
+            missing[rows] |= missing_label[rows]
+        if first_infinite is None:
+            infinite = np.isinf(block).any(axis=1) & ~missing[rows]
+            if infinite.any():
+                first_infinite = rows.start + int(np.argmax(infinite))
+    return missing, first_infinite
 
 
 def describe_missing(where: str, fields: list[str] | None, name: str, position: int, n_header: int | None) -> str:
@@ -294,20 +325,23 @@ def no_rows_left_message(path: str, n_rows: int, names: list[str]) -> str:
             f"({', '.join(names)}), so {option('dropna', True)} leaves no data; fill in values or choose other columns")
 
 
-def _kept_rows(source, values: np.ndarray, positions, names, dropna: bool) -> np.ndarray:
+def _kept_rows(source, x, others, missing: np.ndarray, positions, names, dropna: bool, labels, start: int
+               ) -> np.ndarray:
     """The indices of the rows to keep; an error for a missing value unless ``dropna``."""
-    missing = np.isnan(values)  # (n, k)
-    rows = missing.any(axis=1)  # (n,)
-    n_missing = int(rows.sum())
+    n_missing = int(missing.sum())
     if not n_missing:
-        return np.arange(len(values))
+        return np.arange(len(missing))
+    names = names + ([labels[0]] if labels is not None else [])
     if dropna:
-        if n_missing == len(values):
+        if n_missing == len(missing):
             raise BadDataError(no_rows_left_message(source.path, n_missing, names))
-        return np.flatnonzero(~rows)
-    row = int(np.argmax(rows))
-    j = int(np.argmax(missing[row]))
-    where, fields = source.locate(row)
+        return np.flatnonzero(~missing)
+    row = int(np.argmax(missing))
+    values = block_of(x, others, slice(row, row + 1))[0]
+    flags = np.isnan(values).tolist() + ([True] if labels is not None else [])  # the label last, as it is
+    j = flags.index(True)
+    where, fields = source.locate(start + row)
+    positions = positions + ([source.columns.index(labels[0])] if labels is not None else [])
     what = describe_missing(where, fields, names[j], positions[j], len(source.columns))
     raise BadDataError(f"{source.path}: {what}; {missing_value_fix(n_missing)}")
 

@@ -19,6 +19,7 @@ from ..data.validate import Problem, as_problem, series_name
 from ..data.weights import whiten
 from ..errors import BadDataError, BadOptionError, option
 from ..scale.distributed import Distributed, share_problem, start
+from ..scale.shares import FileShare
 from ..scale.streams import stream_statistics
 from .sources import InMemory, Origin, Shared, Streamed
 
@@ -52,7 +53,10 @@ def in_memory(x, y, cfg: FitConfig, *, val=None, names=None, dataset=None, distr
               target: str | None = None, cluster=None, weights=None, penalized: bool | None = None):
     """The source of an in-memory fit: :class:`InMemory`, or :class:`Shared` under ``torchrun``.
     ``penalized`` (default: whether ``cfg`` has ``l1`` or ``l2``): fewer rows than parameters are
-    allowed, since a penalized problem has an answer then."""
+    allowed, since a penalized problem has an answer then. ``x`` may be this process's share of a
+    file (:class:`gradfit.scale.shares.FileShare`, read by that process alone under ``torchrun``)."""
+    if isinstance(x, FileShare):
+        return file_share(x, cfg, penalized)
     # Large arrays are checked by the reference's first pass over them (one read fewer), unless
     # polynomial terms or a share among processes read them first.
     design = None if cfg.formula is None else formula_rows(x, y, cfg, dataset, names)
@@ -83,6 +87,23 @@ def in_memory(x, y, cfg: FitConfig, *, val=None, names=None, dataset=None, distr
         problem = replace(problem, cluster=codes, n_groups=n_groups)
     local, shares = share_problem(problem, group)
     return Shared(local, origin, shares=shares)
+
+
+def file_share(share: FileShare, cfg: FitConfig, penalized: bool | None = None) -> Shared:
+    """The :class:`Shared` source of the share of a file this process read (values already checked
+    on every process together: :func:`gradfit.scale.shares.read_share`)."""
+    if cfg.engine == "numpy":
+        raise BadOptionError("engine", "numpy", "runs in one process only",
+                             f"use {option('engine', 'exact')} (full batch) or {option('engine', 'torch')} "
+                             "(DistributedDataParallel) under torchrun")
+    n_params = share.x.shape[1] + int(cfg.intercept)
+    if share.n_total < n_params and not (cfg.l1 or cfg.l2 if penalized is None else penalized):
+        raise BadDataError(f"{share.n_total} training rows for {n_params} parameters: least squares needs at least "
+                           "as many rows as parameters; add rows, drop features, or lower "
+                           f"{option('val_split')}")
+    problem = Problem(share.x, share.y, None, None, cfg.intercept, list(share.names))
+    origin = Origin(dataset=None, target=share.target, inputs=list(share.names))
+    return Shared(problem, origin, shares=share.shares)
 
 
 def formula_rows(x, y, cfg: FitConfig, dataset, names):
