@@ -52,14 +52,28 @@ def model_of(problem: Problem) -> dict:
     return {"model_intercept": problem.model_intercept, "weighting": problem.weighting}
 
 
-def scaled_problem(problem: Problem, scaling: Scaling) -> Problem:
-    """``problem`` with features and target centred and scaled (both splits)."""
+def scaled_problem(problem: Problem, scaling: Scaling, dtype=np.float64) -> Problem:
+    """``problem`` with features and target centred and scaled (both splits), in ``dtype``.
+
+    Scaled block by block into the result (float64 arithmetic, then rounded once to ``dtype``):
+    a float32 copy for the torch engine is the values ``torch.as_tensor`` would round the float64
+    ones to, without the float64 copy and its temporaries (for large rows: 0.5× their size
+    instead of 1.8× at the peak).
+    """
     has_val = problem.x_val is not None
     return Problem(
-        x_train=scaling.x(problem.x_train), y_train=scaling.y(problem.y_train),
-        x_val=scaling.x(problem.x_val) if has_val else None, y_val=scaling.y(problem.y_val) if has_val else None,
+        x_train=_scaled(problem.x_train, scaling.x, dtype), y_train=_scaled(problem.y_train, scaling.y, dtype),
+        x_val=_scaled(problem.x_val, scaling.x, dtype) if has_val else None,
+        y_val=_scaled(problem.y_val, scaling.y, dtype) if has_val else None,
         intercept=problem.intercept, names=problem.names, intercept_column=problem.intercept_column,
     )
+
+
+def _scaled(values: np.ndarray, scale, dtype, block: int = 1 << 16) -> np.ndarray:
+    out = np.empty(values.shape, dtype=dtype)
+    for start in range(0, len(values), block):
+        out[start:start + block] = scale(values[start:start + block])
+    return out
 
 
 def is_small(problem: Problem) -> bool:
