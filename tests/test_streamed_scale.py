@@ -207,3 +207,40 @@ def test_a_buffer_holding_every_row_is_one_permutation_of_them():
     batches = ShuffledBatches(iter_array_chunks(x, y, rows=40), batch_size=64, buffer_rows=300, seed=4)
     order = np.concatenate([yb.numpy().ravel() for _, yb in batches])
     np.testing.assert_array_equal(order, np.random.default_rng(4).permutation(300).astype(float))
+
+
+# ---------------------------------------------------------------- a file too large for memory
+
+def test_a_file_too_large_for_memory_streams_by_itself(csv_path, monkeypatch, capsys):
+    import json
+
+    from gradfit import limits
+    from gradfit.cli import main
+    from gradfit.data import footprint
+
+    args = ["fit", str(csv_path), "--target", "y", "--batch-size", "32", "--epochs", "1", "--lr", "0.05", "--json"]
+    monkeypatch.setattr(limits, "STREAM_FILES_ABOVE", 0)  # every file counts as large
+    assert main(args) == 0  # memory to spare: read whole, as before
+    whole = json.loads(capsys.readouterr().out)
+    monkeypatch.setattr(footprint, "available_memory", lambda: 10_000)  # 2000 × 4 × 8 × 3 bytes would not fit
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    streamed_run = json.loads(captured.out)
+    notes = [line for line in captured.err.splitlines() if "note:" in line]
+    assert len(notes) == 1 and "streaming it through a shuffle buffer" in notes[0] and "GiB free" in notes[0]
+    expected = streamed(csv_path, epochs=1, chunk_rows=None, shuffle_buffer=None, dtype="float32", standardize=True)
+    np.testing.assert_array_equal([streamed_run["params"]["intercept"], *streamed_run["params"]["coef"]],
+                                  expected.params.theta)
+    # the default buffer holds all 2000 rows: one permutation of them, the in-memory run's batches
+    # (float32 steps from scalings computed two ways, a few float32 ulps apart)
+    np.testing.assert_allclose(streamed_run["params"]["coef"], whole["params"]["coef"], rtol=1e-5)
+
+
+def test_the_float64_size_of_a_file_is_estimated_from_its_footer_or_first_lines(csv_path, tmp_path):
+    from gradfit.data.footprint import float_bytes
+
+    frame = pd.read_csv(csv_path)
+    exact = 8 * frame.size
+    frame.to_parquet(tmp_path / "rows.parquet", index=False)
+    assert float_bytes(str(tmp_path / "rows.parquet")) == exact
+    assert abs(float_bytes(str(csv_path)) / exact - 1) < 0.05  # lines of about the same length

@@ -159,3 +159,9 @@ PATH_RIDGE_DECADES = 10
 # The lasso's (and elastic net's) grid ends at this fraction of λ_max unless eps is given (glmnet's
 # and scikit-learn's default for n > p).
 PATH_L1_EPS = 1e-3
+
+# A mini-batch fit of rows read whole peaks at about this many times their float64 size (measured
+# on a 528 MB table: the rows, their float32 standardized tensor, an epoch's shuffled gather, the
+# reader's blocks and the interpreter: 3.0x). A file whose rows would need more than the memory
+# free is streamed through the shuffle buffer instead.
+IN_MEMORY_PEAK = 3.0

@@ -30,7 +30,7 @@ def _run_fit(args: argparse.Namespace, group) -> int:
             raise BadOptionError("plot", args.plot, "the plots draw the columns of --features, not a formula's terms",
                                  "leave --plot out, or fit the columns without --formula")
     args.chunk_rows = positive_rows("chunk_rows", args.chunk_rows)
-    if args.chunk_rows is not None or (is_large_file(args.data) and _streamable(args)):
+    if args.chunk_rows is not None or (is_large_file(args.data) and (_streamable(args) or _must_stream(args))):
         return _run_fit_streaming(args, group)
     if args.shuffle_buffer is not None:
         raise BadOptionError("shuffle_buffer", args.shuffle_buffer, "applies to mini-batches streamed from a file",
@@ -82,6 +82,23 @@ def _streamable(args: argparse.Namespace) -> bool:
             and args.model is None and args.scheduler is None and str(args.device) in ("auto", "cpu")
             and not args.val_split and not args.plot and not args.patience and not is_sweep(args.lr)
             and not needs_rows(args))
+
+
+def _must_stream(args: argparse.Namespace) -> bool:
+    """A mini-batch fit of a file whose rows would not fit in the memory free: streamed through the
+    shuffle buffer rather than exhausting memory, with a one-line note saying so."""
+    if args.batch_size is None or args.engine not in ("auto", "torch") or args.plot or is_sweep(args.lr) \
+            or needs_rows(args) or str(args.device) not in ("auto", "cpu") or args.model == "tensors":
+        return False
+    from ..data.footprint import too_large_for_memory
+
+    too_large, need, free = too_large_for_memory(args.data)
+    if too_large:
+        print(f"gradfit fit: note: {args.data} would take about {need / 2**30:.1f} GiB read whole "
+              f"({free / 2**30:.1f} GiB free): streaming it through a shuffle buffer instead (batches "
+              f"differ from the in-memory run's; --shuffle-buffer N sets the rows shuffled together)",
+              file=sys.stderr)
+    return too_large
 
 
 def _run_fit_streaming(args: argparse.Namespace, group) -> int:
