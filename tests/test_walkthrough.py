@@ -116,10 +116,15 @@ def test_stage_options_refuse_what_they_cannot_do(options, fragment):
 
 def test_bare_loop_mini_batches_are_the_trainers():
     """Same seeded shuffle, same batches: the bare tensors' loop with a manual update and the
-    Trainer's module with torch.optim make the same float32 operations and end bit-identical."""
+    Trainer's module with torch.optim make the same float32 operations, except that
+    ``p -= lr * p.grad`` rounds ``lr·g`` before subtracting while torch's SGD kernel may fuse
+    them (``add_(g, alpha=-lr)``, with FMA on CPUs that have it). So they end bit-identical on
+    some machines and within one float32 rounding of the update per step on others: at most
+    ``updates · eps32 · max|θ|`` apart (the loss contracts, so earlier differences do not grow)."""
     with pytest.warns(gradfit.ConvergenceWarning):  # 20 mini-batch epochs hover near the answer
         bare = gradfit.fit(model="tensors", update="manual", batch_size=16, epochs=20)
     with pytest.warns(gradfit.ConvergenceWarning):
         trainer = gradfit.fit(model="manual", batch_size=16, epochs=20)
-    np.testing.assert_array_equal(bare.params.theta, trainer.params.theta)
     assert bare.updates == trainer.updates == 20 * 5
+    bound = bare.updates * np.finfo(np.float32).eps * np.max(np.abs(trainer.params.theta))
+    np.testing.assert_allclose(bare.params.theta, trainer.params.theta, rtol=0, atol=bound)
