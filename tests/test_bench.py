@@ -74,3 +74,15 @@ def test_the_gpu_script_skips_without_cuda_and_runs_through_as_a_cpu_rehearsal(t
     assert done.returncode == 0, done.stderr
     table = (tmp_path / "rehearsal.md").read_text()
     assert table.count("\n| ") == 5 and "torchrun, 1 process" in table and "FAILED" not in table
+
+
+def test_parquet_row_checks_the_answer_against_numpy_and_alternates_with_one_pyarrow_pass(tmp_path):
+    from gradfit.bench.baselines import pyarrow_pass
+
+    (row,) = bench.bench_parquet_solve(20_000, 3, rows=4096, rounds=3)
+    assert row.ok and row.target == 1.25 and row.rounds == 3 and row.ratio_low <= row.ratio <= row.ratio_high
+    assert "one pyarrow pass" in row.baseline and "20,000 rows read" in row.check
+    import pandas as pd
+
+    pd.DataFrame({"a": [1.0, 2.0, 3.0], "y": [1, 2, 3]}).to_parquet(tmp_path / "t.parquet", row_group_size=2)
+    assert pyarrow_pass(str(tmp_path / "t.parquet"), ["a", "y"], 2) == 3

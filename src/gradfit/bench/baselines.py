@@ -79,3 +79,19 @@ def memory_bandwidth(bytes_target: int = 400_000_000) -> float:
         data.sum()
         best = min(best, time.perf_counter() - start)
     return data.nbytes / best
+
+
+def pyarrow_pass(path: str, columns: list[str], rows: int) -> int:
+    """One pass over a Parquet file as a careful user writes it: ``ParquetFile.iter_batches`` (PyArrow's
+    defaults: columns decoded on its thread pool), each batch's columns copied into one float64
+    ``(m, k)`` NumPy array. Returns the rows read."""
+    import pyarrow.parquet as pq
+
+    file, total = pq.ParquetFile(path), 0
+    for batch in file.iter_batches(batch_size=rows, columns=columns):
+        values = np.empty((batch.num_rows, len(columns)), order="F")  # (m, k)
+        for j, column in enumerate(batch.columns):
+            values[:, j] = column.to_numpy(zero_copy_only=False)
+        total += len(values)
+    file.close()
+    return total

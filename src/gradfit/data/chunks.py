@@ -168,7 +168,8 @@ class ParquetChunks(_Labelled):
         where = _Rows(self.path, lambda i: (f"row {i + 1}", None))  # Parquet rows count from 1
         # Buffered page by page, not pre-buffered a row group (or several) at a time: memory stays
         # near one batch (~200 MB peak for a 20M-row file, instead of growing with the row groups).
-        # Not memory-mapped either: mapped pages would count as this process's memory.
+        # Not memory-mapped either: mapped pages would count as this process's memory. Columns are
+        # decoded in parallel by Arrow's pool (gradfit.scale.threads sizes it to this process's cores).
         try:
             file = pq.ParquetFile(self.path, buffer_size=1 << 20, pre_buffer=False)
         except (pa.ArrowException, OSError) as exc:
@@ -178,14 +179,12 @@ class ParquetChunks(_Labelled):
             if row_groups == []:  # another process reads every row group
                 return
             batches = file.iter_batches(batch_size=self.rows, columns=self.columns + ([self.labels] if self.labels
-                                                                                      else []),
-                                        use_threads=False, row_groups=row_groups)
+                                                                                      else []), row_groups=row_groups)
             while True:
                 try:
                     batch = next(batches, None)
                 except (pa.ArrowException, OSError) as exc:
-                    raise BadDataError(
-                        f"{self.path}: damaged Parquet file ({one_line(exc)}); export it again") from None
+                    raise BadDataError(f"{self.path}: damaged Parquet file ({one_line(exc)}); export it again") from None
                 if batch is None:
                     break
                 columns = batch.columns[:len(self.columns)]
@@ -400,9 +399,16 @@ class _Rows:
 def _checked_values(values: np.ndarray, rows: _Rows, names: list[str], positions, dropna: bool, owner,
                     labelled: bool = False):
     """The chunk without rows holding missing values (``dropna``), or an error naming the first;
-    and the chunk rows kept."""
-    """The chunk without rows holding missing values (``dropna``), or an error naming the first."""
+    and the chunk rows kept. One read decides almost every chunk: a column's sum of squares is
+    finite only if each value is (NaN, inf and overflowing squares carry through), and it bounds
+    the largest ``|value|``; only a chunk with a non-finite sum is searched value by value."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = np.einsum("ij,ij->j", values, values)  # (k,)
     kept = np.arange(len(values))  # chunk row of each row of values
+    if np.isfinite(squares).all():
+        k = values.shape[1] - int(labelled)  # the labels' column (0 or NaN) is no data
+        add_magnitudes(owner.magnitudes, values[:, :k], squares[:k])
+        return values, kept
     missing = np.isnan(values)  # (m, k)
     if missing.any():
         bad = missing.any(axis=1)  # (m,)
@@ -415,12 +421,23 @@ def _checked_values(values: np.ndarray, rows: _Rows, names: list[str], positions
         kept = np.flatnonzero(~bad)
         owner.n_dropped += len(values) - len(kept)
         values = values[kept]
-    checked = values[:, :-1] if labelled else values
-    checked_names = names[:-1] if labelled else names
+    checked, checked_names = (values[:, :-1], names[:-1]) if labelled else (values, names)
     files.check_finite(rows, checked, kept, positions if positions is not None else list(range(len(checked_names))),
                        checked_names)
     owner.magnitudes.add(checked)
     return values, kept
+
+
+def add_magnitudes(magnitudes: Magnitudes, values: np.ndarray, squares: np.ndarray) -> None:
+    """:meth:`Magnitudes.add` for a chunk ``(m, k)`` of known finite column sums of squares ``(k,)``:
+    ``√(Σx²/m) ≤ max|x| ≤ √Σx²``; a chunk those bounds leave in doubt goes to ``Magnitudes.add``."""
+    if len(values) == 0:
+        return
+    lower = np.sqrt(squares / len(values))  # a lower bound of each column's largest |value|
+    if np.any((np.sqrt(squares) > limits.MAX_COLUMN_MAGNITUDE) | (lower < limits.MIN_COLUMN_MAGNITUDE)):
+        magnitudes.add(values)
+        return
+    magnitudes.largest = lower if magnitudes.largest is None else np.maximum(magnitudes.largest, lower)
 
 
 def _magnitudes(owner) -> Magnitudes:

@@ -124,8 +124,10 @@ def arrow_floats(columns, n_rows: int) -> np.ndarray:
     for j, column in enumerate(columns):
         if pa.types.is_dictionary(column.type):
             column = column.cast(column.type.value_type)
-        # safe=False: int64 beyond 2**53 rounds to the nearest float64 instead of failing
-        values[:, j] = pc.cast(column, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+        if not pa.types.is_float64(column.type):  # float64 is read as it is (nulls become NaN below)
+            # safe=False: int64 beyond 2**53 rounds to the nearest float64 instead of failing
+            column = pc.cast(column, pa.float64(), safe=False)
+        values[:, j] = column.to_numpy(zero_copy_only=False)  # the one copy: Arrow's buffer into column j
     return values
 
 
