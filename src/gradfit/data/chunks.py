@@ -25,7 +25,7 @@ from .csv_source import labels_of
 from .per_row import missing_labels
 from .design import choose_one_feature, poly_fix, polynomial_design
 from .file_checks import CSV_SUFFIXES, PARQUET_SUFFIXES, check_path, file_format, one_line
-from .parquet_source import arrow_floats, arrow_labels
+from .parquet_source import batches_ahead
 from .validate import Magnitudes, check_magnitudes, mismatch_message, numeric_array, series_name
 
 
@@ -106,13 +106,14 @@ class _Labelled:
     chunk_labels: np.ndarray | None = None
     chunk_positions: np.ndarray | None = None  # the file rows (from 0) of the last chunk's kept rows
 
-    def _kept(self, values: np.ndarray, labels, rows: _Rows, positions) -> np.ndarray:
+    def _kept(self, values: np.ndarray, labels, rows: _Rows, positions, squares=None) -> np.ndarray:
         names, where = self.columns, positions
         if labels is not None:
+            squares = None  # (of the values only: the labels' column joins them here)
             values = np.column_stack([values, np.where(missing_labels(labels), np.nan, 0.0)])
             names = names + [self.labels]
             where = None if positions is None else positions + [self.source.columns.index(self.labels)]
-        values, kept = _checked_values(values, rows, names, where, self.dropna, self, labelled=labels is not None)
+        values, kept = _checked_values(values, rows, names, where, self.dropna, self, labels is not None, squares)
         self.chunk_positions = rows.offset + kept
         if labels is not None:
             values, self.chunk_labels = values[:, :-1], labels[kept]
@@ -178,20 +179,12 @@ class ParquetChunks(_Labelled):
             row_groups, offset = self._row_groups(file)
             if row_groups == []:  # another process reads every row group
                 return
-            batches = file.iter_batches(batch_size=self.rows, columns=self.columns + ([self.labels] if self.labels
-                                                                                      else []), row_groups=row_groups)
-            while True:
-                try:
-                    batch = next(batches, None)
-                except (pa.ArrowException, OSError) as exc:
-                    raise BadDataError(f"{self.path}: damaged Parquet file ({one_line(exc)}); export it again") from None
-                if batch is None:
-                    break
-                columns = batch.columns[:len(self.columns)]
-                values = arrow_floats(columns, batch.num_rows)  # (m, d + 1): x, then y
-                labels = arrow_labels(batch.column(len(self.columns))) if self.labels else None
-                values = self._kept(values, labels, where.at(offset), None)
-                offset += batch.num_rows
+            columns = self.columns + ([self.labels] if self.labels else [])
+            for values, labels, squares in batches_ahead(self.path, file, self.rows, columns, row_groups,
+                                                         len(self.columns)):
+                m = len(values)  # values (m, d + 1): x, then y
+                values = self._kept(values, labels, where.at(offset), None, squares)
+                offset += m
                 kept += len(values)
                 if len(values):
                     yield values[:, :d], values[:, d]
@@ -397,13 +390,15 @@ class _Rows:
 
 
 def _checked_values(values: np.ndarray, rows: _Rows, names: list[str], positions, dropna: bool, owner,
-                    labelled: bool = False):
+                    labelled: bool = False, squares: np.ndarray | None = None):
     """The chunk without rows holding missing values (``dropna``), or an error naming the first;
     and the chunk rows kept. One read decides almost every chunk: a column's sum of squares is
     finite only if each value is (NaN, inf and overflowing squares carry through), and it bounds
-    the largest ``|value|``; only a chunk with a non-finite sum is searched value by value."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        squares = np.einsum("ij,ij->j", values, values)  # (k,)
+    the largest ``|value|``; only a chunk with a non-finite sum is searched value by value.
+    ``squares`` ``(k,)``: those sums, when the reader took them (:func:`batches_ahead`)."""
+    if squares is None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            squares = np.einsum("ij,ij->j", values, values)  # (k,)
     kept = np.arange(len(values))  # chunk row of each row of values
     if np.isfinite(squares).all():
         k = values.shape[1] - int(labelled)  # the labels' column (0 or NaN) is no data

@@ -110,13 +110,51 @@ class ParquetSource:
         )
 
 
+def batches_ahead(path: str, file, rows: int, columns: list[str], row_groups, n_values: int):
+    """``(values, labels, squares)`` for each batch of ``rows`` rows of ``file`` (a ``ParquetFile``):
+    the first ``n_values`` columns as float64 ``(m, n_values)`` (:func:`arrow_floats`) with their
+    sums of squares ``(n_values,)``, and the next column's labels (:func:`arrow_labels`) if
+    ``columns`` has one more, else ``None``.
+
+    The next batch is read and converted on a worker thread while the caller works on this one
+    (both release the GIL): a streaming pass then takes about as long as the longer of the two,
+    not their sum. A damaged file raises :class:`~gradfit.errors.BadDataError` where it is read.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+
+    batches = file.iter_batches(batch_size=rows, columns=columns, row_groups=row_groups)
+
+    def read():
+        try:
+            batch = next(batches, None)
+        except (pa.ArrowException, OSError) as exc:
+            raise BadDataError(f"{path}: damaged Parquet file ({one_line(exc)}); export it again") from None
+        if batch is None:
+            return None
+        labels = arrow_labels(batch.column(n_values)) if len(columns) > n_values else None
+        squares = np.empty(n_values)
+        return arrow_floats(batch.columns[:n_values], batch.num_rows, squares), labels, squares
+
+    with ThreadPoolExecutor(1, thread_name_prefix="gradfit-parquet") as ahead:  # (waits for it on close)
+        pending = ahead.submit(read)
+        while (got := pending.result()) is not None:
+            pending = ahead.submit(read)
+            yield got
+
+
 def arrow_labels(column) -> np.ndarray:
     """An Arrow column of labels (numbers or text), ``None`` for nulls."""
     return np.array(column.to_pylist(), dtype=object)
 
 
-def arrow_floats(columns, n_rows: int) -> np.ndarray:
-    """Numeric Arrow columns (a table's or a batch's) as float64 ``(n_rows, k)``, filled by column; nulls -> NaN."""
+def arrow_floats(columns, n_rows: int, squares: np.ndarray | None = None) -> np.ndarray:
+    """Numeric Arrow columns (a table's or a batch's) as float64 ``(n_rows, k)``, filled by column; nulls -> NaN.
+
+    ``squares`` ``(k,)``, if given, receives each column's sum of squares, taken while the column
+    is still in cache (the chunk checks' one read: :func:`gradfit.data.chunks.add_magnitudes`).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -128,6 +166,9 @@ def arrow_floats(columns, n_rows: int) -> np.ndarray:
             # safe=False: int64 beyond 2**53 rounds to the nearest float64 instead of failing
             column = pc.cast(column, pa.float64(), safe=False)
         values[:, j] = column.to_numpy(zero_copy_only=False)  # the one copy: Arrow's buffer into column j
+        if squares is not None:
+            with np.errstate(over="ignore", invalid="ignore"):
+                squares[j] = np.einsum("i,i->", values[:, j], values[:, j])
     return values
 
 
