@@ -17,7 +17,7 @@ from typing import Callable
 from .errors import BadOptionError, option
 from .option_checks import (boolean, choice, cov_type, device_text, formula_text, fraction, learning_rate,
                             non_negative_float, non_negative_int, path_text, poly_degree, positive_float, positive_int,
-                            significance)
+                            seconds, significance)
 
 ENGINES = ("auto", "numpy", "torch", "exact")
 MODELS = ("linear", "manual", "tensors", "sequential")
@@ -258,6 +258,9 @@ class FitConfig:
         "bool\n    Resume from ``resume`` (or, without it, ``checkpoint``) when that file exists, and start a new "
         "run\n    when it does not: the same call starts a run and continues it after a pre-emption.",
         parse=boolean, kind="switch")
+    timeout: float | None = declare(None, "training", "under torchrun: seconds to wait for another process (default 300)",
+                                    "float, optional\n    Under torchrun: seconds to wait for another process (300).",
+                                    parse=seconds, metavar="SECONDS", python=FIT_AND_SOLVE, commands=("fit", "solve"))
     # [output]
     checkpoint: str | None = declare(
         None, "output", "save a checkpoint here every epoch (or --checkpoint-every N), at the end and on Ctrl-C or SIGTERM",
@@ -377,9 +380,7 @@ class FitConfig:
 
     def resolved_dtype(self, engine: str) -> str:
         """The dtype a given engine runs in: float32 for torch unless asked, float64 otherwise."""
-        if self.dtype is not None:
-            return self.dtype
-        return "float32" if engine == "torch" else "float64"
+        return self.dtype if self.dtype is not None else "float32" if engine == "torch" else "float64"
 
 
 # ----- what derives from the declaration -------------------------------------------------------

@@ -219,6 +219,14 @@ class Interrupted(GradfitError):
         super().__init__(message)
 
 
+class ProcessGroupError(GradfitError, RuntimeError):
+    """Another process of a torchrun launch was lost (killed, crashed) or stopped answering within
+    the timeout, so this one cannot go on; the message names the rank when it is known, and how the
+    run continues (torchrun's restart, or the command that resumes it from its checkpoint)."""
+
+    exit_code = 1  # the run failed for a reason outside its inputs (as a diverged one: 1, not 2)
+
+
 class CollinearityWarning(Rendered, UserWarning):
     """The columns are nearly collinear (high condition number on unit-length columns)."""
 

@@ -160,6 +160,32 @@ PATH_RIDGE_DECADES = 10
 # and scikit-learn's default for n > p).
 PATH_L1_EPS = 1e-3
 
+# ----- processes under torchrun (scale/launch.py) -------------------------------------------
+
+# How long a process waits for another (a collective, joining the group, the launcher's store)
+# before it ends the run: the default of --timeout. A collective waits only for the slowest
+# process, and the processes do the same work between collectives, so the wait is the gap between
+# them: rank 0 writing a checkpoint, a report or plots while the others wait at the next collective,
+# a process importing torch or reading its share of a file slower than the rest on a busy node —
+# seconds, at most a minute or two for a multi-GB file on a slow disk. Five minutes is beyond
+# every such gap and still frees a job's nodes soon after a peer stalls (torch's own default,
+# 30 minutes, holds every process of the job for half an hour).
+PROCESS_TIMEOUT = 300.0
+# A week: a wait that long is a hang, and the bound keeps the value within what torch's
+# timedelta and gloo's milliseconds hold.
+MAX_PROCESS_TIMEOUT = 7 * 24 * 3600.0
+# After a lost or stalled peer, how long the reporting process waits for the others to check in
+# with the launcher's store, so that its message names the ranks that did not: the survivors see
+# the same failure within milliseconds (a closed connection) or at the same timeout.
+FAULT_CENSUS_SECONDS = 3.0
+# Each store operation of that report waits at most this long (the store's host may be gone too).
+FAULT_STORE_SECONDS = 5.0
+# Under torchrun a signal can arrive twice: from a scheduler that signals every process (Slurm's
+# scancel) and again from torchrun passing it on (measured 0.2-4.7 ms apart; a terminal's Ctrl-C
+# reaches torchrun alone: its workers run in sessions of their own). A repeat within this time of
+# the first counts as the same signal, not as the second one that aborts at once.
+LAUNCHER_ECHO_SECONDS = 1.0
+
 # A mini-batch fit of rows read whole peaks at about this many times their float64 size (measured
 # on a 528 MB table: the rows, their float32 standardized tensor, an epoch's shuffled gather, the
 # reader's blocks and the interpreter: 3.0x). A file whose rows would need more than the memory

@@ -112,6 +112,17 @@ def non_negative_float(example: float | str) -> Callable:
     return parse
 
 
+def seconds(name: str, value: object) -> float:
+    """A positive time in seconds, at most ``limits.MAX_PROCESS_TIMEOUT`` (a week)."""
+    number = _float(name, value, "a number of seconds")
+    if not (number > 0 and math.isfinite(number)):
+        raise BadOptionError(name, value, "must be a positive number of seconds", f"e.g. {option(name, 300)}")
+    if number > limits.MAX_PROCESS_TIMEOUT:
+        raise BadOptionError(name, value, f"must be at most {limits.MAX_PROCESS_TIMEOUT:g} seconds (a week: a "
+                             "wait that long is a hang)", f"e.g. {option(name, 300)}")
+    return number
+
+
 def non_negative_int(name: str, value: object) -> int:
     number = _int(name, value)
     if number < 0:

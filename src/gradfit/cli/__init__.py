@@ -10,34 +10,39 @@ command.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import time
 
-from ..errors import GradfitError, Interrupted
+from ..errors import GradfitError, Interrupted, ProcessGroupError
+from ..scale.launch import claim_report, group_fault
 from .options import flag_owners, flag_text
 from .parser import UsageError, build_parser, command_names
-from .signals import Terminated, interrupted_message, sigterm_ends_cleanly
+from .signals import (Terminated, fault_message, ignore_sigterm, interrupted_message, sigterm_deferred,
+                      sigterm_ends_cleanly)
 
 # Commands that run across the processes of a torchrun launch; the others refuse to.
 DISTRIBUTED_COMMANDS = ("fit", "solve")
+_STDERR = object()  # ended()'s default stream: sys.stderr as it is when the line is printed
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 1 diverged, 2 bad input, 130 interrupted by
-    Ctrl-C, 143 by SIGTERM).
+    """Run the command line; returns the exit code (0 ok, 1 diverged or another process of a torchrun
+    launch lost, 2 bad input, 130 interrupted by Ctrl-C, 143 by SIGTERM).
 
     Under torchrun only rank 0 speaks: the other processes run silently (their exit codes still
-    tell torchrun how they ended).
+    tell torchrun how they ended), but for the first process to see a peer lost, whichever its rank.
     """
     from ..scale.distributed import env_rank, launched
 
     if not (launched() and env_rank() != 0):
-        return _main(argv)
+        return _main(argv, sys.stderr)
     real_stdout, real_stderr = sys.stdout, sys.stderr
     with open(os.devnull, "w", encoding="utf-8") as devnull:
         sys.stdout = sys.stderr = devnull
         try:
-            return _main(argv)
+            return _main(argv, real_stderr)
         except BaseException:
             sys.stdout, sys.stderr = real_stdout, real_stderr  # a crash still shows its traceback
             raise
@@ -55,11 +60,11 @@ def unrecognized(command: str, extras: list[str]) -> str:
     return f"unrecognized argument(s) {' '.join(extras)}"
 
 
-def _main(argv: list[str] | None) -> int:
+def _main(argv: list[str] | None, speaker) -> int:
     from ..scale.distributed import launched
 
     parser = build_parser()
-    prefix = "gradfit"
+    prefix, args = "gradfit", None
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         with sigterm_ends_cleanly():
@@ -73,23 +78,57 @@ def _main(argv: list[str] | None) -> int:
             if launched() and args.command not in DISTRIBUTED_COMMANDS:
                 raise UsageError(f"{prefix}: error: runs in one process; start it without torchrun "
                                  f"(torchrun runs {' and '.join('gradfit ' + c for c in DISTRIBUTED_COMMANDS)})")
+            if launched():
+                with sigterm_deferred():  # torchrun's SIGTERM (another process failed) during torch's import
+                    import torch.distributed  # noqa: F401
             return args.handler(args)
     except UsageError as error:
-        print(f"{error}", file=sys.stderr)
-        return error.exit_code
+        return ended(f"{error}", error.exit_code)
     except Interrupted as error:
-        print(f"{prefix}: {interrupted_message(error, argv)}", file=sys.stderr)
-        return error.exit_code
+        return ended(f"{prefix}: {interrupted_message(error, argv)}", error.exit_code)
     except GradfitError as error:
-        print(f"{prefix}: error: {error.render(flag_text)}", file=sys.stderr)
-        return error.exit_code
-    except Terminated as error:
-        print(f"{prefix}: {error}", file=sys.stderr)
-        return error.exit_code
-    except KeyboardInterrupt:
-        print(f"{prefix}: interrupted", file=sys.stderr)
-        return 130
+        return ended(f"{prefix}: error: {error.render(flag_text)}", error.exit_code)
+    except (Terminated, KeyboardInterrupt, RuntimeError) as error:
+        if launched():
+            ignore_sigterm()  # the SIGTERM torchrun sends the survivors must not cut the report short
+        fault = group_fault(error)
+        if fault is not None:
+            failure = ProcessGroupError(fault_message(fault, argv, getattr(args, "checkpoint", None)))
+            return ended(f"{prefix}: error: {failure.render(flag_text)}", failure.exit_code,
+                         speaker if fault.speaks else None)
+        if not isinstance(error, (Terminated, KeyboardInterrupt)):
+            raise
+        if isinstance(error, KeyboardInterrupt):
+            return ended(f"{prefix}: interrupted", 130)
+        why = " (torchrun stops every process when another one fails or the launch is stopped)" if launched() else ""
+        return ended(f"{prefix}: {error}{why}", error.exit_code)
     except BrokenPipeError:  # e.g. gradfit fit | head
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+
+
+def ended(line: str, code: int, stream=_STDERR) -> int:
+    """Print ``line`` (on ``stream``: stderr, or nowhere for ``None``) and return ``code``; under
+    torchrun, also leave it in the error file torchrun's failure report reads
+    (``TORCHELASTIC_ERROR_FILE``), so that the report shows it, whichever process wrote it, and
+    let the process end with ``code``: the SIGTERM torchrun sends the survivors of a failure would
+    turn it into -15 while the interpreter shuts down (torchrun's SIGKILL still follows its grace)."""
+    from ..scale.distributed import launched
+
+    if launched() and code != 0:
+        ignore_sigterm()
+        claim_report()  # (rank 0 speaks anyway; a peer that sees it gone then stays silent)
+    if stream is not None:
+        print(line, file=sys.stderr if stream is _STDERR else stream, flush=True)
+    path = os.environ.get("TORCHELASTIC_ERROR_FILE")
+    if path and code != 0:
+        try:
+            with open(path, "w", encoding="utf-8") as handle:
+                # torch.distributed.elastic's own layout (ErrorHandler.record_exception): the report
+                # shows py_callstack, here the line itself
+                json.dump({"message": {"message": line, "extraInfo": {"py_callstack": line,
+                                                                      "timestamp": str(int(time.time()))}}}, handle)
+        except OSError:  # the report then says what torchrun says without it
+            pass
+    return code

@@ -235,7 +235,7 @@ def process_group(args: argparse.Namespace):
     require("torch")
     from ..scale.distributed import start
 
-    group = start(getattr(args, "device", "auto"))
+    group = start(getattr(args, "device", "auto"), getattr(args, "timeout", None))
     finished = False
     args.process_group = group  # for the data: each process reads its share of a file (file_share)
     try:

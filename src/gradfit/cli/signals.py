@@ -7,15 +7,26 @@ whatever ``--checkpoint-every`` says, and the command exits with 130 (Ctrl-C) or
 128 + 15) and the command line that resumes the run. A second signal aborts at once. Outside
 training (:func:`sigterm_ends_cleanly`: reading data, solving, a sweep) SIGTERM ends the command
 at once as Ctrl-C does: one line on stderr, exit code 143, no traceback.
+
+Under torchrun the signals come from the launcher: SIGTERM when it stops the workers (another one
+failed, a restart, a pre-emption), and whatever torchrun itself gets, passed on. A scheduler that
+signals every process (Slurm's scancel) makes each worker get it twice, from the scheduler and
+from torchrun: a repeat of the first signal within ``limits.LAUNCHER_ECHO_SECONDS`` is the same
+request, not the second one that aborts. The resume command is then torchrun's own command line
+(:func:`launcher_command`), and :func:`fault_message` says what a lost or stalled peer did.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
+import time
 from contextlib import contextmanager
 
-from ..errors import Interrupted
+from .. import limits
+from ..errors import Interrupted, option
+from ..scale.launch import Fault, launched, restarts_left
 from .options import flag_text
 
 SIGTERM_EXIT = 143  # 128 + SIGTERM's number, what a shell reports for a job ended by SIGTERM
@@ -58,6 +69,37 @@ def sigterm_ends_cleanly():
 
 
 @contextmanager
+def sigterm_deferred():
+    """SIGTERM waits for the end of the block, then raises :class:`Terminated`: for torch's import,
+    where an exception raised by a signal handler can cross C++ code (pybind11) and abort the
+    interpreter ("terminate called after throwing an instance of 'pybind11::error_already_set'")."""
+    import signal
+
+    received: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    except ValueError:  # not the main thread: no handler
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if received:
+        raise Terminated()
+
+
+def ignore_sigterm() -> None:
+    """SIGTERM is ignored from now on (the main thread only; elsewhere nothing changes)."""
+    import signal
+
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    except ValueError:
+        pass
+
+
+@contextmanager
 def signals_stop_at_epoch_end(command: str = "fit", checkpoint: bool = True):
     """The first Ctrl-C or SIGTERM asks the run to stop at the end of its epoch (and write its
     checkpoint, if it has one: ``checkpoint``); a second one of either aborts at once. A run
@@ -66,19 +108,26 @@ def signals_stop_at_epoch_end(command: str = "fit", checkpoint: bool = True):
 
     from ..training.checkpoint import clear_stop_request, request_stop
 
-    received: list[int] = []
+    received: list[tuple[int, float]] = []  # (signal, when) of the first signal, and of an echo of it
+    launcher = launched()
 
     def abort(signum, frame):
+        if launcher and len(received) == 1 and signum == received[0][0] \
+                and time.monotonic() - received[0][1] < limits.LAUNCHER_ECHO_SECONDS:
+            received.append((signum, time.monotonic()))  # torchrun passing on the signal every process got
+            return
         if signum == signal.SIGINT:
             raise KeyboardInterrupt
         raise Terminated("aborted by a second signal (SIGTERM) before the epoch ended"
                          + ("; a checkpoint on disk is from an earlier epoch" if checkpoint else ""))
 
     def first(signum, frame):
-        received.append(signum)
+        received.append((signum, time.monotonic()))
         request_stop()
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, abort)
+        if launcher and signum == signal.SIGTERM:
+            return  # torchrun's SIGTERM (a failure elsewhere, a pre-emption): the run's last line says it all
         name, start = ("Ctrl-C", "\n") if signum == signal.SIGINT else ("SIGTERM", "")  # \n: after the ^C
         then = "and writing the checkpoint" if checkpoint else "(no --checkpoint: nothing will be saved)"
         print(f"{start}gradfit {command}: {name}: stopping at the end of this epoch {then} (Ctrl-C or SIGTERM "
@@ -95,7 +144,7 @@ def signals_stop_at_epoch_end(command: str = "fit", checkpoint: bool = True):
             print(f"gradfit {command}: the run had finished its epochs when the signal came; it is complete",
                   file=sys.stderr, flush=True)
     except Interrupted as error:
-        if received and received[0] == signal.SIGTERM:
+        if received and received[0][0] == signal.SIGTERM:
             error.exit_code = SIGTERM_EXIT  # (the instance's: Ctrl-C's 130 stays the class's)
             error.signal_name = "SIGTERM"
         raise
@@ -106,20 +155,24 @@ def signals_stop_at_epoch_end(command: str = "fit", checkpoint: bool = True):
 
 
 def interrupted_message(error: Interrupted, argv: list[str] | None) -> str:
-    """The line a stopped run ends with: when, the checkpoint, and the command that resumes it."""
-    from ..scale.distributed import launched
-
+    """The line a stopped run ends with: when, the checkpoint, and the command that resumes it
+    (under torchrun, the launcher's command: :func:`launcher_command`)."""
     how = getattr(error, "signal_name", None)
     head = f"stopped by {how}" if how else "interrupted"
-    if error.checkpoint is None or argv is None or launched():  # (under torchrun: its own command line)
+    if error.checkpoint is None or argv is None:
         text = error.render(flag_text)
         return text.replace("interrupted", head, 1)
-    return (f"{head} after epoch {error.epoch}; checkpoint saved to {error.checkpoint!r}; continue with: "
-            f"{resume_command(argv, error.checkpoint)}")
+    again = launcher_command(argv, error.checkpoint) if launched() else resume_command(argv, error.checkpoint)
+    return f"{head} after epoch {error.epoch}; checkpoint saved to {error.checkpoint!r}; continue with: {again}"
 
 
 def resume_command(argv: list[str], checkpoint: str) -> str:
     """``gradfit`` and ``argv`` with ``--resume checkpoint`` (in place of any ``--resume`` given)."""
+    return shlex.join(["gradfit", *resume_arguments(argv, checkpoint)])
+
+
+def resume_arguments(argv: list[str], checkpoint: str) -> list[str]:
+    """``argv`` with ``--resume checkpoint`` in place of any ``--resume`` given."""
     kept, skip = [], False
     for arg in argv:
         if skip:
@@ -128,4 +181,49 @@ def resume_command(argv: list[str], checkpoint: str) -> str:
             skip = True
         elif not arg.startswith("--resume="):
             kept.append(arg)
-    return shlex.join(["gradfit", *kept, "--resume", checkpoint])
+    return [*kept, "--resume", checkpoint]
+
+
+def launcher_command(argv: list[str], checkpoint: str) -> str:
+    """The torchrun command that started this process, resuming from ``checkpoint``.
+
+    torchrun's agent is this process's parent: its command line (``/proc/PPID/cmdline``) ends with
+    this process's arguments, and what comes before them is the launcher and its options. Where it
+    cannot be read (not Linux), the torchrun part is left for the user to fill in.
+    """
+    resumed = resume_arguments(argv, checkpoint)
+    try:
+        with open(f"/proc/{os.getppid()}/cmdline", "rb") as handle:
+            parent = [part.decode() for part in handle.read().split(b"\0")[:-1]]
+    except (OSError, UnicodeDecodeError):
+        parent = []
+    if argv and len(parent) > len(argv) and parent[-len(argv):] == list(argv):
+        return shlex.join(parent[:-len(argv)] + resumed)
+    return "torchrun [its options] " + shlex.join(["gradfit", *resumed])
+
+
+def fault_message(fault: Fault, argv: list[str], checkpoint: str | None) -> str:
+    """What a lost or stalled process did to the run, and how the run goes on (one line)."""
+    peers = fault.peers or []
+    who = "another process" if not peers else \
+        f"rank{'s' * (len(peers) > 1)} {', '.join(map(str, peers))} of {fault.world_size}"
+    were = "were" if len(peers) > 1 else "was"
+    if fault.kind == "lost":
+        what = f"{who} {were} lost (its connection closed: killed or crashed)"
+    elif fault.kind == "stalled" and fault.timeout is not None:
+        what = (f"{who} did not answer within {fault.timeout:g} seconds (stopped, hung or unreachable; "
+                f"{option('timeout', f'{fault.timeout:g}')} sets the wait)")
+    else:
+        what = f"the process group failed ({fault.detail})"
+    left = restarts_left()
+    if left:
+        then = (f"torchrun restarts the group ({left} restart{'s' * (left > 1)} left), which resumes from "
+                f"{checkpoint}" if checkpoint else f"torchrun restarts the group ({left} restart"
+                f"{'s' * (left > 1)} left), which starts over (nothing saved without {option('checkpoint', 'PATH')})")
+    elif checkpoint and os.path.isfile(checkpoint):
+        then = f"continue from its last checkpoint with: {launcher_command(argv, checkpoint)}"
+    elif checkpoint:
+        then = "no checkpoint was written yet: run the same command again"
+    else:
+        then = f"nothing saved (add {option('checkpoint', 'PATH')} to be able to resume)"
+    return f"{what}; this process stopped too; {then}"

@@ -81,7 +81,7 @@ def in_memory(x, y, cfg: FitConfig, *, val=None, names=None, dataset=None, distr
         raise BadOptionError("engine", "numpy", "runs in one process only",
                              f"use {option('engine', 'exact')} (full batch) or {option('engine', 'torch')} "
                              "(DistributedDataParallel) under torchrun")
-    group = distributed if isinstance(distributed, Distributed) else start(cfg.device)
+    group = distributed if isinstance(distributed, Distributed) else start(cfg.device, cfg.timeout)
     if problem.cluster is not None:  # codes of all the rows' labels, so that every share means the same
         codes, n_groups = cluster_codes(problem.cluster, len(problem.y_train))
         problem = replace(problem, cluster=codes, n_groups=n_groups)

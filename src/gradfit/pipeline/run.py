@@ -27,6 +27,7 @@ from ..least_squares.curvature import auto_lr
 from ..results.diagnostics import not_converged_message
 from ..results.engine_run import EngineRun
 from ..results.types import FitResult, History, Params, TraceEntry
+from ..scale.launch import restart_count
 from ..training.control import Rescale, RunControl, fit_control
 from ..training.divergence import DivergenceMonitor
 from .penalized import PenalizedReference, reference_of
@@ -155,7 +156,10 @@ def starting_point(run: Run, init) -> np.ndarray | None:
 
 def build_control(run: Run, callbacks: list | None, init_given: bool) -> None:
     """Callbacks, checkpoints, early stopping and resuming, when the run asks for any."""
-    if run.cfg.resume_if_exists:  # resume when the checkpoint is there, else start
+    if restart_count() > 0 and run.cfg.checkpoint and os.path.isfile(run.cfg.checkpoint):
+        # torchrun restarted the group (--max-restarts): go on from the run's latest checkpoint
+        run.cfg = replace(run.cfg, resume=run.cfg.checkpoint)
+    elif run.cfg.resume_if_exists:  # resume when the checkpoint is there, else start
         found = run.cfg.resume or run.cfg.checkpoint
         run.cfg = replace(run.cfg, resume=found if os.path.isfile(found) else None)
     cfg = run.cfg

@@ -17,6 +17,10 @@ What each process does:
   and each process trains on the rows of it that it holds, weighting its loss so that DDP's
   gradient average is the mean over the global batch (:class:`GlobalRows`);
 - only rank 0 prints, plots and writes files.
+
+Every wait on another process ends after ``timeout`` seconds, and each round of a launch builds
+its group in a namespace of its own (:func:`gradfit.scale.launch.join`); a lost or stalled peer is
+told apart from other errors by :func:`gradfit.scale.launch.group_fault`.
 """
 
 from __future__ import annotations
@@ -26,24 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import limits
 from ..data.batches import share
 from ..errors import BadOptionError, option
-
-
-def launched() -> bool:
-    """Whether this process was started by a launcher with more than one process (``WORLD_SIZE > 1``)."""
-    try:
-        return int(os.environ.get("WORLD_SIZE", "1")) > 1
-    except ValueError:
-        return False
-
-
-def env_rank() -> int:
-    """This process's rank from the environment (0 when not launched)."""
-    try:
-        return int(os.environ.get("RANK", "0"))
-    except ValueError:
-        return 0
+from .launch import env_rank, join, launched  # noqa: F401  (env_rank, launched: the CLI reads them here)
 
 
 @dataclass(frozen=True)
@@ -98,11 +88,12 @@ class Distributed:
             dist.destroy_process_group()
 
 
-def start(device: str = "auto") -> Distributed:
-    """Join the process group the launcher describes (``torch.distributed.init_process_group``).
+def start(device: str = "auto", timeout: float | None = None) -> Distributed:
+    """Join the process group the launcher describes (:func:`join`).
 
     ``device`` is the ``--device`` option: ``auto`` or ``cuda`` become ``cuda:LOCAL_RANK`` when
-    CUDA is available (NCCL), the CPU otherwise (gloo).
+    CUDA is available (NCCL), the CPU otherwise (gloo). ``timeout`` (seconds; default
+    ``limits.PROCESS_TIMEOUT``) bounds every wait on another process.
     """
     import torch
     import torch.distributed as dist
@@ -132,7 +123,7 @@ def start(device: str = "auto") -> Distributed:
                 raise BadOptionError(name, None, "is not set, so the processes cannot find each other",
                                      "start gradfit with torchrun (it sets RANK, WORLD_SIZE, MASTER_ADDR, "
                                      "MASTER_PORT)")
-        dist.init_process_group(backend=backend, rank=rank, world_size=world_size)
+        join(backend, rank, world_size, limits.PROCESS_TIMEOUT if timeout is None else float(timeout))
     return Distributed(rank=rank, world_size=world_size, local_rank=local_rank, backend=backend, device=run_device)
 
 
@@ -143,6 +134,7 @@ def _env_int(name: str) -> int:
     except (TypeError, ValueError):
         raise BadOptionError(name, text, "must be a whole number (torchrun sets it)",
                              "start gradfit with torchrun, which sets RANK, WORLD_SIZE and LOCAL_RANK") from None
+
 
 
 @dataclass(frozen=True)
