@@ -198,7 +198,10 @@ def launcher_command(argv: list[str], checkpoint: str) -> str:
     except (OSError, UnicodeDecodeError):
         parent = []
     if argv and len(parent) > len(argv) and parent[-len(argv):] == list(argv):
-        return shlex.join(parent[:-len(argv)] + resumed)
+        launcher = parent[:-len(argv)]
+        if len(launcher) > 1 and os.path.basename(launcher[1]) == "torchrun":
+            launcher = launcher[1:]  # "python …/bin/torchrun": the script runs itself
+        return shlex.join(launcher + resumed)
     return "torchrun [its options] " + shlex.join(["gradfit", *resumed])
 
 
