@@ -32,7 +32,7 @@ from ..training.control import Rescale, RunControl, fit_control
 from ..training.divergence import DivergenceMonitor
 from .penalized import PenalizedReference, reference_of
 from .references import DenseReference, covariance_for
-from .sources import scaled_problem
+from .sources import is_small, scaled_problem
 
 
 @dataclass
