@@ -38,17 +38,19 @@ def files(tmp_path_factory):
     return folder, values
 
 
+# The child's own peak: VmHWM of /proc/self/status belongs to its address space, made at exec.
+# (getrusage's ru_maxrss would not do: Linux carries it across fork and exec, so the child would
+# report the test runner's own high-water mark whenever that is larger.)
 PEAK = """
-import resource, sys
-def resident():
+import sys
+def status(name):
     with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
+        return next(int(line.split()[1]) for line in f if line.startswith(name))
 import gradfit.data.files as files
 files.read_table(sys.argv[2], target="y")  # the imports a read makes, and the Arrow pool's first pages
-before = resident()
+before = status("VmHWM:")
 data = files.read_table(sys.argv[1], target="y")
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print((peak - before) * 1024 / (data.x.nbytes + data.y.nbytes))
+print((status("VmHWM:") - before) * 1024 / (data.x.nbytes + data.y.nbytes))
 """
 
 
