@@ -19,7 +19,6 @@ from .pipeline.run import fit_source
 from .pipeline.sweep import SweepResult, parse_lrs, sweep_source
 from .results.path_result import RegularizationPath
 from .results.types import FitResult, SolveResult
-from .scale.threads import apply_thread_policy
 
 
 @takes_options("fit")
@@ -235,7 +234,6 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
     (1.028571, [1.988571], False)
     """
     cfg = config_from("solve_streaming", options)  # before the pass, not after it
-    apply_thread_policy()  # one BLAS pool per process, sized to its cores (scale/threads.py)
     rows = streamed(source, cfg, target=target, features=features, chunk_rows=chunk_rows, dropna=dropna,
                     names=names, distributed=distributed, weights=weights, cluster=cluster)
     return solve_source(rows, cfg)

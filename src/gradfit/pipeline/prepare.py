@@ -21,6 +21,7 @@ from ..errors import BadDataError, BadOptionError, option
 from ..scale.distributed import Distributed, share_problem, start
 from ..scale.shares import FileShare
 from ..scale.streams import stream_statistics
+from ..scale.threads import apply_thread_policy
 from .sources import InMemory, Origin, Shared, Streamed
 
 
@@ -57,6 +58,7 @@ def in_memory(x, y, cfg: FitConfig, *, val=None, names=None, dataset=None, distr
     file (:class:`gradfit.scale.shares.FileShare`, read by that process alone under ``torchrun``)."""
     if isinstance(x, FileShare):
         return file_share(x, cfg, penalized)
+    apply_thread_policy()  # one BLAS pool per process, sized to its cores (scale/threads.py)
     # Large arrays are checked by the reference's first pass over them (one read fewer), unless
     # polynomial terms or a share among processes read them first.
     design = None if cfg.formula is None else formula_rows(x, y, cfg, dataset, names)
@@ -128,6 +130,7 @@ def formula_rows(x, y, cfg: FitConfig, dataset, names):
 def streamed(source, cfg: FitConfig, *, target=None, features=None, chunk_rows=None, dropna=False, names=None,
              distributed=None, weights: str | None = None, cluster: str | None = None) -> Streamed:
     """The source of a fit from one streaming pass over ``source`` (a file, arrays, chunks)."""
+    apply_thread_policy()
     pass_ = stream_statistics(source, target=target, features=features, intercept=cfg.intercept, names=names,
                               poly=cfg.poly, chunk_rows=chunk_rows, dropna=dropna, distributed=distributed,
                               weights=weights, cluster=cluster, val_split=cfg.val_split, seed=cfg.seed,
