@@ -35,7 +35,7 @@ CLI_ONLY: list[Option] = [
            commands=BOTH, python=()),
     Option("chunk_rows", None, "data", "stream the file N rows at a time, never holding it whole (solve; fit: "
            "full batch on the exact engine, mini-batches through --shuffle-buffer). Files above 64 MiB stream by "
-           "default when the run allows it", "", metavar="N", commands=BOTH, python=()),
+           "default when the run allows it (mini-batches: when their rows would not fit in the memory free)", "", metavar="N", commands=BOTH, python=()),
     Option("json", False, "output", "print one JSON object on stdout and nothing else", "", kind="switch",
            commands=DATA, python=()),
     Option("quiet", False, "output", "hide the update trace", "", kind="switch", python=()),
