@@ -5,7 +5,7 @@ process was given: under ``torchrun --nproc_per_node=N`` N processes each run th
 and a pool larger than the cores it gets waits at every product for a thread the scheduler has
 parked (measured: a streamed fit 5–7× slower where another job held a core). So where a fit or a
 solve starts, :func:`apply_thread_policy` sizes the BLAS pools (through threadpoolctl, which
-reaches libraries already loaded) and PyArrow's CPU pool to :func:`process_cores`: the cores in
+reaches libraries already loaded) and, once loaded, PyArrow's CPU pool to :func:`process_cores`: the cores in
 the process's affinity mask (``os.sched_getaffinity``: what ``taskset``, cgroups' cpusets and
 Slurm give it), divided by ``LOCAL_WORLD_SIZE`` under ``torchrun``. A setting of the user's wins:
 ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS`` or ``BLIS_NUM_THREADS`` in the
@@ -16,6 +16,7 @@ every pool as it is. The policy is applied once per process; a later call change
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 # Environment variables that size the BLAS and OpenMP pools: the user's own choice, kept.
@@ -79,11 +80,8 @@ def apply_thread_policy() -> ThreadPolicy:
     import scipy.linalg  # noqa: F401
 
     threadpool_limits(limits=threads, user_api="blas")  # applied now, for the process's life
-    try:
-        import pyarrow
-
-        pyarrow.set_cpu_count(threads)
-    except ImportError:  # (a dependency; only a broken install lacks it)
-        pass
+    arrow = sys.modules.get("pyarrow")  # sized when loaded: importing it only for this costs ~30 MB
+    if arrow is not None:
+        arrow.set_cpu_count(threads)
     _applied = ThreadPolicy(threads, f"{threads} core(s) for this process")
     return _applied
