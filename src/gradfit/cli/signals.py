@@ -43,25 +43,38 @@ class Terminated(BaseException):
 
 
 @contextmanager
-def sigterm_ends_cleanly():
-    """SIGTERM raises :class:`Terminated` (the command ends with one line and exit code 143)."""
+def _on_sigterm(act):
+    """SIGTERM is recorded (the list the block gets) and ``act()`` called, during the block; the
+    previous handler is back after it. Outside the main thread (a test runner's worker) no
+    handler can be set and nothing changes."""
     import signal
 
     received: list[int] = []
 
     def handler(signum, frame):
         received.append(signum)
-        raise Terminated()
+        act()
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (e.g. a test runner's worker): no handler
-        yield
+    except ValueError:
+        yield received
         return
     try:
-        yield
+        yield received
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_terminated() -> None:
+    raise Terminated()
+
+
+@contextmanager
+def sigterm_ends_cleanly():
+    """SIGTERM raises :class:`Terminated` (the command ends with one line and exit code 143)."""
+    with _on_sigterm(_raise_terminated) as received:
+        yield
     if received:
         # The raise was swallowed on its way up (a library's bare ``except:`` while a module was
         # being imported, measured under load): the command still ends as SIGTERM asked.
@@ -73,18 +86,8 @@ def sigterm_deferred():
     """SIGTERM waits for the end of the block, then raises :class:`Terminated`: for torch's import,
     where an exception raised by a signal handler can cross C++ code (pybind11) and abort the
     interpreter ("terminate called after throwing an instance of 'pybind11::error_already_set'")."""
-    import signal
-
-    received: list[int] = []
-    try:
-        previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
-    except ValueError:  # not the main thread: no handler
+    with _on_sigterm(lambda: None) as received:
         yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     if received:
         raise Terminated()
 
