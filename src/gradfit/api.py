@@ -12,7 +12,7 @@ from __future__ import annotations
 from .config import config_from, takes_options
 from .errors import BadDataError, BadOptionError, option, require
 from .pipeline.solving import solve_source
-from .pipeline.prepare import check_streamable, in_memory, problem_from, streamed
+from .pipeline.prepare import check_streamable, in_memory, streamed
 from .pipeline.reg_path import path_of, path_spec
 from .pipeline.sources import scaled_problem
 from .pipeline.run import fit_source
