@@ -22,7 +22,8 @@ from ..errors import BadDataError, BadOptionError, option
 from ..least_squares.gram import gram_statistics
 from ..data.batches import row_digest
 from ..data.row_split import SplitChunks
-from ..least_squares.sufficient import Accumulator, SufficientStats, accumulate
+from ..least_squares.gram_stream import StreamAccumulator
+from ..least_squares.sufficient import SufficientStats, accumulate
 from .distributed import Distributed, gather_sufficient, start
 from .shuffle_buffer import ShuffledBatches, default_buffer_rows
 
@@ -123,7 +124,8 @@ def stream_statistics(source, *, target: str | None = None, features: list[str] 
 class _Pass:
     """The chunks of one pass, as :func:`accumulate` reads them; on the way, the held-out rows
     (``chunks.chunk_val``, :class:`gradfit.data.row_split.SplitChunks`) are accumulated beside
-    them and every row (training and held out) is added to the digest when asked for."""
+    them as :func:`accumulate` folds the training rows, and every row (training and held out) is
+    added to the digest when asked for."""
 
     def __init__(self, chunks, intercept: bool, names, digest: bool) -> None:
         self.chunks, self.intercept, self.names, self.with_digest = chunks, intercept, names, digest
@@ -134,7 +136,7 @@ class _Pass:
             held = getattr(self.chunks, "chunk_val", None)
             if held is not None and len(held[1]):
                 if self.held is None:
-                    self.held = Accumulator(int(np.shape(held[0])[1]), self.intercept, self.names)
+                    self.held = StreamAccumulator(int(np.shape(held[0])[1]), self.intercept, self.names)
                 self.held.add(*held)
             if self.with_digest:
                 self._add_digest(x, y, held)
@@ -150,7 +152,7 @@ class _Pass:
             self.digest = (self.digest + row_digest(self.chunks.chunk_val_positions, *held)) % 2**64
 
     def val(self):
-        return None if self.held is None or self.held.n == 0 else SufficientStats.from_accumulator(self.held)
+        return None if self.held is None or self.held.n == 0 else SufficientStats.from_accumulator(self.held.state())
 
 
 def _gathered_val(group: Distributed, read: _Pass, names):
