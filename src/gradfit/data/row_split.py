@@ -47,10 +47,6 @@ class SplitChunks(Wrapped):
     def chunk_labels(self):
         return self._labels
 
-    @property
-    def weighting(self):
-        return getattr(self.source, "weighting", None)
-
     def __iter__(self):
         for x, y in self.source:
             positions = getattr(self.source, "chunk_positions", None)

@@ -183,7 +183,7 @@ def fingerprint(run: Run) -> dict:
     shaping = {name: resolved.get(name, getattr(run.cfg, name)) for name in RUN_SHAPING}
     return {"engine": run.engine, **shaping, "seed": int(run.cfg.seed), "epochs": int(run.cfg.epochs),
             "intercept": bool(run.intercept), "names": list(run.run_problem.names),
-            **run.source.data_identity(run.run_problem), "record_path": bool(run.cfg.record_path)}
+            **run.source.data_identity(), "record_path": bool(run.cfg.record_path)}
 
 
 def train(run: Run, engine: Callable) -> EngineRun:

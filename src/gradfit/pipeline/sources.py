@@ -151,20 +151,20 @@ class InMemory:
         """``flag`` as every process of the run sees it (one process: itself)."""
         return flag
 
-    def data_identity(self, run_problem: Problem) -> dict:
+    def data_identity(self) -> dict:
         """The rows, summarised for a checkpoint's fingerprint: the same for every number of
         processes sharing them (:func:`gradfit.data.batches.row_digest`). The rows as given, not
         as standardized: the scaling comes from statistics merged in rank order, which round
         differently on different numbers of processes."""
         return {"n_train": self.n_train, "n_val": self.n_val, "data": f"{self._digest(self.problem):016x}"}
 
-    def _digest(self, run_problem: Problem, train_start: int = 0, val_start: int = 0) -> int:
+    def _digest(self, problem: Problem, train_start: int = 0, val_start: int = 0) -> int:
         """This process's rows' digest, each row named by its position among all processes' rows."""
-        rows = np.arange(len(run_problem.y_train)) + train_start
-        digest = row_digest(rows, run_problem.x_train, run_problem.y_train)
-        if run_problem.y_val is not None:
-            rows = self.n_train + val_start + np.arange(len(run_problem.y_val))
-            digest += row_digest(rows, run_problem.x_val, run_problem.y_val)
+        rows = np.arange(len(problem.y_train)) + train_start
+        digest = row_digest(rows, problem.x_train, problem.y_train)
+        if problem.y_val is not None:
+            rows = self.n_train + val_start + np.arange(len(problem.y_val))
+            digest += row_digest(rows, problem.x_val, problem.y_val)
         return digest % 2**64
 
 
@@ -224,7 +224,7 @@ class Shared(InMemory):
     def agree(self, flag: bool) -> bool:
         return bool(self.group.all_max(flag))
 
-    def data_identity(self, run_problem: Problem) -> dict:
+    def data_identity(self) -> dict:
         # A collective: every process's digest summed (the digest of all rows, on any number of them).
         val_start = 0 if self.shares.val is None else self.shares.val.start
         local = self._digest(self.problem, self.shares.train.start, val_start)  # (scaled rows differ by ulps)
@@ -286,7 +286,7 @@ class Streamed:
     def agree(self, flag: bool) -> bool:
         return flag if self.group is None else bool(self.group.all_max(flag))
 
-    def data_identity(self, run_problem: Problem) -> dict:
+    def data_identity(self) -> dict:
         digest = self.streamed.digest  # of every row read, by its position in the file (any process count)
         return {"n_train": self.n_train, "n_val": self.n_val,
                 "data": data_digest(self.streamed.sufficient.to_vector()) if digest is None else f"{digest:016x}"}
