@@ -244,3 +244,12 @@ def test_the_float64_size_of_a_file_is_estimated_from_its_footer_or_first_lines(
     frame.to_parquet(tmp_path / "rows.parquet", index=False)
     assert float_bytes(str(tmp_path / "rows.parquet")) == exact
     assert abs(float_bytes(str(csv_path)) / exact - 1) < 0.05  # lines of about the same length
+
+
+def test_the_estimate_counts_only_the_columns_read(csv_path, tmp_path):
+    from gradfit.data.footprint import float_bytes
+
+    frame = pd.read_csv(csv_path)
+    frame.to_parquet(tmp_path / "rows.parquet", index=False)
+    assert float_bytes(str(tmp_path / "rows.parquet"), columns=2) == 8 * 2 * len(frame)  # --features a (and y)
+    assert abs(float_bytes(str(csv_path), columns=2) / (8 * 2 * len(frame)) - 1) < 0.05

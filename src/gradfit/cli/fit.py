@@ -92,7 +92,8 @@ def _must_stream(args: argparse.Namespace) -> bool:
         return False
     from ..data.footprint import too_large_for_memory
 
-    too_large, need, free = too_large_for_memory(args.data)
+    used = None if args.features is None else len(feature_list(args.features)) + 1 + bool(args.weights)
+    too_large, need, free = too_large_for_memory(args.data, used)  # (default features: every column)
     if too_large:
         print(f"gradfit fit: note: {args.data} would take about {need / 2**30:.1f} GiB read whole "
               f"({free / 2**30:.1f} GiB free): streaming it through a shuffle buffer instead (batches "
