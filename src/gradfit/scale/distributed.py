@@ -201,21 +201,15 @@ def gather_sufficient(group: Distributed, compute, names: list[str] | None):
     :class:`gradfit.errors.GradfitError` raised on any process is raised on every process (the
     lowest rank's message), so none of them waits for the others forever.
     """
-    from ..errors import BadDataError, BadOptionError, GradfitError, option
+    from ..errors import BadDataError, option
     from ..least_squares.sufficient import SufficientStats
 
-    try:
+    def vector():
         local = compute()
-        payload = (None, None if local is None else local.to_vector())
-    except GradfitError as error:
-        # The message with its option references, so each process renders it for its caller.
-        head = f"{option(error.option, error.value)}: " if isinstance(error, BadOptionError) else ""
-        payload = (head + error.template, None)
-    gathered = group.all_gather(payload)
-    for message, _ in gathered:
-        if message is not None:
-            raise BadDataError(message)
-    parts = [SufficientStats.from_vector(vector, names) for _, vector in gathered if vector is not None]
+        return None if local is None else local.to_vector()
+
+    gathered = agreed(group, vector, gather=True)
+    parts = [SufficientStats.from_vector(part, names) for part in gathered if part is not None]
     if not parts:
         raise BadDataError(f"no rows to fit: no process read a row (with {option('dropna', True)}: every row has a "
                            "missing value); check the file or the arrays")
@@ -224,3 +218,22 @@ def gather_sufficient(group: Distributed, compute, names: list[str] | None):
         merged = merged.merge(part)
     return merged
 
+
+def agreed(group, compute, gather: bool = False):
+    """``compute()`` on every process, its :class:`~gradfit.errors.GradfitError` raised on every
+    process (the lowest rank's message: the first in file order) so that none waits for the others
+    forever; its value, or with ``gather`` every process's value in rank order."""
+    from ..errors import BadDataError, BadOptionError, GradfitError, option
+
+    # The message with its option references, so each process renders it for its caller.
+    value, message = None, None
+    try:
+        value = compute()
+    except GradfitError as error:
+        head = f"{option(error.option, error.value)}: " if isinstance(error, BadOptionError) else ""
+        message = head + error.template
+    gathered = group.all_gather((message, value if gather else None))
+    for other, _ in gathered:
+        if other is not None:
+            raise BadDataError(other)
+    return [part for _, part in gathered] if gather else value

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .distributed import GlobalRows, Shares
+from .distributed import GlobalRows, Shares, agreed
 
 
 @dataclass(eq=False)
@@ -90,22 +90,3 @@ def read_share(path: str, group, *, target: str, features: list[str] | None = No
     agreed(group, judged.finish)
     shares = Shares(group, GlobalRows(rows.start, n, group.world_size), None)
     return FileShare(table.x, table.y, table.feature_names, table.target_name, path, shares)
-
-
-def agreed(group, compute, gather: bool = False):
-    """``compute()`` on every process, its :class:`~gradfit.errors.GradfitError` raised on every
-    process (the lowest rank's message: the first in file order) so that none waits for the others
-    forever; its value, or with ``gather`` every process's value in rank order."""
-    from ..errors import BadDataError, BadOptionError, GradfitError, option
-
-    value, message = None, None
-    try:
-        value = compute()
-    except GradfitError as error:
-        head = f"{option(error.option, error.value)}: " if isinstance(error, BadOptionError) else ""
-        message = head + error.template
-    gathered = group.all_gather((message, value if gather else None))
-    for other, _ in gathered:
-        if other is not None:
-            raise BadDataError(other)
-    return [part for _, part in gathered] if gather else value
