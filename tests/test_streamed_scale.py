@@ -123,6 +123,55 @@ def test_bare_chunks_cannot_be_split_by_position():
         gradfit.fit_streaming(chunks, batch_size=2, val_split=0.2, epochs=1)
 
 
+@pytest.fixture(scope="module")
+def weighted_csv(tmp_path_factory):
+    """1,500 rows with weights (every 37th zero) and errors of variance ∝ 1/w."""
+    rng = np.random.default_rng(3)
+    n = 1500
+    x = rng.normal(size=(n, 3)) * [1.0, 2.0, 0.5] + [1.0, 0.0, -2.0]
+    w = rng.uniform(0.2, 3.0, size=n)
+    w[::37] = 0.0
+    y = 1.0 + x @ [2.0, -1.0, 0.5] + rng.normal(size=n) / np.sqrt(np.maximum(w, 0.1))
+    path = tmp_path_factory.mktemp("weighted") / "rows.csv"
+    pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "w": w, "y": y}).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("run", [dict(lr="auto", epochs=300),
+                                 dict(batch_size=64, lr=0.01, epochs=3, dtype="float64", shuffle_buffer=400)],
+                         ids=["full-batch", "mini-batch"])
+def test_streamed_weights_with_a_validation_split(weighted_csv, run):
+    """The training rows' weighted fit and the held-out rows' weighted loss, against weighted least
+    squares computed here on the same rows (the position rule's; in memory the split is another)."""
+    frame = pd.read_csv(weighted_csv)
+    held = held_out(np.arange(len(frame)), 0.2, seed=7)
+    design, y, w = np.column_stack([np.ones(len(frame)), frame[["a", "b", "c"]]]), frame["y"].to_numpy(), \
+        frame["w"].to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a few mini-batch epochs do not converge: not what is tested
+        result = gradfit.fit_streaming(str(weighted_csv), target="y", weights="w", chunk_rows=170, val_split=0.2,
+                                       seed=7, **run)
+    assert result.engine == ("exact" if "batch_size" not in run else "torch")
+    assert (result.n_train, result.n_val) == (int((~held).sum()), int(held.sum()))
+    train, root = ~held, np.sqrt(w)
+    expected = np.linalg.lstsq(design[train] * root[train, None], y[train] * root[train], rcond=None)[0]
+    # well conditioned (κ ≈ 10): both are float64 QR answers, a few ulps of each coefficient apart
+    np.testing.assert_allclose(result.closed_form.theta, expected, rtol=1e-12)
+
+    def weighted_mse(rows):  # (1/n) Σ w r² at the fit's parameters: the weighted loss gradient descent reports
+        return np.mean(w[rows] * (y[rows] - design[rows] @ result.params.theta) ** 2)
+
+    # the statistics' losses and these differ by rounding: a few ulps of y's scale squared, per row
+    assert result.val_loss == pytest.approx(weighted_mse(held), rel=1e-10)
+    assert result.history.val_loss[-1] == pytest.approx(weighted_mse(held), rel=1e-10)
+    assert result.train_loss == pytest.approx(weighted_mse(train), rel=1e-10)
+    # statsmodels' WLS log-likelihood (zero weights left out of ½ Σ log w): of the training rows only
+    n, positive = int(train.sum()), w[train][w[train] > 0]
+    rss = n * weighted_mse(train)
+    expected_llf = -n / 2 * (np.log(2 * np.pi * rss / n) + 1) + 0.5 * np.sum(np.log(positive))
+    assert result.stats.log_likelihood == pytest.approx(expected_llf, rel=1e-10)
+
+
 # ---------------------------------------------------------------- several processes, simulated
 
 class _Part:

@@ -8,17 +8,24 @@ second pass), whatever ``chunk_rows`` is and however many processes share the fi
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import BadDataError, option
 from .batches import held_out
 from .chunks import Wrapped
+from .weights import Weighting, log_weight_sum
 
 
 class SplitChunks(Wrapped):
     """The training rows of ``source``'s chunks; the held-out rows of the last chunk are left in
     :attr:`chunk_val` (``(x, y)``, their positions in :attr:`chunk_val_positions`) for a consumer
     that wants them (the validation statistics).
+
+    Whitened rows (:class:`gradfit.data.weights.WeightedChunks`) are split as they come: the held-out
+    ones then give the weighted validation loss, and :attr:`weighting` is the training rows' ``Σ log w``
+    (of the last pass), as :func:`gradfit.data.weights.whiten` has it for an in-memory split.
 
     Examples
     --------
@@ -38,6 +45,11 @@ class SplitChunks(Wrapped):
         self.n_rows = getattr(source, "n_rows", None)
         self.chunk_val = self.chunk_val_positions = None
         self._positions = self._labels = None
+        self._log_sums: list[float] | None = None  # Σ log w of each chunk's training rows (weighted rows)
+
+    @property
+    def weighting(self) -> Weighting | None:
+        return None if self._log_sums is None else Weighting(math.fsum(self._log_sums))
 
     @property
     def chunk_positions(self):
@@ -48,6 +60,7 @@ class SplitChunks(Wrapped):
         return self._labels
 
     def __iter__(self):
+        log_sums = []
         for x, y in self.source:
             positions = getattr(self.source, "chunk_positions", None)
             if positions is None:
@@ -59,4 +72,9 @@ class SplitChunks(Wrapped):
             self._positions = positions[keep]
             self._labels = None if labels is None else labels[keep]
             self.chunk_val, self.chunk_val_positions = (x[held], y[held]), positions[held]
+            weights = getattr(self.source, "chunk_weights", None)
+            if weights is not None:
+                log_sums.append(log_weight_sum(weights[keep]))
             yield x[keep], y[keep]
+        if hasattr(self.source, "chunk_weights"):
+            self._log_sums = log_sums

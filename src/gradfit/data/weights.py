@@ -40,7 +40,7 @@ def whiten(problem: Problem) -> Problem:
     names = (["intercept"] if problem.intercept else []) + list(problem.names)
     return replace(problem, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, intercept=False,
                    names=names, x_train_lo=lo, intercept_column=problem.intercept,
-                   weighting=Weighting(math.fsum(np.log(weights[weights > 0]))))
+                   weighting=Weighting(log_weight_sum(weights)))
 
 
 def whitened(x: np.ndarray, y: np.ndarray, root: np.ndarray, intercept: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -83,6 +83,8 @@ class WeightedChunks(Wrapped):
     (the intercept's column first, when there is one) and ``√w·y``, as :func:`whiten` makes them.
 
     Iterating is one pass; each pass recomputes :attr:`weighting` (``Σ log w``) for the statistics.
+    :attr:`chunk_weights` are the last chunk's weights ``(m,)``, for a consumer that keeps only
+    some of its rows (:class:`gradfit.data.row_split.SplitChunks`: the training rows' ``Σ log w``).
     """
 
     def __init__(self, source, intercept: bool, name: str) -> None:
@@ -92,6 +94,7 @@ class WeightedChunks(Wrapped):
         self.target_name = getattr(source, "target_name", None)
         self.n_rows = getattr(source, "n_rows", None)
         self.weighting = Weighting(0.0)
+        self.chunk_weights = None
 
     def __iter__(self):
         log_sum, positive, seen = 0.0, 0, 0
@@ -106,7 +109,13 @@ class WeightedChunks(Wrapped):
             log_sum += math.fsum(np.log(kept))
             positive += len(kept)
             seen += len(w)
+            self.chunk_weights = w
             yield whitened(x[:, :-1], np.asarray(y, dtype=np.float64), np.sqrt(w), self.intercept)
         if seen and not positive:
             raise BadDataError(f"every weight in column {self.name!r} is zero; give some rows a positive weight")
         self.weighting = Weighting(log_sum)
+
+
+def log_weight_sum(weights: np.ndarray) -> float:
+    """``Σ log w`` over the positive weights (the log-likelihood's term of weighted rows)."""
+    return math.fsum(np.log(weights[weights > 0]))

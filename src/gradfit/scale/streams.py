@@ -92,11 +92,7 @@ def stream_statistics(source, *, target: str | None = None, features: list[str] 
         chunks = with_poly(chunks, poly)
         degree = chunks.degree
     feature_names = _feature_names(chunks, source, names, degree)
-    if val_split:
-        if weights is not None:
-            raise BadOptionError("val_split", val_split, "does not go with streamed weights yet",
-                                 f"split the file beforehand, or leave {option('chunk_rows', python='fit_streaming')} "
-                                 "out to read it whole")
+    if val_split:  # (weighted rows are whitened first: the held-out ones give the weighted validation loss)
         chunks = SplitChunks(chunks, val_split, seed)
     param_names = None if not feature_names else (["intercept"] if intercept else []) + feature_names
     read = _Pass(chunks, intercept, param_names, digest)
