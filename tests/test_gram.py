@@ -74,3 +74,51 @@ def test_any_memory_layout_and_row_count_gives_numpy_lstsq(layout, n, offset):
     gram, svd = (qr_errors(design, y, theta, QR_BACKWARD, normwise=normwise) for normwise in (False, True))
     np.testing.assert_array_less(np.abs(fast.theta - theta), gram["theta"] + svd["theta"])
     assert abs(fast.rss - float(rss[0])) <= gram["rss"] + svd["rss"]
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("offset", [0.0, 50.0])
+def test_targets_the_columns_nearly_determine_take_one_pass_and_keep_qr_accuracy(monkeypatch, intercept, offset):
+    # TSS/RSS = 1e8: from the plain sums the residual sum of squares would lose eps·1e8 = 2e-8 of
+    # itself, and the refinement pass (a second read of x) used to repair it. Shifted by the first
+    # rows' answer, the target column is nearly the residual, so the one pass is as accurate.
+    import gradfit.least_squares.gram as gram
+
+    def second_pass(*args):
+        raise AssertionError("the rows were read a second time")
+
+    monkeypatch.setattr(gram, "_refine", second_pass)
+    rng = np.random.default_rng(11)
+    n = 200_000
+    x = rng.normal(offset, 1.0, size=(n, 5))
+    y = (3.0 if intercept else 0.0) + x @ np.array([1.0, -2.0, 0.5, 4.0, -1.5]) + rng.normal(0, 1e-4, n)
+    design = np.column_stack([np.ones(n), x]) if intercept else x
+    # Reference: QR, refined twice with residuals in extended precision (80-bit long double).
+    q, r = np.linalg.qr(design)
+    theta = np.linalg.solve(r, q.T @ y)
+    wide = design.astype(np.longdouble)
+    for _ in range(2):
+        theta = theta + np.linalg.solve(r, q.T @ (y - wide @ theta).astype(np.float64))
+    residual = y - wide @ theta
+    rss = float(residual @ residual)
+    # (Through the origin, columns at 50 ± 1 have κ = 112 on unit length: the Cholesky solution
+    # would err by eps·κ² = 3e-12, but it solves only for θ − θ₀, which is 1e-6 of θ.)
+    got = gram.gram_statistics(x, y, intercept=intercept).closed_form()
+    # Within the first-order bound of a backward-stable solver (tests/error_bounds.py, c = 4).
+    bound = qr_errors(design, y, theta, QR_BACKWARD, intercept=intercept)
+    np.testing.assert_array_less(np.abs(got.theta - theta), bound["theta"])
+    np.testing.assert_array_less(np.abs(got.std_err - np.sqrt(rss / (n - design.shape[1]))
+                                        * np.sqrt(np.diag(np.linalg.inv(r.T @ r)))), 2 * bound["std_err"])
+    assert abs(got.rss - rss) <= bound["rss"]
+
+
+def test_a_target_the_columns_do_not_determine_is_only_centred():
+    # R² = 0.5: the plain sums lose eps·TSS/RSS = 4e-16 of the residual sum of squares, nothing worth
+    # a product per chunk, so the first rows' answer is not taken.
+    import gradfit.least_squares.gram as gram
+
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(100_000, 3))
+    y = x @ np.array([0.6, 0.6, 0.5]) + rng.normal(size=100_000)
+    assert gram._shift(x, y, intercept=True).w0 is None
+    assert gram._shift(x, x @ np.array([0.6, 0.6, 0.5]) + 1e-6 * y, intercept=True).w0 is not None

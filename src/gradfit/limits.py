@@ -44,18 +44,25 @@ FINITE_SUM_CHECK_CELLS = 1_000_000
 # Above this condition number of the unit-length columns, κ²·eps (2e-10 at 1e3) in the triangle,
 # which the standard errors inherit, is no longer negligible: use TSQR instead.
 GRAM_MAX_CONDITION = 1e3
-# Values per chunk of the Gram pass: 160 KiB of float64 stays in a core's L2 cache, so the
-# second and third products with a chunk cost no memory traffic, and OpenBLAS runs a product this
-# small on one thread. (Measured on 2 cores, 1,000,000 × 20: twice the rows per chunk and its
-# threads wait on one another, and a machine busy with other work makes them wait far longer.)
-GRAM_CHUNK_CELLS = 20_480
+# Values per chunk of the Gram pass: 1.3 MB of float64 (8,192 rows of 20) stays in the L3 cache
+# for the chunk's second and third products, and the pass makes a quarter of the calls that
+# L2-sized chunks took, whose overhead weighed a third of the pass. The pass runs on one BLAS thread
+# (least_squares.gram_stream.blas_threads_for), so a chunk this size wakes no threads. (Measured
+# on 2 cores, 1,000,000 × 20, alternated with `X.T @ X` on one thread: 20,480 values a chunk took
+# 1.98–2.42× that product, 81,920 1.64–1.80×, 163,840 1.54–1.93×.)
+GRAM_CHUNK_CELLS = 163_840
 # The refinement pass is two matrix-vector products per chunk, bound by memory: chunks of 640 KiB
 # (a quarter as many calls) took 16 ms instead of 22 at 1,000,000 × 20.
 GRAM_REFINE_CHUNK_CELLS = 81_920
 # The Gram path's refinement pass runs where it can change the answer by more than this relative
-# (least_squares.gram: the Cholesky solution's eps·κ², the residual sum of squares' eps·TSS/RSS);
+# (least_squares.gram: the Cholesky solution's eps·κ²·‖δ‖/‖θ‖, the residual sum of squares'
+# eps·Σ target²/RSS, the target shifted by the first rows' answer where it would lose digits);
 # a tenth of REFINE_ABOVE, so what the pass leaves never shows in the closed form's 13 digits.
 GRAM_REFINE_ABOVE = 1e-14
+# Rows the Gram path looks at before its pass: where the columns sit (their shift) and, on large
+# data, the answer's first estimate (the target's shift): 4,096 rows place both well, and their
+# normal equations (0.6 ms at 20 columns, on one BLAS thread) cost little beside the pass.
+GRAM_HEAD_ROWS = 4096
 # Wide data is bound by arithmetic, not memory: BLAS needs long chunks to run at full speed.
 GRAM_MIN_CHUNK_ROWS = 1024
 # Rows per block of the statistics' pass over rows in memory (robust covariances, influence): the

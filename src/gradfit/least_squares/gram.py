@@ -1,16 +1,21 @@
-"""Sufficient statistics from a shifted Gram matrix and one refinement pass: the fast path.
+"""Sufficient statistics from a shifted Gram matrix, in one pass over the rows: the fast path.
 
 TSQR (:mod:`gradfit.least_squares.tsqr`) is the accurate way to reduce rows to ``R_aug``; for well-conditioned
 data the Cholesky factor of the Gram matrix ``[A | y]ᵀ[A | y]`` is the same triangle (QR's R is
 unique up to signs) at a fraction of the cost: a matrix product per chunk (BLAS syrk) instead of a
-Householder QR. Its two weaknesses are handled:
+Householder QR. Its weaknesses are handled:
 
 - cancellation in the Gram sums when columns sit far from zero: the columns are shifted by the
-  first chunk's means before the products (shifted-data sums), and the shift is undone exactly on
+  first rows' means before the products (shifted-data sums), and the shift is undone exactly on
   the triangle (``R_orig = R_shift · T⁻¹``, ``T`` the unit-triangular shift);
-- the ``κ²`` in the normal equations: a second pass computes the residuals ``r = y − Aθ`` of the
-  Cholesky solution directly, corrects ``θ`` once by ``(RᵀR)⁻¹Aᵀr`` and takes the residual norm
-  from the rows, not from a difference of sums.
+- cancellation in the residual sum of squares, a difference of sums (``eps·TSS/RSS`` of it),
+  where the columns nearly determine the target: on large data the target is shifted too, by the
+  first rows' least-squares answer ``θ₀`` (``y − Aθ₀``, nearly the residual), in the same pass;
+- the ``κ²`` in the normal equations: they solve for ``δ = θ − θ₀`` only, with an error of about
+  ``eps·κ²·‖δ‖`` on unit-length columns. Where that (or the sums' residual) could still move the
+  answer by more than ``limits.GRAM_REFINE_ABOVE``, a second pass computes the residuals
+  ``r = y − Aθ`` directly, corrects ``θ`` once by ``(RᵀR)⁻¹Aᵀr`` and takes the residual norm from
+  the rows. Small data is always refined, in double-double (the answer correctly rounded).
 
 When the columns (scaled to unit length) have a condition number above
 ``limits.GRAM_MAX_CONDITION`` the normal equations cannot be repaired this way, and
@@ -20,11 +25,13 @@ When the columns (scaled to unit length) have a condition number above
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import limits
 from . import extra_precise
+from .gram_stream import blas_threads_for
 from .sufficient import SufficientStats
 
 
@@ -54,29 +61,33 @@ def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: lis
         ``None`` when the unit-length columns have a condition number above
         ``limits.GRAM_MAX_CONDITION`` (or the Gram matrix is not positive definite).
     """
+    with blas_threads_for(x.shape[1] + 2):  # products of a few columns: one BLAS thread
+        return _statistics(x, y, intercept, names, check, correctly_rounded)
+
+
+def _statistics(x: np.ndarray, y: np.ndarray, intercept: bool, names, check, correctly_rounded: bool):
+    """:func:`gram_statistics`, on the BLAS threads it chose."""
     n, d = x.shape
     i0, p = int(intercept), d + int(intercept)
     shift = _shift(x, y, intercept)
     with np.errstate(over="ignore", invalid="ignore"):  # (unchecked values: judged just below)
         gram, sums = _gram_sums(x, y, shift, intercept)
-    if check is not None and _in_doubt(gram, sums, shift, n, intercept):
+        moments, column_sums = shift.of_target(gram, sums, intercept)  # of [1, x − c, y − t₀]
+    centre = np.append(shift.x, shift.t0)  # (d + 1,) what was taken from [x | y]
+    if check is not None and _in_doubt(moments, column_sums, centre, n, intercept):
         check()
     r_shift, kappa_shifted = _factor(gram, p)
     if r_shift is None:
         return None
-    # Undo the shift on the triangle: [1, x − c, y − c_y] = [1, x, y] · T, T unit upper triangular.
-    t_inverse = np.eye(p + 1)
-    if intercept:
-        t_inverse[0, 1:] = shift
-    r_aug = r_shift @ t_inverse  # R of [A | y] itself (still upper triangular)
+    r_aug = r_shift @ shift.undo(p)  # R of [A | y] itself (still upper triangular)
     r = r_aug[:p, :p]
-    refine = _refinement_changes_the_answer(gram, r_shift, kappa_shifted)
+    refine = _refinement_changes_the_answer(gram, r_shift, kappa_shifted, shift.theta0(intercept))
     theta, rss = _solve(x, y, r, r_aug[:p, p], intercept, refine, float(r_shift[-1, -1]) ** 2, correctly_rounded,
                         _unit_condition(r))
     r_aug[:p, p] = r @ theta
     r_aug[p, p] = np.sqrt(rss)
-    mean = shift + sums / n
-    m2 = np.diag(gram)[i0:] - sums ** 2 / n  # shifted sums: little left to cancel
+    mean = centre + column_sums / n
+    m2 = np.diag(moments)[i0:] - column_sums ** 2 / n  # shifted sums: little left to cancel
     # A bound, not a pass: every |value − mean| is at most sqrt(m2). (Only scales are chosen from
     # it, to stay clear of overflow when statistics are merged.)
     max_abs = np.abs(mean) + np.sqrt(np.maximum(m2, 0.0))
@@ -85,20 +96,90 @@ def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: lis
                            solution=theta)
 
 
-def _shift(x: np.ndarray, y: np.ndarray, intercept: bool) -> np.ndarray:
-    """``(d + 1,)`` what to subtract from ``[x | y]`` before the products: the first rows' means
-    when the columns sit far from zero (with an intercept), else nothing."""
-    if not intercept:
-        return np.zeros(x.shape[1] + 1)  # without an intercept a shift would change the model
-    head_x, head_y = x[:4096], y[:4096]  # enough rows to see where the columns sit
+@dataclass(frozen=True)
+class Shift:
+    """What the pass subtracts from ``[x | y]``, an exact change of basis of ``[1 | x | y]``:
+    the columns become ``x − c`` and the target ``y − t₀ − (x − c)·w₀``.
+
+    ``c`` (the first rows' means) keeps the Gram sums of columns far from zero from cancelling;
+    ``t₀`` and ``w₀`` (the first rows' least-squares answer, where the target is nearly a linear
+    function of the columns) leave the target column nearly the residual, so that the residual sum of
+    squares is no difference of large sums and needs no second pass. Without them (``w₀`` zero,
+    ``t₀`` the target's first mean) the target is only centred.
+    """
+
+    x: np.ndarray  # (d,) c
+    t0: float
+    w0: np.ndarray | None  # (d,), or None: the target is only centred
+
+    def undo(self, p: int) -> np.ndarray:
+        """``T⁻¹`` ``(p + 1, p + 1)``, unit upper triangular: ``[1, x, y] = [1, x − c, target] · T⁻¹``
+        (with an intercept; without one only the target's ``w₀`` row)."""
+        t_inverse = np.eye(p + 1)
+        i0 = p - len(self.x)
+        if i0:
+            t_inverse[0, 1:p], t_inverse[0, p] = self.x, self.t0
+        if self.w0 is not None:
+            t_inverse[i0:p, p] = self.w0
+        return t_inverse
+
+    def theta0(self, intercept: bool) -> np.ndarray | None:
+        """The first rows' answer in the shifted basis ``[1, x − c]`` (``None`` without one)."""
+        if self.w0 is None:
+            return None
+        return np.concatenate([[self.t0], self.w0]) if intercept else self.w0
+
+    def of_target(self, gram: np.ndarray, sums: np.ndarray, intercept: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The Gram matrix and column sums of ``[1, x − c, y − t₀]`` from those of the shifted
+        target (``y − t₀ = (x − c)·w₀ + target``: sums of squares, nothing left to cancel)."""
+        if self.w0 is None:
+            return gram, sums
+        i0, d = int(intercept), len(self.x)
+        to_y = np.eye(len(gram))
+        to_y[i0:i0 + d, -1] = self.w0
+        return to_y.T @ gram @ to_y, sums @ to_y[i0:, i0:]
+
+
+def _shift(x: np.ndarray, y: np.ndarray, intercept: bool) -> Shift:
+    """What to subtract from ``[x | y]`` before the products (:class:`Shift`): the first rows'
+    means when the columns sit far from zero (with an intercept), and on large data whose target
+    the columns nearly determine, the first rows' answer."""
+    d = x.shape[1]
+    head_x, head_y = x[:limits.GRAM_HEAD_ROWS], y[:limits.GRAM_HEAD_ROWS]  # enough rows to see where the columns sit
     with np.errstate(all="ignore"):  # (unchecked values: the sums below find NaN and inf)
         centre = np.concatenate([head_x.mean(axis=0), [head_y.mean()]])  # (d + 1,)
-        if x.size <= limits.EXTRA_PRECISE_CELLS:  # small: shifting costs nothing, so always
-            return centre if np.all(np.isfinite(centre)) else np.zeros(x.shape[1] + 1)
         spread = np.concatenate([head_x.std(axis=0), [head_y.std()]])
-    if not np.all(np.isfinite(centre)) or np.all(np.abs(centre) <= spread):
-        return np.zeros(x.shape[1] + 1)  # nothing to cancel: no copy of the chunks
-    return centre
+    if not intercept or not np.all(np.isfinite(centre)):
+        centre = np.zeros(d + 1)  # without an intercept a shift would change the model
+    elif x.size > limits.EXTRA_PRECISE_CELLS and np.all(np.abs(centre) <= spread):
+        centre = np.zeros(d + 1)  # nothing to cancel: no copy of the chunks (small data: always)
+    if x.size <= limits.EXTRA_PRECISE_CELLS:  # small data is refined from its rows in any case
+        return Shift(centre[:d], float(centre[d]), None)
+    return Shift(centre[:d], *_head_answer(head_x - centre[:d], head_y, intercept, float(centre[d])))
+
+
+def _head_answer(head_x: np.ndarray, head_y: np.ndarray, intercept: bool, y_centre: float):
+    """``(t₀, w₀)`` from the first rows' least squares where the residual sum of squares taken
+    from the sums would lose digits to cancellation (``eps·TSS/RSS`` above a tenth of
+    ``limits.GRAM_REFINE_ABOVE``); ``(y_centre, None)`` where it would not, or cannot be told.
+
+    Any ``θ₀`` is an exact change of basis, so the first rows' normal equations (one small product)
+    are good enough for it; the residuals that judge it are taken from the rows.
+    """
+    m, d = head_x.shape
+    if m < 4 * (d + 1) or not (np.isfinite(head_x).all() and np.isfinite(head_y).all()):
+        return y_centre, None  # too few rows to judge, or values the pass's checks will name
+    x_mean, y_mean = (head_x.mean(axis=0), float(head_y.mean())) if intercept else (np.zeros(d), 0.0)
+    centred, y_centred = head_x - x_mean, head_y - y_mean  # (the intercept's column, eliminated)
+    try:
+        w0 = np.linalg.solve(centred.T @ centred, centred.T @ y_centred)  # (d,)
+    except np.linalg.LinAlgError:
+        return y_centre, None
+    residual = y_centred - centred @ w0
+    around = head_y - y_centre
+    if not limits.EPS * float(around @ around) > 0.1 * limits.GRAM_REFINE_ABOVE * float(residual @ residual):
+        return y_centre, None  # the sums lose nothing worth a product per chunk
+    return y_mean - float(x_mean @ w0), w0
 
 
 def _in_doubt(gram: np.ndarray, sums: np.ndarray, shift: np.ndarray, n: int, intercept: bool) -> bool:
@@ -132,14 +213,25 @@ def _unit_condition(r: np.ndarray) -> float:
     return float(singular[0] / singular[-1]) if singular[-1] > 0 else np.inf
 
 
-def _refinement_changes_the_answer(gram: np.ndarray, r_shift: np.ndarray, kappa: float) -> bool:
-    """Whether the refinement pass can change the answer: the Cholesky solution's error is about
-    ``eps·κ²`` (κ of the shifted columns), the residual sum of squares' ``eps·TSS/RSS`` (a
-    difference of sums); below ``limits.GRAM_REFINE_ABOVE`` both, the pass is skipped."""
+def _refinement_changes_the_answer(gram: np.ndarray, r_shift: np.ndarray, kappa: float,
+                                   theta0: np.ndarray | None) -> bool:
+    """Whether the refinement pass can change the answer by more than ``limits.GRAM_REFINE_ABOVE``
+    relative: the Cholesky solution errs by about ``eps·κ²`` (κ of the shifted columns) times
+    ``‖δ‖/‖θ‖`` on unit-length columns, ``δ = θ − θ₀`` being all the sums solve for (``θ₀`` zero
+    without a target shift: the plain ``eps·κ²``); the residual sum of squares by ``eps`` times the
+    target column's sum of squares over it (a difference of sums)."""
     rss = float(r_shift[-1, -1]) ** 2
     if rss == 0.0:
         return True
-    return max(limits.EPS * kappa * kappa, limits.EPS * float(gram[-1, -1]) / rss) > limits.GRAM_REFINE_ABOVE
+    solution_error = limits.EPS * kappa * kappa
+    if theta0 is not None:
+        p = len(theta0)
+        r = r_shift[:p, :p]
+        norms = np.linalg.norm(r, axis=0)  # (p,) lengths of the shifted columns
+        delta = np.linalg.solve(r, r_shift[:p, p]) * norms
+        theta = float(np.linalg.norm(theta0 * norms + delta))
+        solution_error *= float(np.linalg.norm(delta)) / theta if theta > 0 else 1.0
+    return max(solution_error, limits.EPS * float(gram[-1, -1]) / rss) > limits.GRAM_REFINE_ABOVE
 
 
 def _solve(x: np.ndarray, y: np.ndarray, r: np.ndarray, z: np.ndarray, intercept: bool,
@@ -191,41 +283,42 @@ def _chunk_rows(d: int, cells: int | None = None) -> int:
     return max(limits.GRAM_MIN_CHUNK_ROWS, (limits.GRAM_CHUNK_CELLS if cells is None else cells) // max(d, 1))
 
 
-def _gram_sums(x: np.ndarray, y: np.ndarray, shift: np.ndarray, intercept: bool):
-    """Gram matrix and column sums of ``[1, x − c, y − c_y]`` in one read of ``x``.
+def _gram_sums(x: np.ndarray, y: np.ndarray, shift: Shift, intercept: bool):
+    """Gram matrix and column sums of ``[1, x − c, target]`` (:class:`Shift`) in one read of ``x``.
 
-    Chunk by chunk: ``(x − c)ᵀ(x − c)`` (BLAS syrk), ``(x − c)ᵀ(y − c_y)`` and the column sums
-    (two matrix-vector products with the chunk while it is in cache). Without a shift the chunks
-    are views of the caller's array; with one, each chunk is shifted into a small buffer.
+    Chunk by chunk: ``(x − c)ᵀ(x − c)`` (BLAS syrk), ``(x − c)ᵀ·target`` and the column sums
+    (two matrix-vector products with the chunk while it is in cache), and with a target shift the
+    target ``y − t₀ − (x − c)·w₀`` first (a third). Without a shift of the columns the chunks are
+    views of the caller's array; with one, each chunk is shifted into a small buffer.
     """
     n, d = x.shape
     i0, p = int(intercept), d + int(intercept)
     rows = min(_chunk_rows(d), n)
-    x_shift, y_shift = shift[:d], float(shift[d])
-    shifted = bool(np.any(x_shift))
+    shifted = bool(np.any(shift.x))
     x_buffer = np.empty((rows, d)) if shifted else None
-    ones = np.ones(rows)
+    ones, target, fit = np.ones(rows), np.empty(rows), np.empty(rows)
     x_t_x, x_t_y, x_sums = np.zeros((d, d)), np.zeros(d), np.zeros(d)
     x_t_x_chunk, vector = np.empty((d, d)), np.empty(d)
-    y_shifted = y - y_shift if y_shift else y  # (n,): 1/d of the data
-    y_t_y = 0.0
+    y_t_y = y_sum = 0.0
     for start in range(0, n, rows):
         block = x[start:start + rows]  # (m, d)
         m = len(block)
         if shifted:
-            block = np.subtract(block, x_shift, out=x_buffer[:m])
-        y_block = y_shifted[start:start + m]
+            block = np.subtract(block, shift.x, out=x_buffer[:m])
+        y_block = np.subtract(y[start:start + m], shift.t0, out=target[:m])
+        if shift.w0 is not None:
+            y_block -= np.matmul(block, shift.w0, out=fit[:m])
         x_t_x += np.matmul(block.T, block, out=x_t_x_chunk)  # BLAS syrk: the one product a chunk costs
         x_t_y += np.matmul(y_block, block, out=vector)
         x_sums += np.matmul(ones[:m], block, out=vector)  # (a reduction along axis 0 of C-ordered rows is slow)
         # Per chunk, not y @ y on the whole vector: a product that large wakes BLAS's threads,
         # which (measured) costs several times the product itself.
         y_t_y += float(y_block @ y_block)
+        y_sum += float(y_block.sum())
     gram = np.empty((p + 1, p + 1))
     gram[i0:p, i0:p] = x_t_x
     gram[i0:p, p] = gram[p, i0:p] = x_t_y
     gram[p, p] = y_t_y
-    y_sum = float(y_shifted.sum())
     if intercept:
         gram[0, 0] = n
         gram[0, 1:p] = gram[1:p, 0] = x_sums
