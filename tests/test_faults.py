@@ -76,12 +76,12 @@ def uninterrupted(data_dir):
 class Launch:
     """``torchrun --standalone`` running gradfit, its output in files, its workers found by rank."""
 
-    def __init__(self, args: list[str], cwd, *options: str, nproc: int = 2) -> None:
+    def __init__(self, args: list[str], cwd, *options: str, nproc: int = 2, program=("-m", "gradfit")) -> None:
         self.cwd = cwd
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
         env.pop("WORLD_SIZE", None)
         command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-                   *options, "-m", "gradfit", *args]
+                   *options, *program, *args]
         self.out, self.err = open(cwd / "stdout.txt", "w+"), open(cwd / "stderr.txt", "w+")
         self.proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=self.out, stderr=self.err)
 
@@ -162,11 +162,11 @@ def _children(parent: int) -> list[int]:
 def launch(data_dir):
     """Start launches in the data's folder (a fresh checkpoint each test); all cleaned up after."""
     started: list[Launch] = []
-    for name in ("c.pt", "stdout.txt", "stderr.txt"):
+    for name in ("c.pt", "stdout.txt", "stderr.txt", "outcome.json"):
         (data_dir / name).unlink(missing_ok=True)
 
-    def start(args: list[str], *options: str) -> Launch:
-        started.append(Launch(args, data_dir, *options))
+    def start(args: list[str], *options: str, program=("-m", "gradfit")) -> Launch:
+        started.append(Launch(args, data_dir, *options, program=program))
         return started[-1]
 
     yield start
@@ -335,6 +335,55 @@ def test_ctrl_c_to_every_worker_shows_130(launch):
     no_gradfit_traceback(stderr)
 
 
+# A worker that dies as its fit ends, after the last epoch's checkpoint, in the launch's first round
+# only: the fit's last stage (fit_result) is where rank 1 is SIGKILLed. "fit …" runs the command
+# line; "api" calls gradfit.fit(distributed=True) and rank 0 writes what it raised to outcome.json.
+DYING_AT_THE_END = """
+import json, os, signal, sys
+import numpy as np
+import gradfit, gradfit.pipeline.run as stages
+from gradfit.scale.launch import restart_count
+
+finish = stages.fit_result
+
+def dying(run, record):
+    if os.environ["RANK"] == "1" and restart_count() == 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return finish(run, record)
+
+stages.fit_result = dying
+if sys.argv[1] != "api":
+    from gradfit.cli import main
+    sys.exit(main(sys.argv[1:]))
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # torchrun's, as rank 1 dies: rank 0 still writes its outcome
+rng = np.random.default_rng(7)
+x = rng.normal(size=(201, 2))
+try:
+    gradfit.fit(x, 1.0 + x @ [2.0, -1.0], distributed=True, engine="torch", batch_size=32, epochs=2,
+                dtype="float64", checkpoint="c.pt")
+    outcome = {"raised": None}
+except Exception as error:
+    outcome = {"raised": type(error).__name__, "gradfit": isinstance(error, gradfit.GradfitError),
+               "cause": type(error.__cause__).__module__ + "." + type(error.__cause__).__name__,
+               "message": str(error)}
+if os.environ["RANK"] == "0":
+    with open("outcome.json", "w") as handle:
+        json.dump(outcome, handle)
+"""
+
+
+@linux
+def test_the_api_raises_gradfits_error_for_a_lost_peer_with_torchs_as_its_cause(launch, data_dir):
+    (data_dir / "dying.py").write_text(DYING_AT_THE_END)
+    run = launch(["api"], program=(str(data_dir / "dying.py"),))
+    run.finish()
+    outcome = json.loads((data_dir / "outcome.json").read_text())
+    assert outcome["raised"] == "ProcessGroupError" and outcome["gradfit"], outcome
+    assert outcome["cause"] in ("torch.distributed.DistBackendError", "builtins.RuntimeError"), outcome  # gloo's
+    assert outcome["message"] == ("rank 1 of 2 was lost (its connection closed: killed or crashed); this process "
+                                  "stopped too; continue from its last checkpoint with: resume='c.pt'"), outcome
+
+
 # ---------------------------------------------------------------- without processes
 
 
@@ -435,3 +484,40 @@ def test_a_scheduler_and_torchrun_passing_the_same_sigterm_is_one_request(monkey
         with pytest.raises(Terminated, match="aborted by a second signal"):
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(0.05)
+
+
+def test_the_api_turns_a_lost_peer_into_gradfits_error_at_one_place(monkeypatch):
+    """Whatever collective failed (torch's words, from gloo), the API raises ProcessGroupError with
+    the command line's words (options as Python spells them) and torch's error as its cause;
+    anything else passes unchanged."""
+    from gradfit.errors import GradfitError, ProcessGroupError
+    from gradfit.scale.launch import fault_text, peer_faults
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.delenv("TORCHELASTIC_MAX_RESTARTS", raising=False)
+    late = dist.DistBackendError("[../gloo/transport/tcp/unbound_buffer.cc:81] Timed out waiting 5000ms for recv")
+    with pytest.raises(ProcessGroupError) as info:
+        with peer_faults(None):
+            raise late
+    assert isinstance(info.value, GradfitError) and info.value.__cause__ is late and info.value.exit_code == 1
+    assert info.value.fault.kind == "stalled"  # (no group joined here: its timeout and ranks are unknown)
+    assert str(info.value) == ("the process group failed ([../gloo/transport/tcp/unbound_buffer.cc:81] Timed out "
+                               "waiting 5000ms for recv); this process stopped too; nothing saved (add "
+                               "checkpoint=PATH to be able to resume)")
+    stalled = Fault("stalled", [1], 2, 5.0, True, "")  # as a joined process sees it
+    assert str(ProcessGroupError(fault_text(stalled, "c.pt"))) == (
+        "rank 1 of 2 did not answer within 5 seconds (stopped, hung or unreachable; timeout=5 sets the wait); this "
+        "process stopped too; no checkpoint was written yet: run the same command again")
+    with pytest.raises(ProcessGroupError, match="; this process stopped too; run it again$"):
+        with peer_faults(resumable=False):  # solve: nothing to resume
+            raise RuntimeError("[../third_party/gloo/gloo/transport/tcp/pair.cc:537] Connection closed by peer")
+    other = RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+    with pytest.raises(RuntimeError) as info:
+        with peer_faults("c.pt"):
+            raise other
+    assert info.value is other
+    with pytest.raises(BadOptionError):
+        with peer_faults("c.pt"):
+            raise BadOptionError("lr", -1, "must be positive")
+

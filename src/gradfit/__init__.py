@@ -10,7 +10,7 @@ from .api import find_lr, fit, fit_streaming, regularization_path, solve, solve_
 from .config import FitConfig
 from .data.design import polynomial_design
 from .errors import (BadDataError, BadModelError, BadOptionError, CollinearityWarning, ConvergenceWarning,
-                     DivergedError, GradfitError, Interrupted, NoGradientWarning)
+                     DivergedError, GradfitError, Interrupted, NoGradientWarning, ProcessGroupError)
 from .least_squares.dense import LeastSquares, lstsq
 from .least_squares.statistics import OLSStats
 from .results.path_result import PathCV, RegularizationPath
@@ -43,6 +43,6 @@ __all__ = [
     "ConvergenceWarning", "CollinearityWarning",
     "Trainer", "lr_find", "LRFinderResult", "Callback", "EarlyStopping", "CheckpointCallback", "TensorBoardCallback",
     "RichProgressCallback", "progress_wanted", "request_stop", "clear_stop_request", "save_checkpoint",
-    "load_checkpoint", "BadModelError", "Interrupted", "NoGradientWarning", "GDRegressor",
+    "load_checkpoint", "BadModelError", "Interrupted", "NoGradientWarning", "ProcessGroupError", "GDRegressor",
     "regularization_path", "RegularizationPath", "PathCV",
 ]

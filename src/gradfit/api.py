@@ -19,6 +19,7 @@ from .pipeline.run import fit_source
 from .pipeline.sweep import SweepResult, parse_lrs, sweep_source
 from .results.path_result import RegularizationPath
 from .results.types import FitResult, SolveResult
+from .scale.launch import peer_faults
 
 
 @takes_options("fit")
@@ -57,8 +58,10 @@ def fit(x=None, y=None, *, val=None, names: list[str] | None = None, dataset: st
     -------
     FitResult
         Raises ``BadOptionError``/``BadDataError`` (``ValueError``) for bad input,
-        ``DivergedError`` when the loss blows up, ``Interrupted`` after :func:`gradfit.request_stop`;
-        warns ``ConvergenceWarning`` when ``epochs`` run out first.
+        ``DivergedError`` when the loss blows up, ``Interrupted`` after :func:`gradfit.request_stop`,
+        ``ProcessGroupError`` (``RuntimeError``; torch's error as its ``__cause__``) when another
+        process of a torchrun launch is lost or stalls; warns ``ConvergenceWarning`` when
+        ``epochs`` run out first.
 
     Examples
     --------
@@ -70,9 +73,10 @@ def fit(x=None, y=None, *, val=None, names: list[str] | None = None, dataset: st
     cfg = config_from("fit", options)
     if cfg.tensorboard:
         require("tensorboard")  # before any training, not after it
-    source = in_memory(x, y, cfg, val=val, names=names, dataset=dataset, distributed=distributed, cluster=cluster,
-                       weights=weights)
-    return fit_source(source, cfg, init=init, callbacks=callbacks)
+    with peer_faults(cfg.checkpoint):  # a lost or stalled torchrun peer: gradfit's ProcessGroupError
+        source = in_memory(x, y, cfg, val=val, names=names, dataset=dataset, distributed=distributed,
+                           cluster=cluster, weights=weights)
+        return fit_source(source, cfg, init=init, callbacks=callbacks)
 
 
 @takes_options("solve")
@@ -118,10 +122,11 @@ def solve(x=None, y=None, *, names: list[str] | None = None, dataset: str | None
         x, y, names, target, dataset = _training_rows(dataset, names, target)
     elif dataset is not None:
         raise BadDataError("give either arrays x, y or dataset=, not both")
-    source = in_memory(x, y, cfg, names=names, distributed=distributed, target=target, cluster=cluster,
-                       weights=weights)
-    source.origin.dataset = dataset
-    return solve_source(source, cfg)
+    with peer_faults(resumable=False):
+        source = in_memory(x, y, cfg, names=names, distributed=distributed, target=target, cluster=cluster,
+                           weights=weights)
+        source.origin.dataset = dataset
+        return solve_source(source, cfg)
 
 
 def _training_rows(dataset: str | None, names, target):
@@ -189,9 +194,10 @@ def fit_streaming(source, *, target: str | None = None, features: list[str] | No
     """
     cfg = config_from("fit_streaming", options)
     check_streamable(cfg, distributed, chunk_rows)
-    rows = streamed(source, cfg, target=target, features=features, chunk_rows=chunk_rows, dropna=dropna,
-                    names=names, distributed=distributed, weights=weights, cluster=cluster)
-    return fit_source(rows, cfg, init=init, callbacks=callbacks)
+    with peer_faults(cfg.checkpoint):
+        rows = streamed(source, cfg, target=target, features=features, chunk_rows=chunk_rows, dropna=dropna,
+                        names=names, distributed=distributed, weights=weights, cluster=cluster)
+        return fit_source(rows, cfg, init=init, callbacks=callbacks)
 
 
 @takes_options("solve_streaming")
@@ -234,9 +240,10 @@ def solve_streaming(source, *, target: str | None = None, features: list[str] | 
     (1.028571, [1.988571], False)
     """
     cfg = config_from("solve_streaming", options)  # before the pass, not after it
-    rows = streamed(source, cfg, target=target, features=features, chunk_rows=chunk_rows, dropna=dropna,
-                    names=names, distributed=distributed, weights=weights, cluster=cluster)
-    return solve_source(rows, cfg)
+    with peer_faults(resumable=False):
+        rows = streamed(source, cfg, target=target, features=features, chunk_rows=chunk_rows, dropna=dropna,
+                        names=names, distributed=distributed, weights=weights, cluster=cluster)
+        return solve_source(rows, cfg)
 
 
 def regularization_path(x=None, y=None, *, l1="auto", l2=0.0, n_lambdas: int = 50, eps: float | None = None, cv=None,

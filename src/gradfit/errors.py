@@ -222,9 +222,21 @@ class Interrupted(GradfitError):
 class ProcessGroupError(GradfitError, RuntimeError):
     """Another process of a torchrun launch was lost (killed, crashed) or stopped answering within
     the timeout, so this one cannot go on; the message names the rank when it is known, and how the
-    run continues (torchrun's restart, or the command that resumes it from its checkpoint)."""
+    run continues (torchrun's restart, or the command that resumes it from its checkpoint).
+
+    Attributes
+    ----------
+    fault : gradfit.scale.launch.Fault or None
+        What this process saw of the failure (its kind, the ranks lost, whether this process is
+        the one that reports it); ``None`` where the group never formed. torch's own exception is
+        the ``__cause__``.
+    """
 
     exit_code = 1  # the run failed for a reason outside its inputs (as a diverged one: 1, not 2)
+
+    def __init__(self, message: str, fault=None) -> None:
+        self.fault = fault
+        super().__init__(message)
 
 
 class CollinearityWarning(Rendered, UserWarning):

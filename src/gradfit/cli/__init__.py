@@ -87,15 +87,16 @@ def _main(argv: list[str] | None, speaker) -> int:
     except Interrupted as error:
         return ended(f"{prefix}: {interrupted_message(error, argv)}", error.exit_code)
     except GradfitError as error:
+        if isinstance(error, ProcessGroupError) and error.fault is not None:  # as the API raised it
+            ignore_sigterm()
+            return _fault_ended(error.fault, prefix, argv, args, speaker)
         return ended(f"{prefix}: error: {error.render(flag_text)}", error.exit_code)
     except (Terminated, KeyboardInterrupt, RuntimeError) as error:
         if launched():
             ignore_sigterm()  # the SIGTERM torchrun sends the survivors must not cut the report short
         fault = group_fault(error)
         if fault is not None:
-            failure = ProcessGroupError(fault_message(fault, argv, getattr(args, "checkpoint", None)))
-            return ended(f"{prefix}: error: {failure.render(flag_text)}", failure.exit_code,
-                         speaker if fault.speaks else None)
+            return _fault_ended(fault, prefix, argv, args, speaker)
         if not isinstance(error, (Terminated, KeyboardInterrupt)):
             raise
         if isinstance(error, KeyboardInterrupt):
@@ -106,6 +107,14 @@ def _main(argv: list[str] | None, speaker) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+
+
+def _fault_ended(fault, prefix: str, argv: list[str], args, speaker) -> int:
+    """A lost or stalled peer's one line, said by the process that claimed the report, resumed by
+    torchrun's own command line."""
+    line = fault_message(fault, argv, getattr(args, "checkpoint", None), getattr(args, "command", "fit") == "fit")
+    failure = ProcessGroupError(line)
+    return ended(f"{prefix}: error: {failure.render(flag_text)}", failure.exit_code, speaker if fault.speaks else None)
 
 
 def ended(line: str, code: int, stream=_STDERR) -> int:

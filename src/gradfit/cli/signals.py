@@ -25,8 +25,8 @@ import time
 from contextlib import contextmanager
 
 from .. import limits
-from ..errors import Interrupted, option
-from ..scale.launch import Fault, launched, restarts_left
+from ..errors import Interrupted
+from ..scale.launch import Fault, fault_text, launched
 from .options import flag_text
 
 SIGTERM_EXIT = 143  # 128 + SIGTERM's number, what a shell reports for a job ended by SIGTERM
@@ -208,28 +208,8 @@ def launcher_command(argv: list[str], checkpoint: str) -> str:
     return "torchrun [its options] " + shlex.join(["gradfit", *resumed])
 
 
-def fault_message(fault: Fault, argv: list[str], checkpoint: str | None) -> str:
-    """What a lost or stalled process did to the run, and how the run goes on (one line)."""
-    peers = fault.peers or []
-    who = "another process" if not peers else \
-        f"rank{'s' * (len(peers) > 1)} {', '.join(map(str, peers))} of {fault.world_size}"
-    were = "were" if len(peers) > 1 else "was"
-    if fault.kind == "lost":
-        what = f"{who} {were} lost (its connection closed: killed or crashed)"
-    elif fault.kind == "stalled" and fault.timeout is not None:
-        what = (f"{who} did not answer within {fault.timeout:g} seconds (stopped, hung or unreachable; "
-                f"{option('timeout', f'{fault.timeout:g}')} sets the wait)")
-    else:
-        what = f"the process group failed ({fault.detail})"
-    left = restarts_left()
-    if left:
-        then = (f"torchrun restarts the group ({left} restart{'s' * (left > 1)} left), which resumes from "
-                f"{checkpoint}" if checkpoint else f"torchrun restarts the group ({left} restart"
-                f"{'s' * (left > 1)} left), which starts over (nothing saved without {option('checkpoint', 'PATH')})")
-    elif checkpoint and os.path.isfile(checkpoint):
-        then = f"continue from its last checkpoint with: {launcher_command(argv, checkpoint)}"
-    elif checkpoint:
-        then = "no checkpoint was written yet: run the same command again"
-    else:
-        then = f"nothing saved (add {option('checkpoint', 'PATH')} to be able to resume)"
-    return f"{what}; this process stopped too; {then}"
+def fault_message(fault: Fault, argv: list[str], checkpoint: str | None, resumable: bool = True) -> str:
+    """What a lost or stalled process did to the run, and how the run goes on (one line): the
+    API's words (:func:`gradfit.scale.launch.fault_text`), resumed by torchrun's own command line."""
+    again = launcher_command(argv, checkpoint) if checkpoint else None
+    return fault_text(fault, checkpoint, again, resumable)

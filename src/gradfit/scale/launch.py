@@ -16,10 +16,11 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .. import limits
-from ..errors import ProcessGroupError, option
+from ..errors import GradfitError, ProcessGroupError, option
 
 
 def launched() -> bool:
@@ -66,6 +67,11 @@ class Launch:
 
 
 _joined: list[Launch] = []  # the round this process joined (at most one: a process joins one group)
+# What this process found after its group failed: its claim to report (claim_report) and the census
+# (_census). Asked once: a failure seen by the API and again by the command line (or by a SIGTERM
+# that cut the first census short) must not claim twice, which would leave no process reporting.
+_claimed: list[bool] = []
+_counted: list[tuple[list[int] | None, bool]] = []
 
 
 def join(backend: str, rank: int, world_size: int, timeout: float) -> None:
@@ -224,18 +230,28 @@ def claim_report() -> bool:
 
     if not _joined:
         return True
+    if _claimed:
+        return _claimed[0]
     store = _joined[0].store
     try:
         store.set_timeout(timedelta(seconds=limits.FAULT_STORE_SECONDS))
         store.set(f"alive/{_joined[0].rank}", "1")
-        return store.add("reporter", 1) == 1
+        claimed = store.add("reporter", 1) == 1
     except Exception:  # (torch raises DistStoreError, DistNetworkError or RuntimeError here)
-        return _joined[0].rank == 0
+        claimed = _joined[0].rank == 0
+    _claimed[:] = [claimed]
+    return claimed
 
 
 def _census(launch: Launch) -> tuple[list[int] | None, bool]:
     """The ranks that do not check in after a failure, and whether this process reports it
     (:func:`claim_report`). The store is the launcher's: it outlives any worker."""
+    if not _counted:
+        _counted[:] = [_count(launch)]
+    return _counted[0]
+
+
+def _count(launch: Launch) -> tuple[list[int] | None, bool]:
     store, rank, world = launch.store, launch.rank, launch.world_size
     speaks = claim_report()
     if world == 2:  # the other process, whatever the census would say
@@ -251,6 +267,58 @@ def _census(launch: Launch) -> tuple[list[int] | None, bool]:
         if not silent or time.monotonic() > deadline:
             return (silent or None), speaks
         time.sleep(0.05)
+
+
+@contextmanager
+def peer_faults(checkpoint: str | None = None, resumable: bool = True):
+    """Inside the block, a lost or stalled peer ends the run with a :class:`ProcessGroupError`
+    (torch's exception as its ``__cause__``) saying which rank and how the run goes on
+    (:func:`fault_text`), whichever collective saw it: gradfit's own (``all_gather``), DDP's
+    all-reduce in ``backward()``, or the barrier that closes the group. ``checkpoint``: the run's
+    (``resumable=False``: a run that has none to resume, as ``solve``). Other errors pass unchanged."""
+    try:
+        yield
+    except GradfitError:
+        raise
+    except Exception as error:
+        fault = group_fault(error)
+        if fault is None:
+            raise
+        raise ProcessGroupError(fault_text(fault, checkpoint, resumable=resumable), fault) from error
+
+
+def fault_text(fault: Fault, checkpoint: str | None, resume: str | None = None, resumable: bool = True) -> str:
+    """What a lost or stalled process did to the run, and how the run goes on (one line).
+    ``resume``: how the caller continues from ``checkpoint`` (default: :func:`option` ``resume``)."""
+    peers = fault.peers or []
+    who = "another process" if not peers else \
+        f"rank{'s' * (len(peers) > 1)} {', '.join(map(str, peers))} of {fault.world_size}"
+    were = "were" if len(peers) > 1 else "was"
+    if fault.kind == "lost":
+        what = f"{who} {were} lost (its connection closed: killed or crashed)"
+    elif fault.kind == "stalled" and fault.timeout is not None:
+        what = (f"{who} did not answer within {fault.timeout:g} seconds (stopped, hung or unreachable; "
+                f"{option('timeout', f'{fault.timeout:g}')} sets the wait)")
+    else:
+        what = f"the process group failed ({fault.detail})"
+    return f"{what}; this process stopped too; {_how_it_goes_on(checkpoint, resume, resumable)}"
+
+
+def _how_it_goes_on(checkpoint: str | None, resume: str | None, resumable: bool) -> str:
+    left = restarts_left()
+    restarts = f"torchrun restarts the group ({left} restart{'s' * (left > 1)} left)"
+    if left and checkpoint:
+        return f"{restarts}, which resumes from {checkpoint}"
+    if left:
+        return f"{restarts}, which starts over" + \
+            (f" (nothing saved without {option('checkpoint', 'PATH')})" if resumable else "")
+    if not resumable:
+        return "run it again"
+    if checkpoint and os.path.isfile(checkpoint):
+        return f"continue from its last checkpoint with: {resume or option('resume', checkpoint)}"
+    if checkpoint:
+        return "no checkpoint was written yet: run the same command again"
+    return f"nothing saved (add {option('checkpoint', 'PATH')} to be able to resume)"
 
 
 def _world_size() -> int:
