@@ -373,6 +373,25 @@ if os.environ["RANK"] == "0":
 
 
 @linux
+def test_a_worker_lost_after_the_last_checkpoint_is_restarted_to_report_the_result_once(launch, uninterrupted,
+                                                                                         data_dir):
+    """The restarted round finds the finished run's checkpoint: it trains no more, and reports the
+    uninterrupted answer, once (the first round's rank 0 had not reported: every process agrees
+    that the fit ended before any reports it)."""
+    (data_dir / "dying.py").write_text(DYING_AT_THE_END)
+    run = launch([*FIT, "--checkpoint", "c.pt"], "--max-restarts=1", program=(str(data_dir / "dying.py"),))
+    assert run.finish() == 0, run.stderr()[-3000:]
+    result = json.loads(run.stdout())  # one document: the restarted round's
+    assert result["start_epoch"] == EPOCHS  # resumed from the last epoch's checkpoint, no epoch trained again
+    same_answer(result, uninterrupted)
+    stderr = run.stderr()
+    assert gradfit_errors(stderr) == ["gradfit fit: error: rank 1 of 2 was lost (its connection closed: killed or "
+                                      "crashed); this process stopped too; torchrun restarts the group (1 restart "
+                                      "left), which resumes from c.pt"], stderr[-3000:]
+    no_gradfit_traceback(stderr)
+
+
+@linux
 def test_the_api_raises_gradfits_error_for_a_lost_peer_with_torchs_as_its_cause(launch, data_dir):
     (data_dir / "dying.py").write_text(DYING_AT_THE_END)
     run = launch(["api"], program=(str(data_dir / "dying.py"),))
@@ -521,3 +540,33 @@ def test_the_api_turns_a_lost_peer_into_gradfits_error_at_one_place(monkeypatch)
         with peer_faults("c.pt"):
             raise BadOptionError("lr", -1, "must be positive")
 
+
+@pytest.mark.parametrize("engine, options", [("exact", {}), ("numpy", {"batch_size": 8}),
+                                             ("torch", {"batch_size": 8, "dtype": "float64"})])
+def test_resuming_a_finished_run_reports_it_and_fewer_epochs_are_refused(tmp_path, engine, options):
+    """What a restarted round meets when a worker was lost after the last checkpoint: the run's own
+    result, from the checkpoint, with no epoch trained again."""
+    import gradfit
+
+    path = str(tmp_path / "c.pt")
+    straight = gradfit.fit(engine=engine, epochs=30, lr=0.1, tol=1e3, checkpoint=path, **options)
+    for again in (dict(resume=path), dict(resume_if_exists=True)):
+        finished = gradfit.fit(engine=engine, epochs=30, lr=0.1, tol=1e3, checkpoint=path, **again, **options)
+        assert finished.start_epoch == 30 and finished.updates == straight.updates
+        np.testing.assert_array_equal(finished.params.theta, straight.params.theta)
+        assert finished.history.train_loss == straight.history.train_loss
+        assert finished.train_loss == straight.train_loss
+    with pytest.raises(BadOptionError, match=r"epochs=29: checkpoint .* already holds 30 epochs.*epochs=30 to "
+                                             r"report that run"):
+        gradfit.fit(engine=engine, epochs=29, lr=0.1, tol=1e3, resume=path, **options)
+
+
+def test_the_command_line_reports_a_finished_run_from_its_checkpoint(tmp_path, capsys):
+    path = str(tmp_path / "c.pt")
+    assert main(["fit", "book", "--epochs", "40", "--checkpoint", path, "--json"]) == 0
+    straight = json.loads(capsys.readouterr().out)
+    assert main(["fit", "book", "--epochs", "40", "--checkpoint", path, "--resume", path, "--json"]) == 0
+    finished = json.loads(capsys.readouterr().out)
+    assert finished["params"] == straight["params"] and finished["start_epoch"] == 40
+    assert main(["fit", "book", "--epochs", "39", "--resume", path]) == 2
+    assert capsys.readouterr().err.strip().startswith("gradfit fit: error: --epochs 39: checkpoint ")

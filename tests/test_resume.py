@@ -102,7 +102,7 @@ def saved_run(tmp_path_factory):
 
 
 @pytest.mark.parametrize("change, error, match", [
-    (dict(epochs=20), BadOptionError, r"epochs=20: checkpoint .* already holds 20 epochs"),
+    (dict(epochs=19), BadOptionError, r"epochs=19: checkpoint .* already holds 20 epochs.* epochs=20 to report"),
     (dict(epochs=10), BadOptionError, r"already holds 20 epochs.*e\.g\. epochs=30"),
     (dict(engine="numpy"), BadOptionError, r"engine='numpy': checkpoint .* written by the torch engine"),
     (dict(batch_size=8), BadOptionError, r"batch_size=8: checkpoint .* written with batch_size 16"),

@@ -256,7 +256,8 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | Non
     if control.resume is not None:
         trainer.load_state_dict(control.resume, restore_global_rng=False)  # fit leaves global RNGs alone
         control.resume_monitor(monitor)
-    trainer.train(cfg.epochs - trainer.epoch)
+    if trainer.epoch < cfg.epochs:  # (a finished run's checkpoint, resumed: its result, no more epochs)
+        trainer.train(cfg.epochs - trainer.epoch)
 
     history = trainer.history
     out = EngineRun(initial=initial, theta=theta_of(model), train_loss=list(history.train_loss),

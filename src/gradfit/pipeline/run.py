@@ -105,7 +105,11 @@ def fit_source(source, cfg: FitConfig, *, reference=None, init=None, callbacks: 
     run.theta0 = starting_point(run, init)
     build_control(run, callbacks, init_given=init is not None)
     record = train(run, engine_run or get_engine(run.engine))
-    return fit_result(run, record)
+    result = fit_result(run, record)
+    # Every process has its result before any reports it: a process lost after the last checkpoint
+    # fails the round here, so torchrun's restart (which reports from that checkpoint) reports it once.
+    run.source.agree(True)
+    return result
 
 
 def choose_space(run: Run) -> None:
@@ -157,7 +161,8 @@ def starting_point(run: Run, init) -> np.ndarray | None:
 def build_control(run: Run, callbacks: list | None, init_given: bool) -> None:
     """Callbacks, checkpoints, early stopping and resuming, when the run asks for any."""
     if restart_count() > 0 and run.cfg.checkpoint and os.path.isfile(run.cfg.checkpoint):
-        # torchrun restarted the group (--max-restarts): go on from the run's latest checkpoint
+        # torchrun restarted the group (--max-restarts): go on from the run's latest checkpoint (its
+        # last epoch's, when a process was lost after it: the round then reports its result)
         run.cfg = replace(run.cfg, resume=run.cfg.checkpoint)
     elif run.cfg.resume_if_exists:  # resume when the checkpoint is there, else start
         found = run.cfg.resume or run.cfg.checkpoint

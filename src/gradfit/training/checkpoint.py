@@ -306,7 +306,10 @@ def check_resume(state: dict, current: dict, epochs: int, path: str) -> None:
     """Refuse a resume that could not continue the saved run exactly (one clear error).
 
     ``state`` is the loaded checkpoint, ``current`` the fingerprint of the run asked for
-    (:func:`gradfit.pipeline.run.fingerprint`), ``epochs`` the total epochs asked for.
+    (:func:`gradfit.pipeline.run.fingerprint`), ``epochs`` the total epochs asked for. A checkpoint
+    that holds all ``epochs`` is a finished run: resuming it trains no more and gives its result
+    (what a round torchrun restarts after the last checkpoint does, and Keras' ``initial_epoch``,
+    Lightning's ``max_epochs`` reached); one that holds more is refused.
     """
     saved = (state.get("extra") or {}).get("fit")
     if saved is None:
@@ -319,9 +322,10 @@ def check_resume(state: dict, current: dict, epochs: int, path: str) -> None:
         raise BadOptionError("resume", path, f"the run in it stopped early at epoch {stopped} (no validation "
                              f"improvement for {saved['patience']} epochs), so there is nothing to continue",
                              f"start a new run, with a larger {option('patience')} if needed")
-    if done >= epochs:
+    if done > epochs:
         raise BadOptionError("epochs", epochs, f"checkpoint {path} already holds {done} epochs and "
-                             f"{option('epochs')} counts the total", f"ask for more, e.g. {option('epochs', done + epochs)}")
+                             f"{option('epochs')} counts the total", f"resume with {option('epochs', done)} to "
+                             f"report that run, or more to extend it, e.g. {option('epochs', done + epochs)}")
     if saved["scheduler"] == "cosine" and saved["epochs"] != epochs:
         raise BadOptionError("epochs", epochs, f"the cosine schedule in checkpoint {path} anneals over "
                              f"{saved['epochs']} epochs and cannot be stretched", f"resume with "
