@@ -25,13 +25,12 @@ When the columns (scaled to unit length) have a condition number above
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from .. import limits
 from . import extra_precise
-from .gram_stream import blas_threads_for
+from .gram_sums import Shift, blas_threads_for, chunk_rows, gram_sums, unit_condition
 from .sufficient import SufficientStats
 
 
@@ -71,7 +70,7 @@ def _statistics(x: np.ndarray, y: np.ndarray, intercept: bool, names, check, cor
     i0, p = int(intercept), d + int(intercept)
     shift = _shift(x, y, intercept)
     with np.errstate(over="ignore", invalid="ignore"):  # (unchecked values: judged just below)
-        gram, sums = _gram_sums(x, y, shift, intercept)
+        gram, sums = gram_sums(x, y, shift, intercept)
         moments, column_sums = shift.of_target(gram, sums, intercept)  # of [1, x − c, y − t₀]
     centre = np.append(shift.x, shift.t0)  # (d + 1,) what was taken from [x | y]
     if check is not None and _in_doubt(moments, column_sums, centre, n, intercept):
@@ -83,7 +82,7 @@ def _statistics(x: np.ndarray, y: np.ndarray, intercept: bool, names, check, cor
     r = r_aug[:p, :p]
     refine = _refinement_changes_the_answer(gram, r_shift, kappa_shifted, shift.theta0(intercept))
     theta, rss = _solve(x, y, r, r_aug[:p, p], intercept, refine, float(r_shift[-1, -1]) ** 2, correctly_rounded,
-                        _unit_condition(r))
+                        unit_condition(r))
     r_aug[:p, p] = r @ theta
     r_aug[p, p] = np.sqrt(rss)
     mean = centre + column_sums / n
@@ -94,50 +93,6 @@ def _statistics(x: np.ndarray, y: np.ndarray, intercept: bool, names, check, cor
     return SufficientStats(n=n, intercept=intercept, scale=np.ones(p + 1), r_aug=np.triu(r_aug), mean=mean,
                            m2=np.maximum(m2, 0.0), max_abs=max_abs, names=tuple(names) if names else None,
                            solution=theta)
-
-
-@dataclass(frozen=True)
-class Shift:
-    """What the pass subtracts from ``[x | y]``, an exact change of basis of ``[1 | x | y]``:
-    the columns become ``x − c`` and the target ``y − t₀ − (x − c)·w₀``.
-
-    ``c`` (the first rows' means) keeps the Gram sums of columns far from zero from cancelling;
-    ``t₀`` and ``w₀`` (the first rows' least-squares answer, where the target is nearly a linear
-    function of the columns) leave the target column nearly the residual, so that the residual sum of
-    squares is no difference of large sums and needs no second pass. Without them (``w₀`` zero,
-    ``t₀`` the target's first mean) the target is only centred.
-    """
-
-    x: np.ndarray  # (d,) c
-    t0: float
-    w0: np.ndarray | None  # (d,), or None: the target is only centred
-
-    def undo(self, p: int) -> np.ndarray:
-        """``T⁻¹`` ``(p + 1, p + 1)``, unit upper triangular: ``[1, x, y] = [1, x − c, target] · T⁻¹``
-        (with an intercept; without one only the target's ``w₀`` row)."""
-        t_inverse = np.eye(p + 1)
-        i0 = p - len(self.x)
-        if i0:
-            t_inverse[0, 1:p], t_inverse[0, p] = self.x, self.t0
-        if self.w0 is not None:
-            t_inverse[i0:p, p] = self.w0
-        return t_inverse
-
-    def theta0(self, intercept: bool) -> np.ndarray | None:
-        """The first rows' answer in the shifted basis ``[1, x − c]`` (``None`` without one)."""
-        if self.w0 is None:
-            return None
-        return np.concatenate([[self.t0], self.w0]) if intercept else self.w0
-
-    def of_target(self, gram: np.ndarray, sums: np.ndarray, intercept: bool) -> tuple[np.ndarray, np.ndarray]:
-        """The Gram matrix and column sums of ``[1, x − c, y − t₀]`` from those of the shifted
-        target (``y − t₀ = (x − c)·w₀ + target``: sums of squares, nothing left to cancel)."""
-        if self.w0 is None:
-            return gram, sums
-        i0, d = int(intercept), len(self.x)
-        to_y = np.eye(len(gram))
-        to_y[i0:i0 + d, -1] = self.w0
-        return to_y.T @ gram @ to_y, sums @ to_y[i0:, i0:]
 
 
 def _shift(x: np.ndarray, y: np.ndarray, intercept: bool) -> Shift:
@@ -203,14 +158,8 @@ def _factor(gram: np.ndarray, p: int) -> tuple[np.ndarray | None, float]:
         r_shift = np.linalg.cholesky(gram).T  # (p + 1, p + 1) upper
     except np.linalg.LinAlgError:
         return None, np.inf
-    kappa = _unit_condition(r_shift[:p, :p])
+    kappa = unit_condition(r_shift[:p, :p])
     return (r_shift if kappa <= limits.GRAM_MAX_CONDITION else None), kappa
-
-
-def _unit_condition(r: np.ndarray) -> float:
-    """The condition number of the columns whose triangle is ``r``, scaled to unit length."""
-    singular = np.linalg.svd(r / np.linalg.norm(r, axis=0), compute_uv=False)
-    return float(singular[0] / singular[-1]) if singular[-1] > 0 else np.inf
 
 
 def _refinement_changes_the_answer(gram: np.ndarray, r_shift: np.ndarray, kappa: float,
@@ -257,7 +206,7 @@ def _refine(x: np.ndarray, y: np.ndarray, theta: np.ndarray, r: np.ndarray, inte
     """
     n, d = x.shape
     i0 = int(intercept)
-    rows = min(_chunk_rows(d, limits.GRAM_REFINE_CHUNK_CELLS), n)
+    rows = min(chunk_rows(d, limits.GRAM_REFINE_CHUNK_CELLS), n)
     b, w = (float(theta[0]) if intercept else 0.0), theta[i0:]  # (), (d,)
     residual_buffer, x_t_r_chunk = np.empty(rows), np.empty(d)
     x_t_r = np.zeros(d)
@@ -278,49 +227,3 @@ def _refine(x: np.ndarray, y: np.ndarray, theta: np.ndarray, r: np.ndarray, inte
     return theta + delta, max(rss - 2.0 * float(delta @ a_t_r) + float(rd @ rd), 0.0)
 
 
-def _chunk_rows(d: int, cells: int | None = None) -> int:
-    """Rows per chunk for ``d`` columns: about ``cells`` values (default ``limits.GRAM_CHUNK_CELLS``)."""
-    return max(limits.GRAM_MIN_CHUNK_ROWS, (limits.GRAM_CHUNK_CELLS if cells is None else cells) // max(d, 1))
-
-
-def _gram_sums(x: np.ndarray, y: np.ndarray, shift: Shift, intercept: bool):
-    """Gram matrix and column sums of ``[1, x − c, target]`` (:class:`Shift`) in one read of ``x``.
-
-    Chunk by chunk: ``(x − c)ᵀ(x − c)`` (BLAS syrk), ``(x − c)ᵀ·target`` and the column sums
-    (two matrix-vector products with the chunk while it is in cache), and with a target shift the
-    target ``y − t₀ − (x − c)·w₀`` first (a third). Without a shift of the columns the chunks are
-    views of the caller's array; with one, each chunk is shifted into a small buffer.
-    """
-    n, d = x.shape
-    i0, p = int(intercept), d + int(intercept)
-    rows = min(_chunk_rows(d), n)
-    shifted = bool(np.any(shift.x))
-    x_buffer = np.empty((rows, d)) if shifted else None
-    ones, target, fit = np.ones(rows), np.empty(rows), np.empty(rows)
-    x_t_x, x_t_y, x_sums = np.zeros((d, d)), np.zeros(d), np.zeros(d)
-    x_t_x_chunk, vector = np.empty((d, d)), np.empty(d)
-    y_t_y = y_sum = 0.0
-    for start in range(0, n, rows):
-        block = x[start:start + rows]  # (m, d)
-        m = len(block)
-        if shifted:
-            block = np.subtract(block, shift.x, out=x_buffer[:m])
-        y_block = np.subtract(y[start:start + m], shift.t0, out=target[:m])
-        if shift.w0 is not None:
-            y_block -= np.matmul(block, shift.w0, out=fit[:m])
-        x_t_x += np.matmul(block.T, block, out=x_t_x_chunk)  # BLAS syrk: the one product a chunk costs
-        x_t_y += np.matmul(y_block, block, out=vector)
-        x_sums += np.matmul(ones[:m], block, out=vector)  # (a reduction along axis 0 of C-ordered rows is slow)
-        # Per chunk, not y @ y on the whole vector: a product that large wakes BLAS's threads,
-        # which (measured) costs several times the product itself.
-        y_t_y += float(y_block @ y_block)
-        y_sum += float(y_block.sum())
-    gram = np.empty((p + 1, p + 1))
-    gram[i0:p, i0:p] = x_t_x
-    gram[i0:p, p] = gram[p, i0:p] = x_t_y
-    gram[p, p] = y_t_y
-    if intercept:
-        gram[0, 0] = n
-        gram[0, 1:p] = gram[1:p, 0] = x_sums
-        gram[0, p] = gram[p, 0] = y_sum
-    return gram, np.concatenate([x_sums, [y_sum]])

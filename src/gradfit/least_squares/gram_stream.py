@@ -25,32 +25,23 @@ before: NIST's sets, for one.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from types import SimpleNamespace
 
 import numpy as np
 
 from .. import limits
+from .gram_sums import Shift, blas_threads_for, gram_sums, unit_condition
 from .tsqr import Accumulator
 
 # Rows TSQR folds before the pass chooses its path: enough to place the columns (the shift) and
 # the answer (θ₀) and to judge their condition; a first chunk of the default size is more.
 START_ROWS = 4096
-# Values per block of the Gram sums: [1 | x − c | y − Aθ₀] of ~8,000 rows (≤ 1 MB at 16 columns)
-# stays in a core's L2 while it is written, multiplied by w₀ and squared. Measured on 65,536 × 11
-# chunks: 1.2 ms a chunk; 1,024-row blocks 2.7 ms, the whole chunk as one block 2.5–8.7 ms.
-GRAM_BLOCK_CELLS = 100_000
 # The largest condition number (shifted, unit-length columns) the Gram sums take. The solution
 # keeps QR's accuracy at any κ the bound allows, but the covariance (standard errors) comes from
 # the Cholesky triangle, with an error of eps·κ² where TSQR's is nearer eps·κ: 2e-12 at 100, so
 # the standard errors keep 11.6 digits (measured: TSQR's 1e-14, these sums' 1e-12 on columns
 # near 100 without an intercept, which no shift can move). The in-memory path allows 1e3.
 MAX_CONDITION = 100.0
-# Chunks of fewer columns fold on one BLAS thread: a block's product is ~1 MFlop, less than it
-# costs to wake a second thread, and a thread parked on a busy core holds every product up.
-# (Measured on 2 cores with other jobs running: the CPU time of a streamed solve of 12M × 11 was
-# 1.34× one pyarrow pass with OpenBLAS's two threads, 1.00× with one.)
-ONE_THREAD_BELOW = 64
 
 
 class StreamAccumulator:
@@ -142,8 +133,6 @@ class StreamAccumulator:
         self.theta0_shifted = np.concatenate([[self.t0], self.w0]) if acc.intercept else self.w0
         self.start_gram = triangle.T @ triangle  # (p + 1, p + 1): the first rows, in the shifted basis
         self.rows_gram, self.gram_n = np.zeros((d + 2, d + 2)), 0  # [1 | x − c | y − Aθ₀] of the later rows
-        self.block = np.empty((max(1, GRAM_BLOCK_CELLS // (d + 2)), d + 2), order="F")
-        self.block[:, 0] = 1.0
         self.by_gram = True
         return True
 
@@ -171,17 +160,10 @@ class StreamAccumulator:
         return True
 
     def _chunk_gram(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """``BᵀB`` of ``B = [1 | x − c | y − t₀ − (x − c)w₀]`` ``(m, d + 2)``, built block by block."""
-        d, block = self.start.d, self.block
-        total, product, fit = np.zeros((d + 2, d + 2)), np.empty((d + 2, d + 2)), np.empty(len(block))
+        """``BᵀB`` of ``B = [1 | x − c | y − t₀ − (x − c)w₀]`` ``(d + 2, d + 2)``: the ones column
+        is the sums' (with or without an intercept)."""
         with np.errstate(all="ignore"):  # (a value that is not finite shows in the sums)
-            for start in range(0, len(y), len(block)):
-                rows = block[:min(len(block), len(y) - start)]
-                np.subtract(x[start:start + len(rows)], self.shift, out=rows[:, 1:d + 1])  # the one copy
-                np.subtract(y[start:start + len(rows)], self.t0, out=rows[:, d + 1])
-                rows[:, d + 1] -= np.matmul(rows[:, 1:d + 1], self.w0, out=fit[:len(rows)])
-                total += np.matmul(rows.T, rows, out=product)  # BLAS syrk, on rows still in L2
-        return total
+            return gram_sums(x, y, Shift(self.shift, self.t0, self.w0), intercept=True)[0]
 
     def _moments(self):
         """Mean, M2 and a bound of max |·| per column of ``[x | y]``: the first rows' merged with the
@@ -201,31 +183,3 @@ class StreamAccumulator:
         return start.mean + delta * (n / total), merged_m2, np.maximum(start.max_abs, np.abs(mean) + np.sqrt(m2))
 
 
-def unit_condition(r: np.ndarray) -> float:
-    """The condition number of the columns whose triangle is ``r``, scaled to unit length (inf
-    for a zero column or a singular triangle)."""
-    norms = np.linalg.norm(r, axis=0)
-    if not np.all(norms > 0):
-        return np.inf
-    singular = np.linalg.svd(r / norms, compute_uv=False)
-    return float(singular[0] / singular[-1]) if singular[-1] > 0 else np.inf
-
-
-_controller = None  # threadpoolctl's view of the loaded BLAS libraries, made once
-
-
-def blas_threads_for(width: int):
-    """A context that runs products of ``width`` columns on one BLAS thread below
-    ``ONE_THREAD_BELOW`` columns (nothing changes without threadpoolctl, or for wider products)."""
-    global _controller
-    if width >= ONE_THREAD_BELOW:
-        return nullcontext()
-    if _controller is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:
-            return nullcontext()
-        import scipy.linalg.lapack  # noqa: F401  (TSQR's LAPACK: loaded, so that the limit reaches it)
-
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
