@@ -104,7 +104,16 @@ class _Labelled:
 
     labels: str | None = None
     chunk_labels: np.ndarray | None = None
-    chunk_positions: np.ndarray | None = None  # the file rows (from 0) of the last chunk's kept rows
+    _last: tuple | None = None  # (first file row, kept chunk rows or None for all, rows) of the last chunk
+
+    @property
+    def chunk_positions(self) -> np.ndarray | None:
+        """The file rows (from 0) of the last chunk's kept rows: made when asked (a plain pass never
+        asks, and two fresh arrays a chunk cost more than its checks)."""
+        if self._last is None:
+            return None
+        offset, kept, rows = self._last
+        return np.arange(offset, offset + rows) if kept is None else offset + kept
 
     def _kept(self, values: np.ndarray, labels, rows: _Rows, positions, squares=None) -> np.ndarray:
         names, where = self.columns, positions
@@ -114,9 +123,9 @@ class _Labelled:
             names = names + [self.labels]
             where = None if positions is None else positions + [self.source.columns.index(self.labels)]
         values, kept = _checked_values(values, rows, names, where, self.dropna, self, labels is not None, squares)
-        self.chunk_positions = rows.offset + kept
+        self._last = (rows.offset, kept, len(values))
         if labels is not None:
-            values, self.chunk_labels = values[:, :-1], labels[kept]
+            values, self.chunk_labels = values[:, :-1], (labels if kept is None else labels[kept])
         return values
 
 
@@ -392,18 +401,18 @@ class _Rows:
 def _checked_values(values: np.ndarray, rows: _Rows, names: list[str], positions, dropna: bool, owner,
                     labelled: bool = False, squares: np.ndarray | None = None):
     """The chunk without rows holding missing values (``dropna``), or an error naming the first;
-    and the chunk rows kept. One read decides almost every chunk: a column's sum of squares is
+    and the chunk rows kept (``None``: every one). One read decides almost every chunk: a column's sum of squares is
     finite only if each value is (NaN, inf and overflowing squares carry through), and it bounds
     the largest ``|value|``; only a chunk with a non-finite sum is searched value by value.
     ``squares`` ``(k,)``: those sums, when the reader took them (:func:`batches_ahead`)."""
     if squares is None:
         with np.errstate(over="ignore", invalid="ignore"):
             squares = np.einsum("ij,ij->j", values, values)  # (k,)
-    kept = np.arange(len(values))  # chunk row of each row of values
     if np.isfinite(squares).all():
         k = values.shape[1] - int(labelled)  # the labels' column (0 or NaN) is no data
         add_magnitudes(owner.magnitudes, values[:, :k], squares[:k])
-        return values, kept
+        return values, None
+    kept = np.arange(len(values))  # chunk row of each row of values
     missing = np.isnan(values)  # (m, k)
     if missing.any():
         bad = missing.any(axis=1)  # (m,)
