@@ -275,7 +275,8 @@ def _read_values(source, feature_names: list[str], extra: list[str], target_name
         magnitudes.finish()
     else:
         unfinished.append(magnitudes)
-    return x, others, n_dropped, None if labels is None else labels[1], kept + start
+    kept = kept + start if start else kept  # (n,) int64: not a second one for a whole file
+    return x, others, n_dropped, None if labels is None else labels[1], kept
 
 
 def _scan(x: np.ndarray, others: list[np.ndarray], missing_label) -> tuple[np.ndarray, int | None]:

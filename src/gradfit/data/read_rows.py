@@ -10,7 +10,7 @@ pandas chunk at a time, each block converted and copied into preallocated arrays
 :mod:`gradfit.scale.shares`): Parquet reads only the row groups they overlap.
 
 Measured (4,000,000 × 11 float64, 352 MB, peak RSS above the interpreter's over the data's size):
-1.27× in four row groups and in one (whole row groups, Arrow's pre-buffered reader: 2.14× and
+1.20× in four row groups, 1.23× in one (whole row groups, Arrow's pre-buffered reader: 2.14× and
 4.18×).
 """
 
@@ -22,10 +22,11 @@ from .. import limits
 from ..errors import BadDataError
 from .file_checks import one_line
 
-# Cells per batch of a Parquet file decoded at a time (8 MiB of float64): small beside any data
+# Cells per batch of a Parquet file decoded at a time (2 MiB of float64): small beside any data
 # worth holding, large enough that Arrow's per-batch cost does not show (4M × 11 read in about
-# the time whole row groups took, 2 s on a shared 2-core machine).
-READ_BATCH_CELLS = 2**20
+# the time whole row groups took, 1–2 s on a shared 2-core machine; 8 MiB batches peaked 0.1×
+# the data higher).
+READ_BATCH_CELLS = 2**18
 # The Parquet reader's buffer: the file is read 64 KiB at a time as its pages are decoded, not a
 # row group's column chunks at once (Arrow's pre_buffer: the whole file when it is one group).
 READ_BUFFER_BYTES = 1 << 16
