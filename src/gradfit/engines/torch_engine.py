@@ -233,8 +233,8 @@ def run(problem: Problem, cfg: FitConfig, *, lr: float, theta0: np.ndarray | Non
     def tensor(a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=torch_dtype, device=device)
 
-    x, y = tensor(problem.x_train), tensor(problem.y_train).view(-1, 1)  # (n, d), (n, 1): as the model's output
-    train_data = (x, y) if batches is None else batches
+    # (n, d), (n, 1): as the model's output; or batches drawn from rows not held here as tensors
+    train_data = (tensor(problem.x_train), tensor(problem.y_train).view(-1, 1)) if batches is None else batches
     val = StatsLoss(val_sufficient) if val_sufficient is not None else None if problem.x_val is None else \
         (tensor(problem.x_val), tensor(problem.y_val).view(-1, 1))
     initial = theta_of(model)

@@ -116,12 +116,13 @@ def choose_space(run: Run) -> None:
     """Where gradient descent runs (standardized or not), which engine, and on what rows."""
     run.scaling = run.reference.scaling if run.cfg.standardize else None
     run.engine = choose_engine(run.cfg, run.source.n_train)
+    run.engine_inputs = run.source.engine_inputs(run.engine, run.cfg, run.scaling)
     needs_rows = run.source.holds_rows and (run.engine != "exact" or run.reference_is_dense)
-    # Large rows for a float32 torch run are scaled straight into float32 (what the tensors hold)
+    # Large rows for a float32 torch run are scaled straight into float32 (what the tensors hold);
+    # rows the source hands the engine as batches (scaled as they are drawn) are not copied at all
     float32 = run.engine == "torch" and run.cfg.resolved_dtype("torch") == "float32" and not is_small(run.problem)
     run.run_problem = run.problem if run.scaling is None or not needs_rows else scaled_problem(
-        run.problem, run.scaling, np.float32 if float32 else np.float64)
-    run.engine_inputs = run.source.engine_inputs(run.engine, run.cfg, run.scaling)
+        run.problem, run.scaling, np.float32 if float32 else np.float64, train="batches" not in run.engine_inputs)
     if run.engine == "exact":
         run.engine_inputs.update(run.reference.exact_engine_inputs(run.scaling, run.source))
     if run.penalty is not None:

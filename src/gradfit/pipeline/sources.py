@@ -9,11 +9,12 @@ A new kind of data source is a new class with these methods; no stage changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .. import limits
+from ..data.batches import batch_bounds, epoch_order, shuffler
 from ..data.design import Scaling
 from ..data.validate import Problem, check_values
 from ..least_squares.curvature import max_row_norm2
@@ -52,8 +53,15 @@ def model_of(problem: Problem) -> dict:
     return {"model_intercept": problem.model_intercept, "weighting": problem.weighting}
 
 
-def scaled_problem(problem: Problem, scaling: Scaling, dtype=np.float64) -> Problem:
-    """``problem`` with features and target centred and scaled (both splits), in ``dtype``.
+# Rows of an in-memory mini-batch epoch gathered, standardized and rounded at a time (RowBatches):
+# 8 MiB of float64 cells, a few dozen batches, small beside rows worth drawing this way.
+GATHER_CELLS = 2**20
+
+
+def scaled_problem(problem: Problem, scaling: Scaling, dtype=np.float64, train: bool = True) -> Problem:
+    """``problem`` with features and target centred and scaled (both splits), in ``dtype``;
+    ``train=False``: without the training rows (``(0, d)``: the engine draws them as batches,
+    :class:`RowBatches`).
 
     Scaled block by block into the result (float64 arithmetic, then rounded once to ``dtype``):
     a float32 copy for the torch engine is the values ``torch.as_tensor`` would round the float64
@@ -61,8 +69,9 @@ def scaled_problem(problem: Problem, scaling: Scaling, dtype=np.float64) -> Prob
     instead of 1.8× at the peak).
     """
     has_val = problem.x_val is not None
+    x_train = problem.x_train if train else problem.x_train[:0]
     return Problem(
-        x_train=_scaled(problem.x_train, scaling.x, dtype), y_train=_scaled(problem.y_train, scaling.y, dtype),
+        x_train=_scaled(x_train, scaling.x, dtype), y_train=_scaled(problem.y_train[:len(x_train)], scaling.y, dtype),
         x_val=_scaled(problem.x_val, scaling.x, dtype) if has_val else None,
         y_val=_scaled(problem.y_val, scaling.y, dtype) if has_val else None,
         intercept=problem.intercept, names=problem.names, intercept_column=problem.intercept_column,
@@ -74,6 +83,69 @@ def _scaled(values: np.ndarray, scale, dtype, block: int = 1 << 16) -> np.ndarra
     for start in range(0, len(values), block):
         out[start:start + block] = scale(values[start:start + block])
     return out
+
+
+class RowBatches:
+    """An in-memory fit's mini-batches for the torch engine, gathered from the float64 rows and
+    standardized and rounded to ``dtype`` a few dozen batches at a time: a re-iterable of
+    ``(x, y)`` tensors ``(b, d)``, ``(b, 1)``, each iteration one epoch.
+
+    The epoch's order is the Trainer's (:func:`gradfit.data.batches.epoch_order` from :attr:`rng`,
+    which the torch engine sets to the Trainer's own generator, so checkpoints hold it) and each
+    value is the one the standardized copy of the rows holds (float64 ``(x − mean) / scale``, then
+    rounded once): the batches, and so the updates, are those of training on that copy bit for
+    bit, without the copy (0.5× the rows' float64 size in float32) nor an epoch's gather of it
+    (another 0.5×). ``x`` ``(n, d)`` and ``y`` ``(n,)`` are read, never written.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, scaling: Scaling | None, dtype, batch_size: int,
+                 seed: int) -> None:
+        self.x, self.y, self.scaling, self.dtype = x, y, scaling, np.dtype(dtype)
+        self.batch_size = int(batch_size)
+        self.rng = shuffler(seed)
+
+    def __iter__(self):
+        n = len(self.y)
+        order = epoch_order(n, self.batch_size, self.rng)
+        bounds = batch_bounds(n, self.batch_size)
+        per_gather = max(1, GATHER_CELLS // ((self.x.shape[1] + 1) * self.batch_size))
+        for first in range(0, len(bounds), per_gather):
+            group = bounds[first:first + per_gather]
+            lo, hi = group[0][0], group[-1][1]
+            x, y = self.rows(slice(lo, hi) if order is None else order[lo:hi])
+            for start, stop in group:
+                yield x[start - lo:stop - lo], y[start - lo:stop - lo]
+
+    def rows(self, rows) -> tuple:
+        """Rows ``rows`` (a slice or positions) standardized, as tensors ``(m, d)``, ``(m, 1)`` of ``dtype``."""
+        import torch
+
+        x = self.x[rows] if not isinstance(rows, slice) else self.x[rows].copy()  # (m, d) float64, our own
+        y = self.y[rows]
+        if self.scaling is not None:
+            np.subtract(x, self.scaling.x_mean, out=x)  # the operations of Scaling.x and .y, in place
+            np.divide(x, self.scaling.x_scale, out=x)
+            y = (y - self.scaling.y_mean) / self.scaling.y_scale
+        return torch.from_numpy(x.astype(self.dtype)), torch.from_numpy(y.astype(self.dtype)).view(-1, 1)
+
+    def loss_sum(self, model) -> tuple:
+        """The MSE of ``model`` over every row, in order, a gather's rows at a time (summed in
+        float64); ``(loss, 1)``, as the Trainer's evaluation takes it."""
+        import torch
+
+        step, n, total = max(1, GATHER_CELLS // (self.x.shape[1] + 1)), len(self.y), 0.0
+        for start in range(0, n, step):
+            x, y = self.rows(slice(start, min(n, start + step)))
+            total += float(((model(x) - y).to(torch.float64) ** 2).sum())
+        return torch.tensor(total / max(n, 1), dtype=torch.float64), 1
+
+    def standardized(self, problem: Problem) -> Problem:
+        """``problem`` (the run's, without its training rows) with them, whole and standardized:
+        for engines that slice the rows themselves (a sweep's stacked runs)."""
+        if self.scaling is None:
+            return replace(problem, x_train=self.x.astype(self.dtype), y_train=self.y.astype(self.dtype))
+        return replace(problem, x_train=_scaled(self.x, self.scaling.x, self.dtype),
+                       y_train=_scaled(self.y, self.scaling.y, self.dtype))
 
 
 def is_small(problem: Problem) -> bool:
@@ -140,12 +212,20 @@ class InMemory:
         return max_row_norm2(self.problem, scaling)
 
     def engine_inputs(self, engine: str, cfg, scaling: Scaling | None) -> dict:
-        """What the engine needs beyond the rows: the torch engine's device."""
+        """What the engine needs beyond the rows: the torch engine's device, and for mini-batches
+        of large rows on the CPU the batches themselves (:class:`RowBatches`: no standardized
+        copy of the training rows is made)."""
         if engine != "torch":
             return {"device": "cpu"}
         from ..scale.devices import resolve_device
 
-        return {"device": resolve_device(cfg.device)}
+        device = resolve_device(cfg.device)
+        if device != "cpu" or cfg.batch_size is None or cfg.batch_size >= self.n_train or cfg.walkthrough_stage \
+                or is_small(self.problem):  # (on a GPU the rows are held there; small rows copy cheaply)
+            return {"device": device}
+        batches = RowBatches(self.problem.x_train, self.problem.y_train, scaling, cfg.resolved_dtype("torch"),
+                             cfg.batch_size, cfg.seed)
+        return {"device": device, "batches": batches}
 
     def agree(self, flag: bool) -> bool:
         """``flag`` as every process of the run sees it (one process: itself)."""

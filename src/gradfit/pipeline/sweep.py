@@ -79,6 +79,8 @@ def _stacked_engine(rates: list[float]):
         if engine != "torch" or kwargs.get("theta0") is not None:  # auto chose another engine
             return get_engine(engine)(problem, cfg, lr=lr, monitor=monitor, dtype=dtype, device=device, **kwargs)
         if not trained:
+            if kwargs.get("batches") is not None:  # rows in memory drawn as batches: the stacked runs slice them
+                problem = kwargs["batches"].standardized(problem)
             monitors = [DivergenceMonitor(rate, monitor.lr_max_stable, monitor.loss_factor) for rate in rates]
             trained.update(zip(rates, run_many(problem, cfg, lrs=rates, monitors=monitors, dtype=dtype,
                                                device=device)))

@@ -236,15 +236,15 @@ class Trainer:
     def _loader_epoch(self, batch_callbacks: list) -> tuple[torch.Tensor, int]:
         """One epoch over a DataLoader's batches, or over this process's rows of global batches
         streamed from disk (:class:`gradfit.scale.shuffle_buffer.ShardBatch`)."""
-        total, count = torch.zeros((), dtype=self.dtype, device=self.device), 0
+        total, count = EpochLossSum(self.dtype, self.device), 0  # (summed as in-memory epochs are)
         for batch in self._train:
             weight, rows = (batch.weight, batch.rows) if isinstance(batch, ShardBatch) else (None, None)
             xb, yb = loader_batch((batch.x, batch.y) if rows is not None else batch, self.device, self.dtype)
-            total += self._step(xb, yb, batch_callbacks, weight=weight) * len(yb)
+            total.add(self._step(xb, yb, batch_callbacks, weight=weight), len(yb))
             count += len(yb) if rows is None else rows
         if count == 0:
             raise BadDataError("the training DataLoader yielded no batches; check its dataset and drop_last")
-        return sum_over_processes(total, self.shard), count
+        return sum_over_processes(total.value(), self.shard), count
 
     def _step(self, xb: torch.Tensor, yb: torch.Tensor, batch_callbacks: list, weight: float | None = None
               ) -> torch.Tensor:
