@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import gradfit
-from gradfit.data import read_rows
+from gradfit import limits
+from gradfit.data import footprint, read_rows
 from gradfit.data.files import read_table
 from gradfit.errors import BadDataError
 from gradfit.pipeline import sources
@@ -205,6 +206,8 @@ def test_a_mini_batch_fit_of_a_file_holds_its_rows_about_once(tmp_path):
     # float32 standardized copy and an epoch's gather of it, as before: 2.19 (their 0.5 + 0.5).
     bound = 1.0 + 4 / FIT_COLUMNS + 32 * 2**20 / (large - small)
     assert growth < bound, f"the peak grew {growth:.2f}× the rows' float64 size (bound {bound:.2f})"
+    # What the command's memory check counts per byte of rows covers it (data/footprint.py).
+    assert limits.IN_MEMORY_PEAK + footprint.PER_ROW_VECTORS / FIT_COLUMNS > growth
 
 
 @pytest.fixture(scope="module")
