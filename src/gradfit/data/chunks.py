@@ -108,8 +108,7 @@ class _Labelled:
 
     @property
     def chunk_positions(self) -> np.ndarray | None:
-        """The file rows (from 0) of the last chunk's kept rows: made when asked (a plain pass never
-        asks, and two fresh arrays a chunk cost more than its checks)."""
+        """The file rows (from 0) of the last chunk's kept rows, made when asked (a pass may not ask)."""
         if self._last is None:
             return None
         offset, kept, rows = self._last
@@ -410,7 +409,7 @@ def _checked_values(values: np.ndarray, rows: _Rows, names: list[str], positions
             squares = np.einsum("ij,ij->j", values, values)  # (k,)
     if np.isfinite(squares).all():
         k = values.shape[1] - int(labelled)  # the labels' column (0 or NaN) is no data
-        add_magnitudes(owner.magnitudes, values[:, :k], squares[:k])
+        owner.magnitudes.add(values[:, :k], squares[:k])
         return values, None
     kept = np.arange(len(values))  # chunk row of each row of values
     missing = np.isnan(values)  # (m, k)
@@ -430,18 +429,6 @@ def _checked_values(values: np.ndarray, rows: _Rows, names: list[str], positions
                        checked_names)
     owner.magnitudes.add(checked)
     return values, kept
-
-
-def add_magnitudes(magnitudes: Magnitudes, values: np.ndarray, squares: np.ndarray) -> None:
-    """:meth:`Magnitudes.add` for a chunk ``(m, k)`` of known finite column sums of squares ``(k,)``:
-    ``√(Σx²/m) ≤ max|x| ≤ √Σx²``; a chunk those bounds leave in doubt goes to ``Magnitudes.add``."""
-    if len(values) == 0:
-        return
-    lower = np.sqrt(squares / len(values))  # a lower bound of each column's largest |value|
-    if np.any((np.sqrt(squares) > limits.MAX_COLUMN_MAGNITUDE) | (lower < limits.MIN_COLUMN_MAGNITUDE)):
-        magnitudes.add(values)
-        return
-    magnitudes.largest = lower if magnitudes.largest is None else np.maximum(magnitudes.largest, lower)
 
 
 def _magnitudes(owner) -> Magnitudes:

@@ -153,7 +153,7 @@ def arrow_floats(columns, n_rows: int, squares: np.ndarray | None = None) -> np.
     """Numeric Arrow columns (a table's or a batch's) as float64 ``(n_rows, k)``, filled by column; nulls -> NaN.
 
     ``squares`` ``(k,)``, if given, receives each column's sum of squares, taken while the column
-    is still in cache (the chunk checks' one read: :func:`gradfit.data.chunks.add_magnitudes`).
+    is still in cache (the chunk checks' one read: :meth:`gradfit.data.validate.Magnitudes.add`).
     """
     import pyarrow as pa
     import pyarrow.compute as pc

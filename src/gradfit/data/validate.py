@@ -301,16 +301,18 @@ class Magnitudes:
         self.subjects, self.fix = subjects, fix
         self.largest: np.ndarray | None = None  # (k,) the largest |value| so far
 
-    def add(self, values: np.ndarray) -> None:
-        """One chunk ``(m, k)``, read once: each column's sum of squares bounds its largest
-        ``|value|`` (``√(Σx²/m) ≤ max|x| ≤ √Σx²``), and only a column those bounds leave in doubt
-        (near or outside the range, or non-finite) is searched for its largest value (rare).
-        A reduction along the rows is 8× slower than the one product, so it is kept for doubt."""
+    def add(self, values: np.ndarray, squares: np.ndarray | None = None) -> None:
+        """One chunk ``(m, k)``, read once: each column's sum of squares (``squares`` ``(k,)``
+        where the reader took them) bounds its largest ``|value|`` (``√(Σx²/m) ≤ max|x| ≤ √Σx²``),
+        and only a column those bounds leave in doubt (near or outside the range, or non-finite) is
+        searched for its largest value (rare). A reduction along the rows is 8× slower than the one
+        product, so it is kept for doubt."""
         if values.size == 0:
             return
         m = len(values)
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-            squares = np.einsum("ij,ij->j", values, values, dtype=np.float64)  # (k,)
+            if squares is None:
+                squares = np.einsum("ij,ij->j", values, values, dtype=np.float64)  # (k,)
             lower, upper = np.sqrt(squares / m), np.sqrt(squares)
         doubt = ~np.isfinite(squares) | (upper > limits.MAX_COLUMN_MAGNITUDE) | (lower < limits.MIN_COLUMN_MAGNITUDE)
         largest = lower  # a lower bound of each column's largest |value|, exact where in doubt
