@@ -51,6 +51,10 @@ GRAM_MAX_CONDITION = 1e3
 # on 2 cores, 1,000,000 × 20, alternated with `X.T @ X` on one thread: 20,480 values a chunk took
 # 1.98–2.42× that product, 81,920 1.64–1.80×, 163,840 1.54–1.93×.)
 GRAM_CHUNK_CELLS = 163_840
+# ... and at most this many rows a chunk: narrow rows in chunks this long run as fast as longer ones
+# on large data (1,000,000 × 5: 28.2 ms against 26.3 at 32,768 rows) and faster on small data
+# (10,000 × 5 as one chunk: 1.09 ms; in chunks of 8,192 rows: 0.90).
+GRAM_MAX_CHUNK_ROWS = 8192
 # The refinement pass is two matrix-vector products per chunk, bound by memory: chunks of 640 KiB
 # (a quarter as many calls) took 16 ms instead of 22 at 1,000,000 × 20.
 GRAM_REFINE_CHUNK_CELLS = 81_920
@@ -63,6 +67,11 @@ GRAM_REFINE_ABOVE = 1e-14
 # data, the answer's first estimate (the target's shift): 4,096 rows place both well, and their
 # normal equations (0.6 ms at 20 columns, on one BLAS thread) cost little beside the pass.
 GRAM_HEAD_ROWS = 4096
+# From this many cells the Gram path shifts the target by the first rows' answer where the
+# residual sum of squares would otherwise need the refinement pass: finding that answer costs
+# 0.4–0.6 ms, a second pass about 1 ns a cell (measured at 10,000 × 5: with the shift the fit took
+# 4.0–4.1 ms, 3.3 without; the shift pays for itself above about a million cells).
+GRAM_TARGET_SHIFT_CELLS = 1_000_000
 # Wide data is bound by arithmetic, not memory: BLAS needs long chunks to run at full speed.
 GRAM_MIN_CHUNK_ROWS = 1024
 # Rows per block of the statistics' pass over rows in memory (robust covariances, influence): the

@@ -60,8 +60,8 @@ def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: lis
         ``None`` when the unit-length columns have a condition number above
         ``limits.GRAM_MAX_CONDITION`` (or the Gram matrix is not positive definite).
     """
-    if x.size <= limits.EXTRA_PRECISE_CELLS:  # products too small to wake BLAS's threads (and
-        return _statistics(x, y, intercept, names, check, correctly_rounded)  # setting the limit costs 26 µs)
+    if x.size < limits.GRAM_TARGET_SHIFT_CELLS:  # a pass of a millisecond or two: setting the limit
+        return _statistics(x, y, intercept, names, check, correctly_rounded)  # (2 × 26 µs) weighs on it
     with blas_threads_for(x.shape[1] + 2):  # products of a few columns: one BLAS thread
         return _statistics(x, y, intercept, names, check, correctly_rounded)
 
@@ -110,15 +110,16 @@ def _shift(x: np.ndarray, y: np.ndarray, intercept: bool) -> Shift:
         centre = np.zeros(d + 1)  # without an intercept a shift would change the model
     elif x.size > limits.EXTRA_PRECISE_CELLS and np.all(np.abs(centre) <= spread):
         centre = np.zeros(d + 1)  # nothing to cancel: no copy of the chunks (small data: always)
-    if x.size <= limits.EXTRA_PRECISE_CELLS:  # small data is refined from its rows in any case
+    if x.size < limits.GRAM_TARGET_SHIFT_CELLS:  # a second pass costs less than the first rows' answer
         return Shift(centre[:d], float(centre[d]), None)
     return Shift(centre[:d], *_head_answer(head_x - centre[:d], head_y, intercept, float(centre[d])))
 
 
 def _head_answer(head_x: np.ndarray, head_y: np.ndarray, intercept: bool, y_centre: float):
     """``(t₀, w₀)`` from the first rows' least squares where the residual sum of squares taken
-    from the sums would lose digits to cancellation (``eps·TSS/RSS`` above a tenth of
-    ``limits.GRAM_REFINE_ABOVE``); ``(y_centre, None)`` where it would not, or cannot be told.
+    from the sums would lose enough digits to cancellation to call for the refinement pass
+    (``eps·TSS/RSS`` above half ``limits.GRAM_REFINE_ABOVE``: the first rows' ratio, with room
+    for its sampling); ``(y_centre, None)`` where it would not, or cannot be told.
 
     Any ``θ₀`` is an exact change of basis, so the first rows' normal equations (one small product)
     are good enough for it; the residuals that judge it are taken from the rows.
@@ -134,7 +135,7 @@ def _head_answer(head_x: np.ndarray, head_y: np.ndarray, intercept: bool, y_cent
         return y_centre, None
     residual = y_centred - centred @ w0
     around = head_y - y_centre
-    if not limits.EPS * float(around @ around) > 0.1 * limits.GRAM_REFINE_ABOVE * float(residual @ residual):
+    if not limits.EPS * float(around @ around) > 0.5 * limits.GRAM_REFINE_ABOVE * float(residual @ residual):
         return y_centre, None  # the sums lose nothing worth a product per chunk
     return y_mean - float(x_mean @ w0), w0
 

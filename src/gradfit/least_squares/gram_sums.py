@@ -78,8 +78,11 @@ class Shift:
 
 
 def chunk_rows(d: int, cells: int | None = None) -> int:
-    """Rows per chunk for ``d`` columns: about ``cells`` values (default ``limits.GRAM_CHUNK_CELLS``)."""
-    return max(limits.GRAM_MIN_CHUNK_ROWS, (limits.GRAM_CHUNK_CELLS if cells is None else cells) // max(d, 1))
+    """Rows per chunk for ``d`` columns: about ``cells`` values (default ``limits.GRAM_CHUNK_CELLS``,
+    and then at most ``limits.GRAM_MAX_CHUNK_ROWS``)."""
+    if cells is None:
+        return max(limits.GRAM_MIN_CHUNK_ROWS, min(limits.GRAM_MAX_CHUNK_ROWS, limits.GRAM_CHUNK_CELLS // max(d, 1)))
+    return max(limits.GRAM_MIN_CHUNK_ROWS, cells // max(d, 1))
 
 
 def gram_sums(x: np.ndarray, y: np.ndarray, shift: Shift, intercept: bool):
