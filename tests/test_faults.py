@@ -6,7 +6,8 @@ The claims: every surviving process ends within about the timeout with one line 
 stops every process at the same epoch with a checkpoint that resumes to the uninterrupted
 answer; a group torchrun restarts resumes from the latest checkpoint by itself and ends with the
 uninterrupted answer; the workers' exit codes (1, 130, 143) show in torchrun's report (torchrun
-itself exits 1 whenever a worker fails: it cannot pass a worker's code on).
+itself exits 1 whenever a worker fails: it cannot pass a worker's code on; gradfit-torchrun does,
+test_torchrun_launcher).
 
 The uninterrupted answer is computed in this process, one process, float64: a torchrun run
 gives it to about 1e-16 (measured; the tolerance below is 1e-10, as in test_distributed). Each
@@ -76,12 +77,12 @@ def uninterrupted(data_dir):
 class Launch:
     """``torchrun --standalone`` running gradfit, its output in files, its workers found by rank."""
 
-    def __init__(self, args: list[str], cwd, *options: str, nproc: int = 2, program=("-m", "gradfit")) -> None:
+    def __init__(self, args: list[str], cwd, *options: str, nproc: int = 2, program=("-m", "gradfit"),
+                 launcher=(sys.executable, "-m", "torch.distributed.run")) -> None:
         self.cwd = cwd
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
         env.pop("WORLD_SIZE", None)
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-                   *options, *program, *args]
+        command = [*launcher, "--standalone", f"--nproc_per_node={nproc}", *options, *program, *args]
         self.out, self.err = open(cwd / "stdout.txt", "w+"), open(cwd / "stderr.txt", "w+")
         self.proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=self.out, stderr=self.err)
 
@@ -165,8 +166,8 @@ def launch(data_dir):
     for name in ("c.pt", "stdout.txt", "stderr.txt", "outcome.json"):
         (data_dir / name).unlink(missing_ok=True)
 
-    def start(args: list[str], *options: str, program=("-m", "gradfit")) -> Launch:
-        started.append(Launch(args, data_dir, *options, program=program))
+    def start(args: list[str], *options: str, program=("-m", "gradfit"), **launcher) -> Launch:
+        started.append(Launch(args, data_dir, *options, program=program, **launcher))
         return started[-1]
 
     yield start

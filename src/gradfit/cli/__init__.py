@@ -4,7 +4,7 @@
 keys: gradfit.config's declarations and the command line's own); ``fit.py``, ``solve.py`` and
 ``commands.py`` run each command through the Python API and print; ``inputs.py`` holds what they
 share (the data file, the process group, warnings); ``signals.py`` how Ctrl-C and SIGTERM end a
-command.
+command; ``torchrun.py`` is ``gradfit-torchrun``, torchrun passing on the workers' exit code.
 """
 
 from __future__ import annotations

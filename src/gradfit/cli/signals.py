@@ -202,7 +202,7 @@ def launcher_command(argv: list[str], checkpoint: str) -> str:
         parent = []
     if argv and len(parent) > len(argv) and parent[-len(argv):] == list(argv):
         launcher = parent[:-len(argv)]
-        if len(launcher) > 1 and os.path.basename(launcher[1]) == "torchrun":
+        if len(launcher) > 1 and os.path.basename(launcher[1]) in ("torchrun", "gradfit-torchrun"):
             launcher = launcher[1:]  # "python …/bin/torchrun": the script runs itself
         return shlex.join(launcher + resumed)
     return "torchrun [its options] " + shlex.join(["gradfit", *resumed])
