@@ -239,6 +239,15 @@ def test_a_killed_worker_ends_the_others_with_one_line_and_the_command_that_resu
     same_answer(resume_from_the_printed_command(lines[0], run.cwd), uninterrupted)
 
 
+def said_once_that_the_group_restarts(run) -> None:
+    """Rank 0's one line about the lost rank and the restart, and no traceback from gradfit."""
+    stderr = run.stderr()
+    assert gradfit_errors(stderr) == ["gradfit fit: error: rank 1 of 2 was lost (its connection closed: killed or "
+                                      "crashed); this process stopped too; torchrun restarts the group (1 restart "
+                                      "left), which resumes from c.pt"], stderr[-3000:]
+    no_gradfit_traceback(stderr)
+
+
 @linux
 def test_a_killed_worker_under_max_restarts_resumes_by_itself_to_the_uninterrupted_answer(launch, uninterrupted):
     run = launch([*FIT, "--checkpoint", "c.pt"], "--max-restarts=1")
@@ -248,11 +257,7 @@ def test_a_killed_worker_under_max_restarts_resumes_by_itself_to_the_uninterrupt
     result = json.loads(run.stdout())
     assert result["start_epoch"] >= 1  # the restarted round went on from the checkpoint
     same_answer(result, uninterrupted)
-    stderr = run.stderr()
-    assert gradfit_errors(stderr) == ["gradfit fit: error: rank 1 of 2 was lost (its connection closed: killed or "
-                                      "crashed); this process stopped too; torchrun restarts the group (1 restart "
-                                      "left), which resumes from c.pt"], stderr[-3000:]
-    no_gradfit_traceback(stderr)
+    said_once_that_the_group_restarts(run)
 
 
 @linux
@@ -385,11 +390,7 @@ def test_a_worker_lost_after_the_last_checkpoint_is_restarted_to_report_the_resu
     result = json.loads(run.stdout())  # one document: the restarted round's
     assert result["start_epoch"] == EPOCHS  # resumed from the last epoch's checkpoint, no epoch trained again
     same_answer(result, uninterrupted)
-    stderr = run.stderr()
-    assert gradfit_errors(stderr) == ["gradfit fit: error: rank 1 of 2 was lost (its connection closed: killed or "
-                                      "crashed); this process stopped too; torchrun restarts the group (1 restart "
-                                      "left), which resumes from c.pt"], stderr[-3000:]
-    no_gradfit_traceback(stderr)
+    said_once_that_the_group_restarts(run)
 
 
 @linux
