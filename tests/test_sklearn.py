@@ -19,7 +19,7 @@ from error_bounds import EPS, QR_BACKWARD, qr_errors  # noqa: E402
 from gradfit.config import options_of  # noqa: E402
 from gradfit.sklearn import ESTIMATOR_DEFAULTS, EXCLUDED, GDRegressor  # noqa: E402
 from sklearn.base import clone  # noqa: E402
-from sklearn.exceptions import DataConversionWarning  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning  # noqa: E402
 from sklearn.linear_model import LinearRegression, Ridge  # noqa: E402
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
@@ -195,6 +195,24 @@ def test_a_dataframe_names_the_features():
     bound = 4 * EPS * (np.abs(x) @ np.abs(model.coef_) + abs(model.intercept_))
     assert np.all(np.abs(model.predict(frame) - by_hand) <= bound)
     assert not hasattr(GDRegressor().fit(x, y), "feature_names_in_")
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_stopping_short_warns_with_scikit_learns_convergence_warning_too(method):
+    # A GridSearchCV user silences scikit-learn's ConvergenceWarning; gradfit's own class still
+    # matches, and the warning points at the caller's line, not at gradfit's.
+    rng = np.random.default_rng(3)
+    X = rng.normal(100.0, 1.0, size=(60, 2))  # far from zero, not standardized: 3 epochs stop short
+    y = X @ np.array([1.0, 2.0]) + rng.normal(size=60)
+    estimator = GDRegressor(epochs=3, standardize=False)
+    with pytest.warns(ConvergenceWarning) as caught:
+        getattr(estimator, method)(X, y)
+    assert all(isinstance(w.message, gradfit.ConvergenceWarning) for w in caught)
+    assert {w.filename for w in caught} == {__file__}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        getattr(GDRegressor(epochs=3, standardize=False), method)(X, y)  # silenced by scikit-learn's class
 
 
 def test_early_stopping_sets_n_iter():

@@ -11,19 +11,24 @@ from __future__ import annotations
 import inspect
 import numbers
 import textwrap
+import warnings
 
 import numpy as np
 
 from .api import fit as fit_rows
 from .config import BY_NAME, config_from, options_of
 from .data.per_row import check_weights
+from . import errors
 from .errors import BadOptionError, MissingDependencyError, option
 from .pipeline.run import fit_source
 from .pipeline.summarized import Summary
 
 try:
     from sklearn.base import BaseEstimator, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 except ImportError:  # scikit-learn is optional: the estimator says what to install when it is built
+    SklearnConvergenceWarning = UserWarning
+
     class RegressorMixin:  # noqa: D101 (a stand-in, never used)
         pass
 
@@ -31,6 +36,28 @@ except ImportError:  # scikit-learn is optional: the estimator says what to inst
         def __new__(cls, *args, **kwargs):
             raise MissingDependencyError("gradfit.GDRegressor needs scikit-learn, which is not installed: "
                                          "pip install scikit-learn (or pip install \"gradfit[sklearn]\")")
+
+
+
+class ConvergenceWarning(errors.ConvergenceWarning, SklearnConvergenceWarning):
+    """:class:`gradfit.errors.ConvergenceWarning` as :class:`GDRegressor` issues it: scikit-learn's
+    ``sklearn.exceptions.ConvergenceWarning`` too, so that a filter on either class (as
+    ``GridSearchCV`` users and scikit-learn's own checks set) catches it."""
+
+
+def warning_as_sklearns(call):
+    """``call()``, its gradfit ConvergenceWarnings issued again as :class:`ConvergenceWarning`
+    (every other warning as it was), from the place gradfit named, under the caller's filters."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # (each one recorded: the caller's filters judge them below)
+        result = call()
+    for seen in caught:
+        message = seen.message
+        if type(message) is errors.ConvergenceWarning:
+            message = ConvergenceWarning(message.template)
+        warnings.warn_explicit(message, type(message), seen.filename, seen.lineno, source=seen.source)
+    return result
+
 
 # Options an estimator has no use for: scikit-learn hands fit() the columns (X) and the target (y)
 # apart, and a feature transform is a Pipeline step; coef_ has one entry per column of X.
@@ -189,8 +216,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
 
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, reset=True)
         self._summary = None  # partial_fit's chunks are forgotten
-        result = fit_rows(X, y, weights=mean_one(sample_weight, len(y)), names=self._feature_names(),
-                          **self._fit_options())
+        result = warning_as_sklearns(lambda: fit_rows(X, y, weights=mean_one(sample_weight, len(y)),
+                                                      names=self._feature_names(), **self._fit_options()))
         return self._set_fitted(result)
 
     def partial_fit(self, X, y, sample_weight=None) -> "GDRegressor":
@@ -222,7 +249,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         if summary is None:
             summary = Summary(cfg.intercept, tuple(self._feature_names()))
         summary = summary.add(X, y, None if sample_weight is None else as_weights(sample_weight, len(y)))
-        result = fit_source(summary.source(), cfg)
+        result = warning_as_sklearns(lambda: fit_source(summary.source(), cfg))
         self._summary = summary
         return self._set_fitted(result)
 
