@@ -83,8 +83,7 @@ def _statistics(x: np.ndarray, y: np.ndarray, intercept: bool, names, check, cor
     r_aug = r_shift @ shift.undo(p)  # R of [A | y] itself (still upper triangular)
     r = r_aug[:p, :p]
     refine = _refinement_changes_the_answer(gram, r_shift, kappa_shifted, shift.theta0(intercept))
-    theta, rss = _solve(x, y, r, r_aug[:p, p], intercept, refine, float(r_shift[-1, -1]) ** 2, correctly_rounded,
-                        unit_condition(r))
+    theta, rss = _solve(x, y, r, r_aug[:p, p], intercept, refine, float(r_shift[-1, -1]) ** 2, correctly_rounded)
     r_aug[:p, p] = r @ theta
     r_aug[p, p] = np.sqrt(rss)
     mean = centre + column_sums / n
@@ -104,30 +103,33 @@ def _shift(x: np.ndarray, y: np.ndarray, intercept: bool) -> Shift:
     d = x.shape[1]
     head_x, head_y = x[:limits.GRAM_HEAD_ROWS], y[:limits.GRAM_HEAD_ROWS]  # enough rows to see where the columns sit
     with np.errstate(all="ignore"):  # (unchecked values: the sums below find NaN and inf)
-        centre = np.concatenate([head_x.mean(axis=0), [head_y.mean()]])  # (d + 1,)
+        head_mean = np.concatenate([head_x.mean(axis=0), [head_y.mean()]])  # (d + 1,)
         spread = np.concatenate([head_x.std(axis=0), [head_y.std()]])
+    centre = head_mean
     if not intercept or not np.all(np.isfinite(centre)):
         centre = np.zeros(d + 1)  # without an intercept a shift would change the model
     elif x.size > limits.EXTRA_PRECISE_CELLS and np.all(np.abs(centre) <= spread):
         centre = np.zeros(d + 1)  # nothing to cancel: no copy of the chunks (small data: always)
     if x.size < limits.GRAM_TARGET_SHIFT_CELLS:  # a second pass costs less than the first rows' answer
         return Shift(centre[:d], float(centre[d]), None)
-    return Shift(centre[:d], *_head_answer(head_x - centre[:d], head_y, intercept, float(centre[d])))
+    return Shift(centre[:d], *_head_answer(head_x, head_y, head_mean if intercept else None, centre))
 
 
-def _head_answer(head_x: np.ndarray, head_y: np.ndarray, intercept: bool, y_centre: float):
-    """``(t₀, w₀)`` from the first rows' least squares where the residual sum of squares taken
-    from the sums would lose enough digits to cancellation to call for the refinement pass
-    (``eps·TSS/RSS`` above half ``limits.GRAM_REFINE_ABOVE``: the first rows' ratio, with room
-    for its sampling); ``(y_centre, None)`` where it would not, or cannot be told.
+def _head_answer(head_x: np.ndarray, head_y: np.ndarray, head_mean: np.ndarray | None, centre: np.ndarray):
+    """``(t₀, w₀)`` from the first rows' least squares (about their means ``head_mean``, or through
+    the origin when ``None``), in the basis shifted by ``centre`` (:class:`Shift`), where the
+    residual sum of squares taken from the sums would lose enough digits to cancellation to call for
+    the refinement pass (``eps·TSS/RSS`` above half ``limits.GRAM_REFINE_ABOVE``: the first rows'
+    ratio, with room for its sampling); ``(centre[-1], None)`` where it would not, or cannot be told.
 
     Any ``θ₀`` is an exact change of basis, so the first rows' normal equations (one small product)
     are good enough for it; the residuals that judge it are taken from the rows.
     """
     m, d = head_x.shape
+    y_centre = float(centre[d])
     if m < 4 * (d + 1) or not (np.isfinite(head_x).all() and np.isfinite(head_y).all()):
         return y_centre, None  # too few rows to judge, or values the pass's checks will name
-    x_mean, y_mean = (head_x.mean(axis=0), float(head_y.mean())) if intercept else (np.zeros(d), 0.0)
+    x_mean, y_mean = (np.zeros(d), 0.0) if head_mean is None else (head_mean[:d], float(head_mean[d]))
     centred, y_centred = head_x - x_mean, head_y - y_mean  # (the intercept's column, eliminated)
     try:
         w0 = np.linalg.solve(centred.T @ centred, centred.T @ y_centred)  # (d,)
@@ -137,7 +139,7 @@ def _head_answer(head_x: np.ndarray, head_y: np.ndarray, intercept: bool, y_cent
     around = head_y - y_centre
     if not limits.EPS * float(around @ around) > 0.5 * limits.GRAM_REFINE_ABOVE * float(residual @ residual):
         return y_centre, None  # the sums lose nothing worth a product per chunk
-    return y_mean - float(x_mean @ w0), w0
+    return y_mean - float((x_mean - centre[:d]) @ w0), w0
 
 
 def _in_doubt(gram: np.ndarray, sums: np.ndarray, shift: np.ndarray, n: int, intercept: bool) -> bool:
@@ -187,7 +189,7 @@ def _refinement_changes_the_answer(gram: np.ndarray, r_shift: np.ndarray, kappa:
 
 
 def _solve(x: np.ndarray, y: np.ndarray, r: np.ndarray, z: np.ndarray, intercept: bool,
-           refine: bool, rss: float, correctly_rounded: bool, kappa: float) -> tuple[np.ndarray, float]:
+           refine: bool, rss: float, correctly_rounded: bool) -> tuple[np.ndarray, float]:
     """θ from the triangle, refined from the rows (when that can change it), and the residual sum
     of squares."""
     theta = np.linalg.solve(r, z)
@@ -196,7 +198,8 @@ def _solve(x: np.ndarray, y: np.ndarray, r: np.ndarray, z: np.ndarray, intercept
     # Small: residuals in double-double, the answer correctly rounded (as dense QR gives it).
     design = np.column_stack([np.ones(len(y)), x]) if intercept else x
     theta, residuals, _ = extra_precise.refine(design, None, y, theta,
-                                               lambda g: np.linalg.solve(r, np.linalg.solve(r.T, g)), kappa)
+                                               lambda g: np.linalg.solve(r, np.linalg.solve(r.T, g)),
+                                               unit_condition(r))
     return theta, math.fsum((residuals * residuals).tolist())
 
 

@@ -100,11 +100,12 @@ class StreamAccumulator:
         if not self.by_gram:
             return self.tsqr
         start, triangle, p = self.start, self.triangle, self.start.p
-        shifted = self.theta0_shifted + np.linalg.solve(triangle[:p, :p], triangle[:p, p])  # θ in the shifted basis
+        # θ in the shifted basis: θ₀ + δ
+        shifted = self.basis.theta0(start.intercept) + np.linalg.solve(triangle[:p, :p], triangle[:p, p])
         theta = shifted.copy()
         if start.intercept:
-            theta[0] -= self.shift @ shifted[1:]  # b = b_shifted − c·w
-        r_aug = np.triu(triangle @ self.basis)  # R of [A | y] itself
+            theta[0] -= self.basis.x @ shifted[1:]  # b = b_shifted − c·w
+        r_aug = np.triu(triangle @ self.basis.undo(p))  # R of [A | y] itself
         r_aug[:p, p] = r_aug[:p, :p] @ theta
         r_aug[p, p] = abs(triangle[p, p])
         mean, m2, max_abs = self._moments()
@@ -128,9 +129,9 @@ class StreamAccumulator:
             return False
         self.start = SimpleNamespace(n=acc.n, intercept=acc.intercept, names=acc.names, d=d, p=p,
                                      mean=acc.mean.copy(), m2=acc.m2.copy(), max_abs=acc.max_abs.copy())
-        self.shift, self.triangle, self.basis = shift, triangle, np.linalg.inv(to_shifted)  # (unit triangular)
-        self.w0, self.t0 = theta0[i0:], (theta0[0] + shift @ theta0[1:] if acc.intercept else 0.0)
-        self.theta0_shifted = np.concatenate([[self.t0], self.w0]) if acc.intercept else self.w0
+        self.triangle = triangle
+        # [1 | x − c | y − t₀ − (x − c)w₀], with t₀ the intercept of θ₀ in the shifted basis
+        self.basis = Shift(shift, theta0[0] + shift @ theta0[1:] if acc.intercept else 0.0, theta0[i0:])
         self.start_gram = triangle.T @ triangle  # (p + 1, p + 1): the first rows, in the shifted basis
         self.rows_gram, self.gram_n = np.zeros((d + 2, d + 2)), 0  # [1 | x − c | y − Aθ₀] of the later rows
         self.by_gram = True
@@ -153,7 +154,7 @@ class StreamAccumulator:
         norms = np.linalg.norm(r, axis=0)  # (p,) lengths of the shifted columns
         delta = np.linalg.solve(r, triangle[:p, p]) * norms  # δ on unit-length columns
         kappa = unit_condition(r)
-        theta = float(np.linalg.norm(self.theta0_shifted * norms + delta))
+        theta = float(np.linalg.norm(self.basis.theta0(self.start.intercept) * norms + delta))
         if kappa > MAX_CONDITION or np.linalg.norm(delta) > max(abs(triangle[p, p]), theta / kappa):
             return False  # no longer as accurate as QR (see the module)
         self.rows_gram, self.triangle, self.gram_n = rows_gram, triangle, self.gram_n + len(y)
@@ -163,19 +164,18 @@ class StreamAccumulator:
         """``BᵀB`` of ``B = [1 | x − c | y − t₀ − (x − c)w₀]`` ``(d + 2, d + 2)``: the ones column
         is the sums' (with or without an intercept)."""
         with np.errstate(all="ignore"):  # (a value that is not finite shows in the sums)
-            return gram_sums(x, y, Shift(self.shift, self.t0, self.w0), intercept=True)[0]
+            return gram_sums(x, y, self.basis, intercept=True)[0]
 
     def _moments(self):
         """Mean, M2 and a bound of max |·| per column of ``[x | y]``: the first rows' merged with the
         later rows' (their sums about ``c`` and ``t₀``, where little is left to cancel)."""
-        start, n, d = self.start, self.gram_n, self.start.d
+        start, n = self.start, self.gram_n
         if n == 0:
             return start.mean, start.m2, start.max_abs
-        gram = self.rows_gram
-        to_y = np.append(self.w0, 1.0)  # y − t₀ = (x − c)·w₀ + (y − t₀ − (x − c)w₀)
-        sums = np.append(gram[0, 1:d + 1], gram[0, 1:] @ to_y)  # (d + 1,) of x − c and y − t₀
-        squares = np.append(np.diag(gram)[1:d + 1], to_y @ gram[1:, 1:] @ to_y)
-        mean = np.append(self.shift, self.t0) + sums / n
+        # of [1, x − c, y − t₀]: y − t₀ = (x − c)·w₀ + (y − t₀ − (x − c)w₀)
+        gram, sums = self.basis.of_target(self.rows_gram, self.rows_gram[0, 1:], intercept=True)
+        squares = np.diag(gram)[1:]
+        mean = np.append(self.basis.x, self.basis.t0) + sums / n
         m2 = np.maximum(squares - sums * sums / n, 0.0)
         delta, total = mean - start.mean, start.n + n  # Chan, Golub & LeVeque's merge
         merged_m2 = start.m2 + m2 + delta * delta * (start.n * n / total)

@@ -94,12 +94,12 @@ def gram_sums(x: np.ndarray, y: np.ndarray, shift: Shift, intercept: bool):
     block by block beside the ones and the target, and squared in one product.
     """
     by_columns = x.strides[0] == x.itemsize  # each column contiguous
-    gram, x_sums, y_sum = (_sums_of_columns if by_columns else _sums_of_rows)(x, y, shift)
-    return (gram if intercept else gram[1:, 1:]), np.append(x_sums, y_sum)
+    gram = (_sums_of_columns if by_columns else _sums_of_rows)(x, y, shift)  # (d + 2)², the ones row first
+    return (gram if intercept else gram[1:, 1:]), gram[0, 1:].copy()
 
 
 def _sums_of_rows(x: np.ndarray, y: np.ndarray, shift: Shift):
-    """:func:`gram_sums` of rows in C order, as ``(gram (d + 2)², x sums, target sum)``.
+    """:func:`gram_sums` of rows in C order: the Gram matrix ``(d + 2)²`` of ``[1 | x − c | target]``.
 
     Chunk by chunk: ``(x − c)ᵀ(x − c)`` (BLAS syrk), ``(x − c)ᵀ·target`` and the column sums
     (two matrix-vector products with the chunk while it is in cache), and with a target shift the
@@ -136,13 +136,13 @@ def _sums_of_rows(x: np.ndarray, y: np.ndarray, shift: Shift):
     gram[1:d + 1, d + 1] = gram[d + 1, 1:d + 1] = x_t_y
     gram[0, d + 1] = gram[d + 1, 0] = y_sum
     gram[d + 1, d + 1] = y_t_y
-    return gram, x_sums, y_sum
+    return gram
 
 
 def _sums_of_columns(x: np.ndarray, y: np.ndarray, shift: Shift):
-    """:func:`gram_sums` of columns in Fortran order, as ``(gram (d + 2)², x sums, target sum)``:
-    ``B = [1 | x − c | target]`` is written block by block into one buffer (each column a
-    contiguous copy) and ``BᵀB`` taken in one product while the block is in cache."""
+    """:func:`gram_sums` of columns in Fortran order: ``BᵀB`` ``(d + 2)²`` of ``B = [1 | x − c | target]``,
+    ``B`` written block by block into one buffer (each column a contiguous copy) and squared in one
+    product while the block is in cache."""
     n, d = x.shape
     block = np.empty((max(1, min(n, COLUMN_BLOCK_CELLS // (d + 2))), d + 2), order="F")
     block[:, 0] = 1.0
@@ -154,7 +154,7 @@ def _sums_of_columns(x: np.ndarray, y: np.ndarray, shift: Shift):
         if shift.w0 is not None:
             rows[:, d + 1] -= np.matmul(rows[:, 1:d + 1], shift.w0, out=fit[:len(rows)])
         total += np.matmul(rows.T, rows, out=product)  # BLAS syrk, on rows still in L2
-    return total, total[0, 1:d + 1].copy(), float(total[0, d + 1])
+    return total
 
 
 def unit_condition(r: np.ndarray) -> float:
