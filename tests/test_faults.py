@@ -289,6 +289,13 @@ def _state(pid: int) -> str:
         return "gone"
 
 
+def the_one_sigterm_line(stderr: str) -> str:
+    """Rank 0's one gradfit line after a SIGTERM: where the run stopped."""
+    lines = gradfit_errors(stderr)
+    assert len(lines) == 1 and lines[0].startswith("gradfit fit: stopped by SIGTERM after epoch "), stderr[-3000:]
+    return lines[0]
+
+
 @linux
 def test_sigterm_to_every_worker_checkpoints_one_epoch_and_shows_143(launch, uninterrupted):
     """SIGTERM to the workers (as torchrun sends it when it stops them): both stop at the same
@@ -299,13 +306,12 @@ def test_sigterm_to_every_worker_checkpoints_one_epoch_and_shows_143(launch, uni
     run.signal(None, signal.SIGTERM)
     assert run.finish() == 1
     stderr = run.stderr()
-    lines = gradfit_errors(stderr)
-    assert len(lines) == 1 and lines[0].startswith("gradfit fit: stopped by SIGTERM after epoch "), stderr[-3000:]
-    epoch = int(lines[0].split("after epoch ", 1)[1].split(";", 1)[0])
+    line = the_one_sigterm_line(stderr)
+    epoch = int(line.split("after epoch ", 1)[1].split(";", 1)[0])
     assert 1 <= epoch < EPOCHS and torch.load(run.cwd / "c.pt", weights_only=True)["epoch"] == epoch
     assert exit_codes(stderr) == {143}, stderr[-3000:]  # each worker torchrun saw end (rank 0, rank 1 or both)
     no_gradfit_traceback(stderr)
-    result = resume_from_the_printed_command(lines[0], run.cwd)
+    result = resume_from_the_printed_command(line, run.cwd)
     assert result["start_epoch"] == epoch
     same_answer(result, uninterrupted)
 
@@ -322,9 +328,7 @@ def test_a_scheduler_signalling_every_process_stops_at_an_epoch_with_its_checkpo
         os.kill(pid, signal.SIGTERM)
     assert run.finish() == 1  # torchrun re-raises the signal it got (its SignalException)
     stderr = run.stderr()
-    lines = gradfit_errors(stderr)
-    assert len(lines) == 1 and lines[0].startswith("gradfit fit: stopped by SIGTERM after epoch "), stderr[-3000:]
-    assert "checkpoint saved to 'c.pt'" in lines[0]
+    assert "checkpoint saved to 'c.pt'" in the_one_sigterm_line(stderr)
     no_gradfit_traceback(stderr)
 
 
