@@ -160,7 +160,37 @@ def test_cli_weights_column(tmp_path, grunfeld, capsys):
     assert main(["solve", str(path), "--target", "invest", "--weights", "ww"]) == 2
     assert "no column 'ww' for --weights" in capsys.readouterr().err
     assert main(["solve", str(path), "--target", "invest", "--weights", "w", "--chunk-rows", "50"]) == 2
-    assert "is -2 in data row 8" in capsys.readouterr().err  # the streamed pass names the row too
+    assert capsys.readouterr().err == err  # the streamed pass names the same line
+
+
+def test_streamed_weights_errors_name_the_file_line_after_dropped_rows(tmp_path, grunfeld, capsys):
+    """A chunk's bad weight is placed in the file as the in-memory read places it: the line of a
+    CSV file (a dropped row before it counted), the row of a Parquet file, in another process's
+    share or not."""
+    from gradfit.cli import main
+
+    x, y, w, _ = grunfeld
+    frame = x.assign(w=w, invest=y)
+    frame.loc[2, "value"] = np.nan  # dropped with --dropna: data row 27 below is the file's 28th
+    frame.loc[27, "w"] = -0.5
+    for path, where in ((tmp_path / "g.csv", "line 29"), (tmp_path / "g.parquet", "row 28")):
+        frame.to_csv(path, index=False) if path.suffix == ".csv" else frame.to_parquet(path, row_group_size=40)
+        errors = []
+        for chunks in ([], ["--chunk-rows", "10"]):
+            assert main(["solve", str(path), "--target", "invest", "--weights", "w", "--dropna", *chunks]) == 2
+            errors.append(capsys.readouterr().err)
+        assert errors[0] == errors[1] and f"{path.name}: {where}, column 'w' (the weights) is -0.5" in errors[0]
+    from gradfit.data.weights import weighted_file_chunks
+
+    share = weighted_file_chunks(str(tmp_path / "g.csv"), "invest", None, "w", 10, dropna=True, part=(0, 2),
+                                 intercept=True)
+    with pytest.raises(BadDataError, match="g.csv: line 29, column 'w'"):  # process 0 of 2 reads rows 20–29
+        list(share)
+    frame["w"] = 0.0
+    frame.to_csv(tmp_path / "g.csv", index=False)
+    assert main(["solve", str(tmp_path / "g.csv"), "--target", "invest", "--weights", "w", "--chunk-rows", "10",
+                 "--dropna"]) == 2
+    assert "g.csv: every weight in column 'w' is zero" in capsys.readouterr().err
 
 
 def test_streamed_weights_equal_in_memory(tmp_path, grunfeld):

@@ -114,6 +114,12 @@ class _Labelled:
         offset, kept, rows = self._last
         return np.arange(offset, offset + rows) if kept is None else offset + kept
 
+    def locate(self, index: int) -> str:
+        """Where file row ``index`` (from 0, as :attr:`chunk_positions` counts) is: ``line N`` of a
+        CSV file, ``row N`` of a Parquet one (for messages about a chunk's rows)."""
+        source = getattr(self, "source", None)
+        return source.locate(index)[0] if source is not None else f"row {index + 1}"
+
     def _kept(self, values: np.ndarray, labels, rows: _Rows, positions, squares=None) -> np.ndarray:
         names, where = self.columns, positions
         if labels is not None:

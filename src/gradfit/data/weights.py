@@ -103,8 +103,8 @@ class WeightedChunks(Wrapped):
             w = x[:, -1]
             if np.any(w < 0):
                 row = int(np.argmax(w < 0))
-                raise BadDataError(f"the weights column {self.name!r} is {w[row]:g} in data row {seen + row + 1} "
-                                   "(after rows dropped for missing values); weights must be zero or more")
+                raise BadDataError(f"{self._where(seen, row)}, column {self.name!r} (the weights) is {w[row]:g}; "
+                                   "weights must be zero or more (a weight is the inverse of the row's error variance)")
             kept = w[w > 0]
             log_sum += math.fsum(np.log(kept))
             positive += len(kept)
@@ -112,8 +112,19 @@ class WeightedChunks(Wrapped):
             self.chunk_weights = w
             yield whitened(x[:, :-1], np.asarray(y, dtype=np.float64), np.sqrt(w), self.intercept)
         if seen and not positive:
-            raise BadDataError(f"every weight in column {self.name!r} is zero; give some rows a positive weight")
+            path = getattr(self.source, "path", None)
+            raise BadDataError(f"{path + ': ' if path else ''}every weight in column {self.name!r} is zero; "
+                               "give some rows a positive weight")
         self.weighting = Weighting(log_sum)
+
+    def _where(self, seen: int, row: int) -> str:
+        """``file: line N`` of row ``row`` of the last chunk (``seen`` rows before it), as the file
+        readers place it; ``data row N`` of the rows read where the source cannot say."""
+        positions, locate = self.source.chunk_positions, getattr(self.source, "locate", None)
+        path = getattr(self.source, "path", None)
+        if positions is None or locate is None or path is None:
+            return f"data row {seen + row + 1} (after rows dropped for missing values)"
+        return f"{path}: {locate(int(positions[row]))}"
 
 
 def log_weight_sum(weights: np.ndarray) -> float:
