@@ -20,6 +20,7 @@ sufficient statistics): ``‖Aθ − y‖² = ‖Rθ − z‖² + ρ²``, so no 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,124 +117,158 @@ def solve_penalized(r_aug: np.ndarray, n: int, penalty: Penalty, theta0: np.ndar
                     ) -> PenalizedSolution:
     """The minimiser of ``F`` from ``R_aug`` ``(p+1, p+1)`` of ``n`` rows (see the module).
 
-    ``theta0`` warm-starts coordinate descent (a regularization path passes the previous λ's
-    answer).
+    ``theta0`` warm-starts the solve (a regularization path passes the previous λ's answer). Many
+    penalties on one triangle: :class:`PenaltySolver`, which prepares the triangle once.
     """
-    p = r_aug.shape[0] - 1
-    if not penalty.l1:
-        theta = _ridge(r_aug, n, penalty)
-        return PenalizedSolution(theta, float(np.linalg.norm(stationarity(theta, mse_gradient(r_aug, n, theta),
-                                                                          penalty))))
-    theta = np.zeros(p) if theta0 is None else np.array(theta0, dtype=np.float64)
-    sweeps = 0
-    for _ in range(limits.PENALTY_POLISH_ROUNDS):
-        theta, done = _coordinate_descent(r_aug, n, penalty, theta)
-        sweeps += done
-        polished = _polish(r_aug, n, penalty, theta)
-        if polished is not None:
-            theta = polished
-            residual = stationarity(theta, mse_gradient(r_aug, n, theta), penalty)
-            if _kkt_holds(residual, r_aug, n, theta, penalty):
-                break
-    residual = stationarity(theta, mse_gradient(r_aug, n, theta), penalty)
-    return PenalizedSolution(theta, float(np.linalg.norm(residual)), sweeps)
+    return PenaltySolver(r_aug, n).solve(penalty, theta0)
 
 
-def _ridge(r_aug: np.ndarray, n: int, penalty: Penalty) -> np.ndarray:
+class PenaltySolver:
+    """The penalized answers of one triangle ``R_aug`` of ``n`` rows, for any number of penalties
+    (a regularization path solves a hundred λ on one): what every solve needs of the triangle,
+    ``G = RᵀR/n``, ``q = Rᵀz/n`` and ``‖R‖₂``, is made once."""
+
+    def __init__(self, r_aug: np.ndarray, n: int) -> None:
+        p = r_aug.shape[0] - 1
+        self.r_aug, self.n, self.p = r_aug, n, p
+        self.r, self.z = r_aug[:p, :p], r_aug[:p, p]
+        self.gram = (self.r.T @ self.r) / n  # (p, p), symmetric: its rows are its columns
+        self.q = (self.r.T @ self.z) / n
+        self.norm_r = float(np.linalg.norm(self.r, 2)) if p else 0.0
+        self.norm_z = float(np.linalg.norm(self.z))
+
+    def solve(self, penalty: Penalty, theta0: np.ndarray | None = None) -> PenalizedSolution:
+        """:func:`solve_penalized` on this triangle.
+
+        With a warm start the answer on ``theta0``'s zero pattern and signs is tried first: along
+        a path the next λ's pattern is usually the last one's, and then one exact solve, checked
+        by the KKT conditions on every coordinate, is the answer without a sweep of coordinate
+        descent. Otherwise (or when the check fails) coordinate descent finds the pattern."""
+        if not penalty.l1:
+            theta = _ridge(self, penalty)
+            return PenalizedSolution(theta, float(np.linalg.norm(self.residual(theta, penalty))))
+        theta = np.zeros(self.p) if theta0 is None else np.array(theta0, dtype=np.float64)
+        if theta0 is not None:
+            warm = _polish(self, penalty, theta)
+            if warm is not None and self.kkt_holds(residual := self.residual(warm, penalty), warm, penalty):
+                return PenalizedSolution(warm, float(np.linalg.norm(residual)), 0)
+        sweeps = 0
+        for _ in range(limits.PENALTY_POLISH_ROUNDS):
+            theta, done = _coordinate_descent(self, penalty, theta)
+            sweeps += done
+            polished = _polish(self, penalty, theta)
+            if polished is not None:
+                theta = polished
+                if self.kkt_holds(self.residual(theta, penalty), theta, penalty):
+                    break
+        return PenalizedSolution(theta, float(np.linalg.norm(self.residual(theta, penalty))), sweeps)
+
+    def residual(self, theta: np.ndarray, penalty: Penalty) -> np.ndarray:
+        """:func:`stationarity` at ``θ``."""
+        return stationarity(theta, mse_gradient(self.r_aug, self.n, theta), penalty)
+
+    def kkt_holds(self, residual: np.ndarray, theta: np.ndarray, penalty: Penalty) -> bool:
+        """Whether the stationarity residual is at rounding level: below ``limits.PENALTY_KKT_EPS``
+        times the size of the gradient's terms (``2/n·‖R‖·(‖R‖·‖θ‖ + ‖z‖)`` and ``l1``)."""
+        scale = (2.0 / self.n) * self.norm_r * (self.norm_r * np.linalg.norm(theta) + self.norm_z) + penalty.l1
+        return bool(np.linalg.norm(residual) <= limits.PENALTY_KKT_EPS * scale)
+
+
+def _triangular(triangle: np.ndarray, b: np.ndarray, transpose: bool = False) -> np.ndarray:
+    """``T⁻¹b`` (``T⁻ᵀb``) of an upper triangle, by LAPACK's ``trtrs`` (scipy's
+    ``solve_triangular`` checks its arguments at ~10× the cost of the solve on a path's small
+    triangles); a zero on the diagonal is ``LinAlgError``. (The triangles are of finite rows;
+    a step that overflows is caught by its caller's sign and finiteness checks.)"""
+    from scipy.linalg.lapack import dtrtrs  # (scipy loads only when a penalty is solved)
+
+    x, info = dtrtrs(triangle, b, lower=0, trans=int(transpose))
+    if info:
+        raise np.linalg.LinAlgError(f"singular triangle (diagonal element {info})")
+    return x
+
+
+def _ridge(solver: PenaltySolver, penalty: Penalty) -> np.ndarray:
     """Least squares of ``[R; √(n·l2)·M] θ ≈ [z; 0]`` by QR, then refined (:func:`_refine`)."""
-    p = r_aug.shape[0] - 1
+    p, n = solver.p, solver.n
     lower = np.zeros((p, p + 1))
     lower[np.arange(p), np.arange(p)] = np.sqrt(n * penalty.l2) * penalty.mask
-    stacked = np.vstack([r_aug[:p], lower])  # (2p, p + 1): the rows of [A | y] and of the penalty
+    stacked = np.vstack([solver.r_aug[:p], lower])  # (2p, p + 1): the rows of [A | y] and of the penalty
     triangle = np.linalg.qr(stacked, mode="r")
-    from scipy.linalg import solve_triangular  # (scipy loads only when a penalty is solved)
-
-    theta = solve_triangular(triangle[:p, :p], triangle[:p, p])
-    return _refine(r_aug, n, penalty, theta, triangle[:p, :p], np.arange(p))
+    theta = _triangular(triangle[:p, :p], triangle[:p, p])
+    return _refine(solver, penalty, theta, triangle[:p, :p], np.arange(p))
 
 
-def _refine(r_aug: np.ndarray, n: int, penalty: Penalty, theta: np.ndarray, triangle: np.ndarray,
+def _refine(solver: PenaltySolver, penalty: Penalty, theta: np.ndarray, triangle: np.ndarray,
             columns: np.ndarray) -> np.ndarray:
     """Two Newton steps on the stationarity residual of the ``columns`` (``triangle``: their
     smooth Hessian is ``2/n·TᵀT``). QR's answer is backward stable, but with a large penalty on
     some columns and none on the intercept its small coefficients can be off relative to
     themselves; each step recomputes the residual from ``R_aug`` and removes that error."""
-    from scipy.linalg import solve_triangular
-
     theta = theta.copy()
     for _ in range(2):
-        residual = stationarity(theta, mse_gradient(r_aug, n, theta), penalty)[columns]
-        step = solve_triangular(triangle, solve_triangular(triangle, 0.5 * n * residual, trans="T"))
+        residual = solver.residual(theta, penalty)[columns]
+        try:
+            step = _triangular(triangle, _triangular(triangle, 0.5 * solver.n * residual, transpose=True))
+        except np.linalg.LinAlgError:
+            break
         if not np.all(np.isfinite(step)):
             break
         theta[columns] -= step
     return theta
 
 
-def _coordinate_descent(r_aug: np.ndarray, n: int, penalty: Penalty, theta: np.ndarray) -> tuple[np.ndarray, int]:
+def _coordinate_descent(solver: PenaltySolver, penalty: Penalty, theta: np.ndarray) -> tuple[np.ndarray, int]:
     """Cyclic coordinate descent on ``θᵀGθ − 2qᵀθ + penalty`` (``G = RᵀR/n``, ``q = Rᵀz/n``)
-    until a sweep moves no coordinate by more than ``limits.PENALTY_CD_TOL`` of the largest."""
-    p = len(theta)
-    r, z = r_aug[:p, :p], r_aug[:p, p]
-    gram, q = (r.T @ r) / n, (r.T @ z) / n
-    diagonal = np.diag(gram).copy()
-    shrink = diagonal + penalty.l2 * penalty.mask  # (p,)
-    threshold = 0.5 * penalty.l1 * penalty.mask
-    gradient = gram @ theta - q  # half the MSE gradient, kept up to date
-    theta = theta.copy()
+    until a sweep moves no coordinate by more than ``limits.PENALTY_CD_TOL`` of the largest.
+    (Scalars as Python floats: NumPy's scalar arithmetic would cost several times the sweep.)"""
+    gram = solver.gram
+    diagonal = np.diag(gram).tolist()
+    shrink = (np.diag(gram) + penalty.l2 * penalty.mask).tolist()  # (p,)
+    threshold = (0.5 * penalty.l1 * penalty.mask).tolist()
+    gradient = gram @ theta - solver.q  # half the MSE gradient, kept up to date
+    values = theta.tolist()
     for sweep in range(1, limits.PENALTY_CD_SWEEPS + 1):
         largest_move = 0.0
-        for j in range(p):
-            rho = diagonal[j] * theta[j] - gradient[j]  # q_j − Σ_{k≠j} G_jk θ_k
-            new = np.sign(rho) * max(abs(rho) - threshold[j], 0.0) / shrink[j]
-            move = new - theta[j]
+        for j in range(solver.p):
+            rho = diagonal[j] * values[j] - gradient.item(j)  # q_j − Σ_{k≠j} G_jk θ_k
+            new = math.copysign(max(abs(rho) - threshold[j], 0.0), rho) / shrink[j] + 0.0  # (+ 0.0: no -0.0)
+            move = new - values[j]
             if move:
-                gradient += gram[:, j] * move
-                theta[j] = new
+                gradient += move * gram[j]
+                values[j] = new
                 largest_move = max(largest_move, abs(move))
-        if largest_move <= limits.PENALTY_CD_TOL * max(np.abs(theta).max(initial=0.0), 1e-300):
-            return theta, sweep
-    return theta, limits.PENALTY_CD_SWEEPS
+        if largest_move <= limits.PENALTY_CD_TOL * max(max(map(abs, values), default=0.0), 1e-300):
+            return np.array(values), sweep
+    return np.array(values), limits.PENALTY_CD_SWEEPS
 
 
-def _polish(r_aug: np.ndarray, n: int, penalty: Penalty, theta: np.ndarray) -> np.ndarray | None:
-    """The exact answer on coordinate descent's zero pattern: on the nonzero set ``S`` (signs
-    ``s``) the optimality conditions are ``(R_SᵀR_S + n·l2·M_S) θ_S = R_Sᵀz − (n·l1/2)·M_S s``;
-    solved through the QR of ``[R_S; √(n·l2)·M_S]`` (never the normal equations). ``None`` when
-    the signs do not survive (the pattern was not yet the optimum's)."""
-    p = len(theta)
+def _polish(solver: PenaltySolver, penalty: Penalty, theta: np.ndarray) -> np.ndarray | None:
+    """The exact answer on ``theta``'s zero pattern: on the nonzero set ``S`` (signs ``s``) the
+    optimality conditions are ``(R_SᵀR_S + n·l2·M_S) θ_S = R_Sᵀz − (n·l1/2)·M_S s``; solved
+    through the QR of ``[R_S z; √(n·l2)·M_S 0]`` (never the normal equations; its last column
+    is ``Qᵀ[z; 0]``). ``None`` when the signs do not survive (the pattern was not yet the
+    optimum's)."""
+    p, n = solver.p, solver.n
     keep = (theta != 0.0) | (penalty.mask == 0.0)
     if not keep.any():
         return theta
     columns = np.flatnonzero(keep)
-    r_s = r_aug[:p, columns]  # (p, k)
+    k = len(columns)
     mask_s = penalty.mask[columns]
-    lower = np.diag(np.sqrt(n * penalty.l2) * mask_s)  # (k, k)
-    stacked = np.vstack([r_s, lower])  # (p + k, k)
-    q_factor, triangle = np.linalg.qr(stacked)  # (p + k, k), (k, k)
-    target = np.concatenate([r_aug[:p, p], np.zeros(len(columns))])
+    stacked = np.zeros((p + k, k + 1))
+    stacked[:p, :k], stacked[:p, k] = solver.r_aug[:p, columns], solver.z
+    stacked[np.arange(p, p + k), np.arange(k)] = np.sqrt(n * penalty.l2) * mask_s
+    factor = np.linalg.qr(stacked, mode="r")  # (k + 1, k + 1): [T  Qᵀ[z; 0]]
+    triangle = factor[:k, :k]
     signs = np.sign(theta[columns])
     linear = 0.5 * n * penalty.l1 * mask_s * signs  # the absolute values' pull, (k,)
-    from scipy.linalg import solve_triangular
-
     try:
-        shifted = q_factor.T @ target - solve_triangular(triangle, linear, trans="T")
-        theta_s = solve_triangular(triangle, shifted)
-    except (np.linalg.LinAlgError, ValueError):
+        theta_s = _triangular(triangle, factor[:k, k] - _triangular(triangle, linear, transpose=True))
+    except np.linalg.LinAlgError:
         return None
     if np.any((mask_s > 0) & (np.sign(theta_s) != signs)):
         return None
     out = np.zeros(p)
     out[columns] = theta_s
-    refined = _refine(r_aug, n, penalty, out, triangle, columns)
+    refined = _refine(solver, penalty, out, triangle, columns)
     return refined if np.array_equal(np.sign(refined[columns]), np.sign(out[columns])) else out
-
-
-def _kkt_holds(residual: np.ndarray, r_aug: np.ndarray, n: int, theta: np.ndarray, penalty: Penalty) -> bool:
-    """Whether the stationarity residual is at rounding level: below ``limits.PENALTY_KKT_EPS``
-    times the size of the gradient's terms (``2/n·‖R‖·(‖R‖·‖θ‖ + ‖z‖)`` and ``l1``)."""
-    p = len(theta)
-    r, z = r_aug[:p, :p], r_aug[:p, p]
-    norm_r = np.linalg.norm(r, 2)
-    scale = (2.0 / n) * norm_r * (norm_r * np.linalg.norm(theta) + np.linalg.norm(z)) + penalty.l1
-    return bool(np.linalg.norm(residual) <= limits.PENALTY_KKT_EPS * scale)

@@ -35,7 +35,7 @@ from .. import limits
 from ..data.design import Scaling
 from ..data.problem import Problem
 from ..errors import BadDataError, BadOptionError, option
-from ..least_squares.penalty import Penalty, mse_gradient, solve_penalized, stationarity
+from ..least_squares.penalty import Penalty, PenaltySolver, mse_gradient, stationarity
 from ..option_checks import non_negative_int, positive_int
 from ..results.path_result import PathCV, RegularizationPath, one_standard_error
 from .penalized import penalty_mask, rows_reference, run_space_triangle
@@ -184,10 +184,10 @@ class PenalizedSpace:
         next; ``(L,)`` their scale-free KKT residuals. At ``l1 ≥ λ_max`` the answer is known
         exactly (:meth:`null_answer`) and not left to rounding in coordinate descent."""
         null, top = self.null_answer(), self.lambda_max_l1() if spec.varying == "l1" else math.inf
-        theta, thetas, kkt = null, [], []
+        theta, thetas, kkt, solver = null, [], [], PenaltySolver(self.triangle, self.n)
         for value in lambdas:
             penalty = self.penalty(spec, value)
-            theta = null if value >= top else solve_penalized(self.triangle, self.n, penalty, theta0=theta).theta
+            theta = null if value >= top else solver.solve(penalty, theta0=theta).theta
             thetas.append(theta)
             kkt.append(self.scale_free_kkt(theta, penalty))
         return np.array(thetas), np.array(kkt)
