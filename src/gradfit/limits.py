@@ -150,6 +150,10 @@ PENALTY_CD_TOL = 1e-7
 PENALTY_CD_SWEEPS = 20_000
 # Rounds of (coordinate descent, exact solve on the pattern) until the KKT conditions hold.
 PENALTY_POLISH_ROUNDS = 6
+# A warm start (a path's previous λ) tries its own zero pattern, then lets in the coordinate that
+# breaks the KKT conditions most, one at a time, this many times, before coordinate descent: along
+# a lasso path coefficients mostly enter one by one as λ falls.
+PENALTY_WARM_ENTRIES = 4
 # The KKT conditions hold when the stationarity residual is at most this times the size of the
 # gradient's terms: far above rounding (≈ eps·κ), far below a wrong zero pattern (≈ the penalty).
 PENALTY_KKT_EPS = 1e-9

@@ -148,10 +148,9 @@ class PenaltySolver:
             theta = _ridge(self, penalty)
             return PenalizedSolution(theta, float(np.linalg.norm(self.residual(theta, penalty))))
         theta = np.zeros(self.p) if theta0 is None else np.array(theta0, dtype=np.float64)
-        if theta0 is not None:
-            warm = _polish(self, penalty, theta)
-            if warm is not None and self.kkt_holds(residual := self.residual(warm, penalty), warm, penalty):
-                return PenalizedSolution(warm, float(np.linalg.norm(residual)), 0)
+        warm = None if theta0 is None else self.warm_answer(penalty, theta)
+        if warm is not None:
+            return warm
         sweeps = 0
         for _ in range(limits.PENALTY_POLISH_ROUNDS):
             theta, done = _coordinate_descent(self, penalty, theta)
@@ -162,6 +161,27 @@ class PenaltySolver:
                 if self.kkt_holds(self.residual(theta, penalty), theta, penalty):
                     break
         return PenalizedSolution(theta, float(np.linalg.norm(self.residual(theta, penalty))), sweeps)
+
+    def warm_answer(self, penalty: Penalty, theta0: np.ndarray) -> PenalizedSolution | None:
+        """The exact answer on ``theta0``'s zero pattern and signs, with up to
+        ``limits.PENALTY_WARM_ENTRIES`` coordinates let in one at a time (the zero coordinate whose
+        KKT condition fails most, with the sign that lowers ``F``); ``None`` when the KKT
+        conditions still fail or a sign flips (then coordinate descent finds the pattern)."""
+        candidate = theta0
+        for _ in range(limits.PENALTY_WARM_ENTRIES + 1):
+            theta = _polish(self, penalty, candidate)
+            if theta is None:
+                return None
+            residual = self.residual(theta, penalty)
+            if self.kkt_holds(residual, theta, penalty):
+                return PenalizedSolution(theta, float(np.linalg.norm(residual)), 0)
+            outside = np.where((theta == 0.0) & (penalty.mask > 0), np.abs(residual), 0.0)
+            j = int(np.argmax(outside))
+            if not outside[j]:
+                return None  # the pattern's own coordinates are off: not a question of entries
+            candidate = theta.copy()
+            candidate[j] = -np.sign(residual[j])  # (only the sign matters to the exact solve)
+        return None
 
     def residual(self, theta: np.ndarray, penalty: Penalty) -> np.ndarray:
         """:func:`stationarity` at ``θ``."""
@@ -255,10 +275,14 @@ def _polish(solver: PenaltySolver, penalty: Penalty, theta: np.ndarray) -> np.nd
     columns = np.flatnonzero(keep)
     k = len(columns)
     mask_s = penalty.mask[columns]
-    stacked = np.zeros((p + k, k + 1))
-    stacked[:p, :k], stacked[:p, k] = solver.r_aug[:p, columns], solver.z
-    stacked[np.arange(p, p + k), np.arange(k)] = np.sqrt(n * penalty.l2) * mask_s
-    factor = np.linalg.qr(stacked, mode="r")  # (k + 1, k + 1): [T  Qᵀ[z; 0]]
+    if k == p and not penalty.l2:
+        factor = solver.r_aug  # every column, no ridge rows: the triangle is R_aug itself
+    else:
+        ridge_rows = k if penalty.l2 else 0  # (the lasso's are zero: left out)
+        stacked = np.zeros((p + ridge_rows, k + 1))
+        stacked[:p, :k], stacked[:p, k] = solver.r_aug[:p, columns], solver.z
+        stacked[np.arange(p, p + ridge_rows), np.arange(ridge_rows)] = np.sqrt(n * penalty.l2) * mask_s[:ridge_rows]
+        factor = np.linalg.qr(stacked, mode="r")  # (k + 1, k + 1): [T  Qᵀ[z; 0]]
     triangle = factor[:k, :k]
     signs = np.sign(theta[columns])
     linear = 0.5 * n * penalty.l1 * mask_s * signs  # the absolute values' pull, (k,)

@@ -259,12 +259,23 @@ def cross_validate(problem: Problem, spec: PathSpec, lambdas: np.ndarray, standa
         held = fold_of_row == k
         space = PenalizedSpace.of(rows_of(problem, ~held), standardize)
         thetas = space.to_original(space.solve_path(spec, lambdas)[0])  # (L, p)
-        # Whitened rows (weights): the mean of their squared residuals is Σ wᵢrᵢ² / m.
-        residuals = problem.y_train[held][:, None] - problem.design(problem.x_train[held]) @ thetas.T  # (m, L)
-        mse[k] = np.mean(residuals ** 2, axis=0)
+        mse[k] = held_out_mse(problem, held, thetas)
     mean, se = mse.mean(axis=0), mse.std(axis=0, ddof=1) / math.sqrt(spec.cv)
     best, one_se = one_standard_error(mean, se)
     return PathCV(spec.cv, spec.seed, fold_of_row, mse, mean, se, best, one_se)
+
+
+def held_out_mse(problem: Problem, held: np.ndarray, thetas: np.ndarray) -> np.ndarray:
+    """``(L,)`` the mean squared residual of the rows ``held`` at each row of ``thetas`` ``(L, p)``.
+
+    From the triangle of the held rows' ``[A | y]``: ``‖Aθ − y‖² = ‖R_aug·[θ; −1]‖²``, so one QR of
+    the ``m`` rows serves every λ (an ``(m, L)`` array of residuals, 16 MB at 20,000 rows and 100 λ,
+    is never made). Whitened rows (weights): the mean is ``Σ wᵢrᵢ² / m``.
+    """
+    rows = np.column_stack([problem.design(problem.x_train[held]), problem.y_train[held]])  # (m, p + 1)
+    triangle = np.linalg.qr(rows, mode="r")  # (min(m, p + 1), p + 1)
+    residuals = triangle @ np.vstack([thetas.T, -np.ones(len(thetas))])  # (·, L)
+    return np.einsum("il,il->l", residuals, residuals) / len(rows)
 
 
 def path_of(problem: Problem, spec: PathSpec, standardize: bool) -> RegularizationPath:
