@@ -102,14 +102,16 @@ def _shift(x: np.ndarray, y: np.ndarray, intercept: bool) -> Shift:
     the columns nearly determine, the first rows' answer."""
     d = x.shape[1]
     head_x, head_y = x[:limits.GRAM_HEAD_ROWS], y[:limits.GRAM_HEAD_ROWS]  # enough rows to see where the columns sit
+    head = np.column_stack([head_x, head_y])  # (m, d + 1): one small copy, its moments in two reductions
     with np.errstate(all="ignore"):  # (unchecked values: the sums below find NaN and inf)
-        head_mean = np.concatenate([head_x.mean(axis=0), [head_y.mean()]])  # (d + 1,)
-        spread = np.concatenate([head_x.std(axis=0), [head_y.std()]])
-    centre = head_mean
-    if not intercept or not np.all(np.isfinite(centre)):
-        centre = np.zeros(d + 1)  # without an intercept a shift would change the model
-    elif x.size > limits.EXTRA_PRECISE_CELLS and np.all(np.abs(centre) <= spread):
-        centre = np.zeros(d + 1)  # nothing to cancel: no copy of the chunks (small data: always)
+        head_mean = head.mean(axis=0)  # (d + 1,)
+        centre = head_mean
+        if not intercept or not np.all(np.isfinite(centre)):
+            centre = np.zeros(d + 1)  # without an intercept a shift would change the model
+        elif x.size > limits.EXTRA_PRECISE_CELLS:
+            deviation = head - head_mean
+            if np.all(centre * centre * len(head) <= np.einsum("ij,ij->j", deviation, deviation)):  # |c| ≤ std
+                centre = np.zeros(d + 1)  # nothing to cancel: no copy of the chunks (small data: always)
     if x.size < limits.GRAM_TARGET_SHIFT_CELLS:  # a second pass costs less than the first rows' answer
         return Shift(centre[:d], float(centre[d]), None)
     return Shift(centre[:d], *_head_answer(head_x, head_y, head_mean if intercept else None, centre))
