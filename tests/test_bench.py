@@ -86,3 +86,13 @@ def test_parquet_row_checks_the_answer_against_numpy_and_alternates_with_one_pya
 
     pd.DataFrame({"a": [1.0, 2.0, 3.0], "y": [1, 2, 3]}).to_parquet(tmp_path / "t.parquet", row_group_size=2)
     assert pyarrow_pass(str(tmp_path / "t.parquet"), ["a", "y"], 2) == 3
+
+
+def test_path_row_alternates_with_lasso_cv_and_reports_the_exact_answers_kkt_residual():
+    import pytest
+
+    pytest.importorskip("sklearn")
+    (row,) = bench.bench_path_cv(600, 6, rounds=3)
+    assert row.rounds == 3 and row.ratio_low <= row.ratio <= row.ratio_high and "LassoCV" in row.baseline
+    residual = float(row.check.split("residual ")[1].split(" ")[0])
+    assert residual <= 1e-9  # limits.PENALTY_KKT_EPS: every λ's answer exact, not a coordinate-descent stop
