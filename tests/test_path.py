@@ -225,6 +225,26 @@ def test_cv_curve_equals_an_independent_computation_and_chooses_its_argmin(cross
     assert path.n_nonzero[one_se] < path.n_nonzero[best]  # the 1-SE rule's sparser model, on this data
 
 
+@pytest.mark.parametrize("standardize", [True, False])
+def test_cv_of_columns_far_from_zero_in_folds_of_three_rows_equals_refitting_each_fold(standardize):
+    """The folds' rows are reduced once (each training set's triangle from the other folds'), so
+    each held-out MSE must still be that of ``gradfit.solve`` on the training rows: here with
+    columns near 1e4 (the change of basis from the shifted rows to each fold's scaling, or to the
+    raw columns) and held-out folds of 3 rows (triangles shorter than wide). Two exact solves
+    differ in θ by about ``eps·κ`` (κ of the centred unit columns: a few); held-out residuals of
+    columns near 1e4 amplify that by ``|x|/|r|`` ≈ 1e4, so 1e-9 relative leaves a factor 100."""
+    rng = np.random.default_rng(11)
+    x = 1e4 + rng.normal(size=(30, 4))
+    y = 5 + x @ np.array([1.0, -2.0, 0.0, 0.5]) + rng.normal(size=30)
+    path = gradfit.regularization_path(x, y, n_lambdas=8, cv=10, seed=3, standardize=standardize)
+    for k in range(10):
+        train = path.cv.fold_of_row != k
+        for i, l1 in enumerate(path.lambdas):
+            fitted = gradfit.solve(x[train], y[train], l1=l1, standardize=standardize).closed_form
+            expected = np.mean((y[~train] - fitted.intercept - x[~train] @ fitted.coef) ** 2)
+            assert path.cv.mse[k, i] == pytest.approx(expected, rel=1e-9), (k, l1)
+
+
 def test_each_fold_is_standardized_with_its_own_rows(cross_validated, diabetes, standardized):
     """Had the fold been standardized with all the rows' statistics (leaking the held-out rows),
     its answer would differ by far more than rounding: the test above would notice."""

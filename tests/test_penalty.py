@@ -80,6 +80,28 @@ def test_lasso_zero_pattern_is_nontrivial_on_this_data(diabetes):
     assert 0 < zeros < x.shape[1]
 
 
+@pytest.mark.parametrize("kind", ["lasso", "elastic net"])
+def test_columns_far_from_zero_get_the_exact_answer_on_the_raw_scale(kind):
+    """Features near 1e4 with unit spread, penalized on the raw scale: in the full problem's Gram
+    the intercept (about −5,000) couples to every coefficient, and the KKT check's scale is the
+    intercept's. It is eliminated first (the centred triangle), so the answer and its zero pattern
+    are scikit-learn's at every λ, partial patterns included (once, coordinate descent on the full
+    Gram stopped near zero and a KKT residual of 1.5 was returned as the answer)."""
+    rng = np.random.default_rng(11)
+    x = 1e4 + rng.normal(size=(27, 4))
+    y = 5 + x @ np.array([1.0, -2.0, 0.0, 0.5]) + rng.normal(size=27)
+    partial = 0
+    for l1 in (1.66, 0.62, 0.23, 0.086, 0.012):
+        penalty = dict(l1=l1) if kind == "lasso" else dict(l1=l1, l2=0.01)
+        res = gradfit.solve(x, y, **penalty)
+        reference = sklearn_model(n=len(y), **penalty).fit(x, y)
+        assert np.array_equal(res.closed_form.coef == 0, reference.coef_ == 0), l1
+        assert np.max(np.abs(res.closed_form.coef - reference.coef_)) <= AGREE * max(np.abs(reference.coef_).max(), 1)
+        assert res.closed_form.intercept == pytest.approx(reference.intercept_, rel=AGREE)
+        partial += 0 < np.count_nonzero(reference.coef_) < 4
+    assert partial  # (a pattern neither empty nor full was checked)
+
+
 @pytest.mark.parametrize("kind", PENALTIES)
 def test_standardized_penalty_equals_scikit_learn_on_standardized_rows(diabetes, kind):
     """``standardize=True`` penalizes the coefficients of the standardized rows (features and

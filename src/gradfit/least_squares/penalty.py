@@ -136,6 +136,28 @@ class PenaltySolver:
         self.q = (self.r.T @ self.z) / n
         self.norm_r = float(np.linalg.norm(self.r, 2)) if p else 0.0
         self.norm_z = float(np.linalg.norm(self.z))
+        self._factor: tuple = (None, None, None)  # (columns, l2, factor) of the last pattern solved
+        self._reduced: PenaltySolver | None = None  # the trailing triangle's (intercept eliminated)
+
+    def factor_of(self, columns: np.ndarray, penalty: Penalty) -> np.ndarray:
+        """``[T  Qᵀ[z; 0]]`` ``(k + 1, k + 1)``, the R factor of ``[R_S z; √(n·l2)·M_S 0]`` (the
+        ``columns`` ``S`` of the triangle and their ridge rows); the last pattern's is kept, since
+        along a path most λ share the previous one's pattern and differ only in the pull of ``l1``."""
+        last_columns, last_l2, factor = self._factor
+        if last_l2 == penalty.l2 and np.array_equal(last_columns, columns):
+            return factor
+        p, k = self.p, len(columns)
+        if k == p and not penalty.l2:
+            factor = self.r_aug  # every column, no ridge rows: the triangle is R_aug itself
+        else:
+            ridge_rows = k if penalty.l2 else 0  # (the lasso's are zero: left out)
+            stacked = np.zeros((p + ridge_rows, k + 1))
+            stacked[:p, :k], stacked[:p, k] = self.r_aug[:p, columns], self.z
+            ridge = np.sqrt(self.n * penalty.l2) * penalty.mask[columns]
+            stacked[np.arange(p, p + ridge_rows), np.arange(ridge_rows)] = ridge[:ridge_rows]
+            factor = np.linalg.qr(stacked, mode="r")  # (k + 1, k + 1)
+        self._factor = (columns, penalty.l2, factor)
+        return factor
 
     def solve(self, penalty: Penalty, theta0: np.ndarray | None = None) -> PenalizedSolution:
         """:func:`solve_penalized` on this triangle.
@@ -147,6 +169,8 @@ class PenaltySolver:
         if not penalty.l1:
             theta = _ridge(self, penalty)
             return PenalizedSolution(theta, float(np.linalg.norm(self.residual(theta, penalty))))
+        if self.p > 1 and penalty.mask[0] == 0.0 and np.all(penalty.mask[1:] > 0):
+            return self._intercept_eliminated(penalty, theta0)
         theta = np.zeros(self.p) if theta0 is None else np.array(theta0, dtype=np.float64)
         warm = None if theta0 is None else self.warm_answer(penalty, theta)
         if warm is not None:
@@ -161,6 +185,25 @@ class PenaltySolver:
                 if self.kkt_holds(self.residual(theta, penalty), theta, penalty):
                     break
         return PenalizedSolution(theta, float(np.linalg.norm(self.residual(theta, penalty))), sweeps)
+
+    def _intercept_eliminated(self, penalty: Penalty, theta0: np.ndarray | None) -> PenalizedSolution:
+        """The lasso or elastic net with its unpenalized first parameter (the intercept) eliminated.
+
+        ``θ₀`` enters only the triangle's first row, ``R₀₀θ₀ + R₀,₁:·w = z₀``, which it satisfies
+        for any ``w``; so ``w`` solves the problem of the trailing triangle ``R_aug[1:, 1:]`` (that
+        of the centred columns) and ``θ₀`` follows from the first row. Where columns sit far from
+        zero the full problem's Gram couples every coefficient to the intercept (coordinate
+        descent crawls, and the KKT check's scale, set by the intercept's terms, would pass a wrong
+        pattern); the centred one does not.
+        """
+        if self._reduced is None:
+            self._reduced = PenaltySolver(self.r_aug[1:, 1:], self.n)
+        inner = Penalty(penalty.l1, penalty.l2, penalty.mask[1:], penalty.standardized)
+        solution = self._reduced.solve(inner, None if theta0 is None else np.asarray(theta0, dtype=np.float64)[1:])
+        w, head = solution.theta, self.r_aug[0, 0]
+        intercept = (self.z[0] - self.r_aug[0, 1:self.p] @ w) / head if head else 0.0
+        theta = np.concatenate([[intercept], w])
+        return PenalizedSolution(theta, float(np.linalg.norm(self.residual(theta, penalty))), solution.sweeps)
 
     def warm_answer(self, penalty: Penalty, theta0: np.ndarray) -> PenalizedSolution | None:
         """The exact answer on ``theta0``'s zero pattern and signs, with up to
@@ -275,14 +318,7 @@ def _polish(solver: PenaltySolver, penalty: Penalty, theta: np.ndarray) -> np.nd
     columns = np.flatnonzero(keep)
     k = len(columns)
     mask_s = penalty.mask[columns]
-    if k == p and not penalty.l2:
-        factor = solver.r_aug  # every column, no ridge rows: the triangle is R_aug itself
-    else:
-        ridge_rows = k if penalty.l2 else 0  # (the lasso's are zero: left out)
-        stacked = np.zeros((p + ridge_rows, k + 1))
-        stacked[:p, :k], stacked[:p, k] = solver.r_aug[:p, columns], solver.z
-        stacked[np.arange(p, p + ridge_rows), np.arange(ridge_rows)] = np.sqrt(n * penalty.l2) * mask_s[:ridge_rows]
-        factor = np.linalg.qr(stacked, mode="r")  # (k + 1, k + 1): [T  Qᵀ[z; 0]]
+    factor = solver.factor_of(columns, penalty)
     triangle = factor[:k, :k]
     signs = np.sign(theta[columns])
     linear = 0.5 * n * penalty.l1 * mask_s * signs  # the absolute values' pull, (k,)

@@ -39,7 +39,7 @@ from ..least_squares.penalty import Penalty, PenaltySolver, mse_gradient, statio
 from ..option_checks import non_negative_int, positive_int
 from ..results.path_result import PathCV, RegularizationPath, one_standard_error
 from .penalized import penalty_mask, rows_reference, run_space_triangle
-from .sources import InMemory, param_names
+from .sources import InMemory, is_small, param_names
 
 
 @dataclass(frozen=True)
@@ -255,14 +255,74 @@ def cross_validate(problem: Problem, spec: PathSpec, lambdas: np.ndarray, standa
     check_folds(spec, n)
     fold_of_row = fold_of_rows(n, spec.cv, spec.seed)
     mse = np.empty((spec.cv, len(lambdas)))  # (K, L)
+    folds = FoldTriangles.of(problem, fold_of_row, spec.cv)
     for k in range(spec.cv):
         held = fold_of_row == k
-        space = PenalizedSpace.of(rows_of(problem, ~held), standardize)
+        space = PenalizedSpace.of(rows_of(problem, ~held), standardize) if folds is None else \
+            folds.training_space(problem, ~held, k, standardize)
         thetas = space.to_original(space.solve_path(spec, lambdas)[0])  # (L, p)
-        mse[k] = held_out_mse(problem, held, thetas)
+        mse[k] = held_out_mse(problem, held, thetas) if folds is None else folds.held_out_mse(k, thetas)
     mean, se = mse.mean(axis=0), mse.std(axis=0, ddof=1) / math.sqrt(spec.cv)
     best, one_se = one_standard_error(mean, se)
     return PathCV(spec.cv, spec.seed, fold_of_row, mse, mean, se, best, one_se)
+
+
+@dataclass(frozen=True)
+class FoldTriangles:
+    """Cross-validation's rows reduced once: each fold's triangle of ``B = [1 | x − c | y − c_y]``
+    (``c`` the means of all the rows: an exact change of basis of ``[1 | x | y]`` that keeps the
+    columns near zero), from which each training set's triangle is one small QR of the other
+    folds' stacked triangles, and each held-out MSE a product with the fold's own. Every row is
+    reduced once, where refitting each training set reads ``K − 1`` folds' rows ``K`` times.
+
+    For models with an intercept and unweighted rows small enough for the dense QR (the other
+    cases fit each fold's rows as :func:`gradfit.solve` would: :meth:`PenalizedSpace.of`).
+    """
+
+    centre: np.ndarray  # (d + 1,) c and c_y
+    triangles: tuple  # K triangles (≤ p + 1, p + 1) of B's rows in each fold
+    sizes: tuple  # rows per fold
+
+    @classmethod
+    def of(cls, problem: Problem, fold_of_row: np.ndarray, folds: int) -> "FoldTriangles | None":
+        plain = problem.intercept and not problem.intercept_column and problem.weights is None
+        if not plain or not is_small(problem):
+            return None
+        centre = np.append(problem.x_train.mean(axis=0), problem.y_train.mean())
+        shifted = np.column_stack([problem.x_train, problem.y_train]) - centre  # (n, d + 1)
+        rows = np.column_stack([np.ones(len(fold_of_row)), shifted])
+        parts = [rows[fold_of_row == k] for k in range(folds)]
+        return cls(centre, tuple(np.linalg.qr(part, mode="r") for part in parts), tuple(len(part) for part in parts))
+
+    def training_space(self, problem: Problem, train: np.ndarray, k: int, standardize: bool) -> PenalizedSpace:
+        """Fold ``k``'s training rows ``train`` as :meth:`PenalizedSpace.of` makes them (their own
+        scaling); the triangle in the run space is ``R_B·T``, ``R_B`` the QR of the other folds'
+        stacked triangles and ``T`` the unit-triangular change of basis from ``B`` to
+        ``[1 | (x − m)/s | (y − m_y)/s_y]`` (the fold's means and scales), or to ``[1 | x | y]``
+        without standardizing."""
+        stacked = np.vstack([triangle for j, triangle in enumerate(self.triangles) if j != k])
+        triangle = np.linalg.qr(stacked, mode="r")  # (≤ p + 1, p + 1)
+        square = np.zeros((triangle.shape[1], triangle.shape[1]))  # (zero rows below fewer rows than columns)
+        square[:len(triangle)] = triangle
+        scaling = Scaling.fit(problem.x_train[train], problem.y_train[train], True)
+        width = len(square)
+        basis = np.eye(width)
+        if standardize:
+            means, scales = np.append(scaling.x_mean, scaling.y_mean), np.append(scaling.x_scale, scaling.y_scale)
+            basis[0, 1:] = -(means - self.centre) / scales
+            basis[np.arange(1, width), np.arange(1, width)] = 1.0 / scales
+        else:
+            basis[0, 1:] = self.centre
+        return PenalizedSpace(square @ basis, int(np.count_nonzero(train)), penalty_mask(problem), True, scaling,
+                              scaling if standardize else None)
+
+    def held_out_mse(self, k: int, thetas: np.ndarray) -> np.ndarray:
+        """``(L,)`` fold ``k``'s mean squared residual at each row of ``thetas`` ``(L, p)`` (the
+        original scale): ``y − b − x·w = B·[c_y − b − c·w; −w; 1]``."""
+        c, c_y = self.centre[:-1], self.centre[-1]
+        vectors = np.column_stack([c_y - thetas[:, 0] - thetas[:, 1:] @ c, -thetas[:, 1:], np.ones(len(thetas))])
+        residuals = self.triangles[k] @ vectors.T  # (·, L)
+        return np.einsum("il,il->l", residuals, residuals) / self.sizes[k]
 
 
 def held_out_mse(problem: Problem, held: np.ndarray, thetas: np.ndarray) -> np.ndarray:
