@@ -96,6 +96,28 @@ def join(backend: str, rank: int, world_size: int, timeout: float) -> None:
     _joined[:] = [Launch(dist.PrefixStore("faults", store), rank, world_size, timeout)]
 
 
+def all_returned(key: str) -> None:
+    """Wait until every process of this round has got here (a count in the round's store, polled
+    so that a signal handler can run, for at most the timeout); at once outside a launch, or when
+    the store is gone (it is torchrun's agent's, which outlives the processes).
+
+    For the end of a run: a process that returns from gloo's last barrier may still have a peer
+    waiting on that barrier's last message, and tearing its connections down then aborts the peer
+    ("terminate called without an active exception"; seen in one full test run with the barrier
+    alone, 3 processes on a busy machine). Once every process has returned, none is waiting.
+    """
+    if not _joined:
+        return
+    launch = _joined[0]
+    deadline = time.monotonic() + launch.timeout
+    try:
+        launch.store.add(key, 1)
+        while launch.store.add(key, 0) < launch.world_size and time.monotonic() < deadline:
+            time.sleep(0.002)
+    except RuntimeError:  # (torch's store errors): nothing left to wait with
+        pass
+
+
 def fresh_namespace(store, rank: int, world_size: int, timeout: float) -> str:
     """A name that every process of this round agrees on and no earlier round used.
 
