@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -132,12 +133,24 @@ class PenaltySolver:
         p = r_aug.shape[0] - 1
         self.r_aug, self.n, self.p = r_aug, n, p
         self.r, self.z = r_aug[:p, :p], r_aug[:p, p]
-        self.gram = (self.r.T @ self.r) / n  # (p, p), symmetric: its rows are its columns
-        self.q = (self.r.T @ self.z) / n
-        self.norm_r = float(np.linalg.norm(self.r, 2)) if p else 0.0
         self.norm_z = float(np.linalg.norm(self.z))
         self._factor: tuple = (None, None, None)  # (columns, l2, factor) of the last pattern solved
         self._reduced: PenaltySolver | None = None  # the trailing triangle's (intercept eliminated)
+
+    # Made when first asked: with an intercept the lasso is solved on the trailing triangle's
+    # solver, and the full triangle's Gram and 2-norm (an SVD) are never needed.
+    @cached_property
+    def gram(self) -> np.ndarray:
+        """``G = RᵀR/n`` ``(p, p)``, symmetric: its rows are its columns."""
+        return (self.r.T @ self.r) / self.n
+
+    @cached_property
+    def q(self) -> np.ndarray:
+        return (self.r.T @ self.z) / self.n
+
+    @cached_property
+    def norm_r(self) -> float:
+        return float(np.linalg.norm(self.r, 2)) if self.p else 0.0
 
     def factor_of(self, columns: np.ndarray, penalty: Penalty) -> np.ndarray:
         """``[T  Qᵀ[z; 0]]`` ``(k + 1, k + 1)``, the R factor of ``[R_S z; √(n·l2)·M_S 0]`` (the
