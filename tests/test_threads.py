@@ -62,3 +62,34 @@ def test_an_explicit_setting_wins():
     result = policy_in_a_child(OMP_NUM_THREADS="1", LOCAL_WORLD_SIZE="2")
     assert result["threads"] is None and "OMP_NUM_THREADS=1" in result["reason"]
     assert all(n == 1 for n in result["blas"])  # OpenBLAS's own reading of the variable, left alone
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: every pool is one thread already")
+def test_passes_over_narrow_rows_run_on_one_blas_thread_and_give_the_pool_back(monkeypatch):
+    """From limits.ONE_THREAD_PASS_CELLS the Gram pass and the residual tests take their
+    products on one BLAS thread (a second one waits on any core another library's threads spin
+    on); below it, and after the pass, the pools are as they were."""
+    import numpy as np
+    import scipy.linalg  # noqa: F401  (its OpenBLAS loaded, so that the pools compared are the same)
+    from threadpoolctl import threadpool_info
+
+    import gradfit
+    from gradfit import limits
+    from gradfit.least_squares import residual_tests, sufficient_ols
+
+    seen = []
+    real = residual_tests.residual_tests
+
+    def spy(residuals):
+        seen.append(max(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"))
+        return real(residuals)
+
+    monkeypatch.setattr(sufficient_ols, "residual_tests", spy)
+    before = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    rng = np.random.default_rng(0)
+    d = 10
+    for n in (limits.ONE_THREAD_PASS_CELLS // d, limits.ONE_THREAD_PASS_CELLS // d - 1):
+        x = rng.normal(size=(n, d))
+        gradfit.solve(x, x @ np.ones(d) + rng.normal(size=n)).stats.to_dict()
+    after = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    assert seen == [1, max(before)] and after == before

@@ -72,6 +72,13 @@ GRAM_HEAD_ROWS = 4096
 # 0.4–0.6 ms, a second pass about 1 ns a cell (measured at 10,000 × 5: with the shift the fit took
 # 4.0–4.1 ms, 3.3 without; the shift pays for itself above about a million cells).
 GRAM_TARGET_SHIFT_CELLS = 1_000_000
+# From this many cells a pass over rows in memory (the Gram pass, the residuals and their tests)
+# runs its products of a few columns on one BLAS thread (least_squares.gram_sums.blas_threads_for):
+# a second thread gains little on them, and one that waits for a core held by another library's
+# spinning threads (SciPy's OpenBLAS after scikit-learn's lstsq, measured) holds each product up:
+# at 100,000 × 10 the residual tests took 15 ms instead of 0.6. Below it the pass takes a
+# millisecond or two, and setting the limit (2 × 26 µs) would weigh on it.
+ONE_THREAD_PASS_CELLS = 1_000_000
 # Wide data is bound by arithmetic, not memory: BLAS needs long chunks to run at full speed.
 GRAM_MIN_CHUNK_ROWS = 1024
 # Rows per block of the statistics' pass over rows in memory (robust covariances, influence): the

@@ -60,9 +60,7 @@ def gram_statistics(x: np.ndarray, y: np.ndarray, *, intercept: bool, names: lis
         ``None`` when the unit-length columns have a condition number above
         ``limits.GRAM_MAX_CONDITION`` (or the Gram matrix is not positive definite).
     """
-    if x.size < limits.GRAM_TARGET_SHIFT_CELLS:  # a pass of a millisecond or two: setting the limit
-        return _statistics(x, y, intercept, names, check, correctly_rounded)  # (2 × 26 µs) weighs on it
-    with blas_threads_for(x.shape[1] + 2):  # products of a few columns: one BLAS thread
+    with blas_threads_for(x.shape[1] + 2, x.size):  # products of a few columns: one BLAS thread
         return _statistics(x, y, intercept, names, check, correctly_rounded)
 
 

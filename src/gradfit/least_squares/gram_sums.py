@@ -170,11 +170,15 @@ def unit_condition(r: np.ndarray) -> float:
 _controller = None  # threadpoolctl's view of the loaded BLAS libraries, made once
 
 
-def blas_threads_for(width: int):
+def blas_threads_for(width: int, cells: int | None = None):
     """A context that runs products of ``width`` columns on one BLAS thread below
-    ``ONE_THREAD_BELOW`` columns (nothing changes without threadpoolctl, or for wider products)."""
+    ``ONE_THREAD_BELOW`` columns (nothing changes without threadpoolctl, or for wider products).
+
+    With ``cells`` (the values a pass reads), nothing changes below ``limits.ONE_THREAD_PASS_CELLS``
+    either: such a pass takes a millisecond or two, and setting the limit and putting it back
+    (2 × 26 µs) would weigh on it."""
     global _controller
-    if width >= ONE_THREAD_BELOW:
+    if width >= ONE_THREAD_BELOW or (cells is not None and cells < limits.ONE_THREAD_PASS_CELLS):
         return nullcontext()
     if _controller is None:
         try:

@@ -33,6 +33,7 @@ from ..errors import BadDataError, BadOptionError
 from .closed_form import LeastSquares
 from .covariance import CovarianceSpec, robust_covariance
 from .dense import lstsq, residuals
+from .gram_sums import blas_threads_for
 from .residual_tests import DIAGNOSTIC_KEYS, residual_tests
 
 _DICT_KEYS = (
@@ -301,7 +302,8 @@ class OLSStats:
         ``omnibus_p``, ``skew``, ``kurtosis``, ``durbin_watson``, ``jarque_bera``,
         ``jarque_bera_p``: :mod:`gradfit.least_squares.residual_tests`); ``None`` where the rows
         are not kept (streamed data)."""
-        return residual_tests(self.residuals)
+        with blas_threads_for(self.design.shape[1], self.design.size):  # (level-1 and -2 products)
+            return residual_tests(self.residuals)
 
     def influence(self):
         """Leverage, studentized residuals, Cook's distance and DFFITS of every row, as a pandas

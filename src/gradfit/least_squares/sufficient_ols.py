@@ -17,6 +17,7 @@ import numpy as np
 from .. import limits
 from ..errors import BadDataError, BadOptionError
 from .covariance import CovarianceSpec
+from .gram_sums import blas_threads_for
 from .residual_tests import residual_tests
 from .row_pass import RowPass, combine, moment_tests, row_blocks
 from .statistics import OLSStats
@@ -200,7 +201,8 @@ class RowsOLSStats(SufficientOLSStats):
     @cached_property
     def diagnostics(self) -> dict[str, float]:
         """The residual tests, from the rows' residuals (as :class:`OLSStats`)."""
-        return residual_tests(self.residuals)
+        with blas_threads_for(self._x.shape[1] + 1, self._x.size):  # (level-1 and -2 products)
+            return residual_tests(self.residuals)
 
     @cached_property
     def residuals(self) -> np.ndarray:
